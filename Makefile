@@ -1,0 +1,43 @@
+# The front door: `make demo` runs an offline research, `make test` runs the suite.
+.DEFAULT_GOAL := all
+PYTHON ?= python3
+VENV := .venv
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+RUN := $(VENV)/bin
+
+.PHONY: all install lock demo test test-fast lint format clean
+
+all: lint test
+
+$(UV):
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
+
+# Rebuild the venv whenever a lock file changes.
+$(VENV)/.installed: requirements-dev.lock pyproject.toml | $(UV)
+	@test -d $(VENV) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip sync --quiet --python $(VENV)/bin/python requirements-dev.lock
+	@touch $@
+
+install: $(VENV)/.installed ## Install uv if missing and build .venv from the lock files
+
+lock: ## Re-resolve the hashed lock files after changing dependencies
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements.in -o requirements.lock
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements-dev.in -o requirements-dev.lock
+
+demo: install ## Run one research offline, with live progress, in the terminal
+	RESEARCH_OFFLINE_DELAY=$${RESEARCH_OFFLINE_DELAY:-0.3} $(RUN)/deep-research run --offline \
+		"Compare the economies of Chile and Peru"
+
+test: install ## Run the whole test suite
+	$(RUN)/pytest -q
+
+lint: install ## ruff check and format check
+	$(RUN)/ruff check .
+	$(RUN)/ruff format --check .
+
+format: install ## Format and autofix with ruff
+	$(RUN)/ruff format .
+	$(RUN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

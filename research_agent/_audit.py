@@ -1,0 +1,40 @@
+"""An append-only log of real executions of model requests and searches.
+
+When `RESEARCH_EXECUTION_LOG` is set, every model request and search that really runs (not one replayed
+from a DBOS checkpoint) appends one JSON line. Crash tests count these lines to prove that recovery never
+repeats finished work; operators can use it to audit what a run cost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from dbos import DBOS
+
+from .settings import get_settings
+
+
+def record_execution(kind: str, **fields: object) -> None:
+    """Append one line for a real execution of `kind` ('model' or 'search') in the current DBOS step."""
+    path = get_settings().execution_log
+    if path is None:
+        return
+    line = json.dumps(
+        {
+            "kind": kind,
+            "workflow_id": DBOS.workflow_id,
+            "step_id": DBOS.step_id,
+            "pid": os.getpid(),
+            "at": time.time(),
+            **fields,
+        },
+        default=str,
+    )
+    # One write() of a short line on an O_APPEND file is atomic, so concurrent steps never interleave.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)

@@ -1,0 +1,153 @@
+"""The planner, searcher and analyst agents, made durable with `DBOSDurability`.
+
+Each agent's default model is the built-in offline model of its role; a run that uses real models passes
+its `provider:model` string to `agent.run(model=...)`, and `ResolveModelId` builds it inside the model step.
+Agents are module-level with stable names because DBOS registers their steps by name before launch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic_ai import Agent, ModelRetry, RunContext
+from pydantic_ai.capabilities import NativeTool, ResolveModelId
+from pydantic_ai.durable_exec.dbos import DBOSDurability, StepConfig
+from pydantic_ai.native_tools import WebSearchTool
+
+from . import _offline
+from .models import resolve_model_id
+from .prompts import ANALYST_INSTRUCTIONS, PLANNER_INSTRUCTIONS, SEARCHER_INSTRUCTIONS, WEB_SEARCHER_INSTRUCTIONS
+from .schema import CITATION_PATTERN, NumberedSource, ReportDraft, ResearchPlan, SearchFindings, SearchOutcome
+from .search import SearchHit, search_step
+
+# One retry layer: the SDKs' own retries are off (models.py), DBOS retries a failed request with backoff.
+MODEL_STEP_CONFIG = StepConfig(retries_allowed=True, max_attempts=4, interval_seconds=2.0, backoff_rate=2.0)
+
+
+def _durability(**kwargs: object) -> list[object]:
+    return [DBOSDurability(model_step_config=MODEL_STEP_CONFIG, **kwargs), ResolveModelId(resolve_model_id)]  # type: ignore[arg-type]
+
+
+@dataclass
+class PlannerDeps:
+    max_searches: int
+
+
+@dataclass
+class SearchDeps:
+    backend: str
+    corpus: str
+    max_results: int
+    hits: list[SearchHit] = field(default_factory=list)
+    """Every hit the `search` tool returned in this run: the only sources findings may list."""
+
+
+@dataclass
+class AnalystDeps:
+    run_id: str
+    corpus: str
+    options: object
+    """The run's `ResearchOptions`, passed on to extra searches."""
+    sources: dict[str, NumberedSource]
+    """Citable sources by key; extra searches add to it."""
+    max_extra_searches: int
+    extra_searches: list[SearchOutcome] = field(default_factory=list)
+
+
+planner = Agent(
+    _offline.PLANNER_MODEL,
+    name="planner",
+    output_type=ResearchPlan,
+    deps_type=PlannerDeps,
+    instructions=PLANNER_INSTRUCTIONS,
+    retries={"tools": 1, "output": 2},
+    capabilities=_durability(),
+)
+
+
+@planner.output_validator
+def _plan_fits(ctx: RunContext[PlannerDeps], plan: ResearchPlan) -> ResearchPlan:
+    steps = [step for step in plan.search_steps if step.query.strip()]
+    if not steps:
+        raise ModelRetry("The plan has no search steps; write at least one search with a non-empty query.")
+    return plan.model_copy(update={"search_steps": steps[: ctx.deps.max_searches]})
+
+
+searcher = Agent(
+    _offline.SEARCHER_MODEL,
+    name="searcher",
+    output_type=SearchFindings,
+    deps_type=SearchDeps,
+    instructions=SEARCHER_INSTRUCTIONS,
+    retries={"tools": 1, "output": 2},
+    capabilities=_durability(),
+)
+
+
+@searcher.tool
+async def search(ctx: RunContext[SearchDeps], query: str) -> list[SearchHit]:
+    """Search for `query` and return the best results with title, url or location, and snippet."""
+    hits = await search_step(ctx.deps.backend, ctx.deps.corpus, query, ctx.deps.max_results)
+    ctx.deps.hits.extend(hits)
+    return hits
+
+
+@searcher.output_validator
+def _findings_cite_real_hits(ctx: RunContext[SearchDeps], findings: SearchFindings) -> SearchFindings:
+    returned = {hit.url or hit.location or hit.title: hit for hit in ctx.deps.hits}
+    kept = [source for source in findings.sources if source.key in returned]
+    if findings.sources and not kept:
+        raise ModelRetry("List as sources only results the search tool returned, with their exact url or location.")
+    return findings.model_copy(update={"sources": kept})
+
+
+web_searcher = Agent(
+    # Only used with real models (the `builtin` backend); the string is resolved inside the model step.
+    "google-gla:gemini-2.5-flash",
+    name="web_searcher",
+    output_type=SearchFindings,
+    instructions=WEB_SEARCHER_INSTRUCTIONS,
+    retries={"tools": 1, "output": 2},
+    capabilities=[*_durability(), NativeTool(WebSearchTool())],
+)
+
+
+analyst = Agent(
+    _offline.ANALYST_MODEL,
+    name="analyst",
+    output_type=ReportDraft,
+    deps_type=AnalystDeps,
+    instructions=ANALYST_INSTRUCTIONS,
+    retries={"tools": 1, "output": 2},
+    # `extra_search` starts a child workflow: sequential tool calls replay in the same order after recovery.
+    capabilities=_durability(parallel_execution_mode="sequential"),
+)
+
+
+@analyst.tool
+async def extra_search(ctx: RunContext[AnalystDeps], query: str) -> list[NumberedSource] | str:
+    """Run one more search for `query`; returns new sources with the numbers to cite them by."""
+    from .workflows import start_extra_search  # workflows imports this module
+
+    if len(ctx.deps.extra_searches) >= ctx.deps.max_extra_searches:
+        return f"No more extra searches allowed ({ctx.deps.max_extra_searches}); write the report now."
+    outcome = await start_extra_search(ctx.deps, query)
+    ctx.deps.extra_searches.append(outcome)
+    if outcome.findings is None:
+        return f"The extra search failed: {outcome.error}"
+    numbered = []
+    for source in outcome.findings.sources:
+        if source.key not in ctx.deps.sources:
+            ctx.deps.sources[source.key] = NumberedSource(number=len(ctx.deps.sources) + 1, **source.model_dump())
+        numbered.append(ctx.deps.sources[source.key])
+    return numbered
+
+
+@analyst.output_validator
+def _citations_resolve(ctx: RunContext[AnalystDeps], draft: ReportDraft) -> ReportDraft:
+    known = {source.number for source in ctx.deps.sources.values()}
+    unknown = sorted({int(n) for n in CITATION_PATTERN.findall(draft.body)} - known)
+    if unknown:
+        listed = ", ".join(f"[{n}]" for n in unknown)
+        raise ModelRetry(f"Citations {listed} match no source; cite only the numbers given in the research data.")
+    return draft

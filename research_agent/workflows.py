@@ -1,0 +1,229 @@
+"""The durable research: `deep_research` and its child workflows.
+
+    deep_research(question, options)            run id R (chosen by the client)
+      ├─ plan_research        R-plan            planner agent → ResearchPlan
+      ├─ run_search × N       R-search-1..N     searcher agent → SearchFindings (started together)
+      └─ analyze_findings     R-analyze         analyst agent → ResearchReport
+             └─ run_search    R-extra-1..K      one per `extra_search` tool call
+
+After every change `deep_research` publishes the run's `ResearchStatus` as event `status`. Workflow code
+does nothing non-deterministic itself: time comes from the `clock` step, I/O from model and search steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from dbos import DBOS, SetWorkflowID
+from pydantic_ai.usage import RunUsage
+
+from . import agents
+from .agents import AnalystDeps, PlannerDeps, SearchDeps
+from .prompts import analyst_prompt, planner_prompt, search_prompt
+from .schema import (
+    AnalysisOutcome,
+    NumberedSource,
+    Phase,
+    PlanOutcome,
+    ResearchOptions,
+    ResearchPlan,
+    ResearchReport,
+    ResearchStatus,
+    SearchOutcome,
+    SearchProgress,
+    SearchState,
+    SearchStep,
+    Usage,
+)
+
+STATUS_EVENT = "status"
+
+
+def plan_workflow_id(run_id: str) -> str:
+    return f"{run_id}-plan"
+
+
+def search_workflow_id(run_id: str, index: int) -> str:
+    return f"{run_id}-search-{index}"
+
+
+def analyze_workflow_id(run_id: str) -> str:
+    return f"{run_id}-analyze"
+
+
+def extra_workflow_id(run_id: str, index: int) -> str:
+    return f"{run_id}-extra-{index}"
+
+
+@DBOS.step(name="clock")
+async def clock() -> datetime:
+    """The current time, recorded so that a replayed workflow sees the same value."""
+    return datetime.now(UTC)
+
+
+def _usage(run_usage: RunUsage) -> Usage:
+    return Usage(
+        requests=run_usage.requests,
+        input_tokens=run_usage.input_tokens,
+        output_tokens=run_usage.output_tokens,
+        tool_calls=run_usage.tool_calls,
+    )
+
+
+def _model(model_id: str, options: ResearchOptions) -> str | None:
+    """The model to pass to `agent.run`: None selects the agent's built-in offline model."""
+    return None if options.offline else model_id
+
+
+@DBOS.workflow(name="plan_research")
+async def plan_research(question: str, options: ResearchOptions) -> PlanOutcome:
+    """Ask the planner for a research plan."""
+    result = await agents.planner.run(
+        planner_prompt(question, options.max_searches, options.corpus),
+        model=_model(options.planner_model, options),
+        deps=PlannerDeps(max_searches=options.max_searches),
+    )
+    return PlanOutcome(plan=result.output, usage=_usage(result.usage))
+
+
+@DBOS.workflow(name="run_search")
+async def run_search(index: int, step: SearchStep, options: ResearchOptions) -> SearchOutcome:
+    """Run one search step with the search agent; a failure becomes an outcome with an error, not a crash."""
+    started_at = await clock()
+    try:
+        if options.search_backend == "builtin":
+            result = await agents.web_searcher.run(
+                search_prompt(step.query, step.rationale, options.corpus), model=options.search_model
+            )
+        else:
+            result = await agents.searcher.run(
+                search_prompt(step.query, step.rationale, options.corpus),
+                model=_model(options.search_model, options),
+                deps=SearchDeps(backend=options.search_backend, corpus=options.corpus, max_results=options.max_results),
+            )
+    except Exception as error:
+        return SearchOutcome(
+            index=index, query=step.query, error=f"{type(error).__name__}: {error}", started_at=started_at, finished_at=await clock()
+        )
+    return SearchOutcome(
+        index=index,
+        query=step.query,
+        findings=result.output,
+        usage=_usage(result.usage),
+        started_at=started_at,
+        finished_at=await clock(),
+    )
+
+
+def number_sources(outcomes: list[SearchOutcome]) -> dict[str, NumberedSource]:
+    """Give every distinct source one citation number, in the order the searches list them."""
+    numbered: dict[str, NumberedSource] = {}
+    for outcome in outcomes:
+        for source in outcome.findings.sources if outcome.findings else []:
+            if source.key not in numbered:
+                numbered[source.key] = NumberedSource(number=len(numbered) + 1, **source.model_dump())
+    return numbered
+
+
+async def start_extra_search(deps: AnalystDeps, query: str) -> SearchOutcome:
+    """Run the analyst's extra search as child workflow `{run}-extra-{k}`."""
+    index = len(deps.extra_searches) + 1
+    assert isinstance(deps.options, ResearchOptions)
+    step = SearchStep(query=query, rationale="Extra search requested by the analyst.")
+    with SetWorkflowID(extra_workflow_id(deps.run_id, index)):
+        return await run_search(index, step, deps.options)
+
+
+@DBOS.workflow(name="analyze_findings")
+async def analyze_findings(
+    run_id: str, question: str, plan: ResearchPlan, outcomes: list[SearchOutcome], options: ResearchOptions
+) -> AnalysisOutcome:
+    """Have the analyst write the report; its citations are resolved against the numbered sources."""
+    numbered = number_sources(outcomes)
+    deps = AnalystDeps(
+        run_id=run_id,
+        corpus=options.corpus,
+        options=options,
+        sources=numbered,
+        max_extra_searches=options.max_extra_searches,
+    )
+    result = await agents.analyst.run(
+        analyst_prompt(question, plan, outcomes, numbered), model=_model(options.analyst_model, options), deps=deps
+    )
+    draft = result.output
+    report = ResearchReport(title=draft.title, body=draft.body)
+    cited = set(report.cited_numbers())
+    report.sources = [source for source in deps.sources.values() if source.number in cited]
+    usage = _usage(result.usage) + sum((o.usage for o in deps.extra_searches), Usage())
+    return AnalysisOutcome(report=report, usage=usage, extra_searches=deps.extra_searches)
+
+
+async def _publish(status: ResearchStatus, updated_at: datetime | None = None) -> None:
+    status.sequence += 1
+    status.updated_at = updated_at or status.updated_at
+    await DBOS.set_event_async(STATUS_EVENT, status.to_event())
+
+
+def _record_search(status: ResearchStatus, outcome: SearchOutcome, progress: SearchProgress) -> None:
+    progress.state = SearchState.DONE if outcome.findings is not None else SearchState.FAILED
+    progress.source_count = len(outcome.findings.sources) if outcome.findings else 0
+    progress.error = outcome.error
+    progress.started_at = outcome.started_at
+    progress.finished_at = outcome.finished_at
+    status.usage = status.usage + outcome.usage
+
+
+@DBOS.workflow(name="deep_research")
+async def deep_research(question: str, options: ResearchOptions) -> ResearchReport:
+    """Plan, search in parallel, analyse; the workflow id is the run id."""
+    run_id = DBOS.workflow_id
+    assert run_id is not None
+    created_at = await clock()
+    status = ResearchStatus(run_id=run_id, question=question, options=options, created_at=created_at)
+    await _publish(status, created_at)
+    try:
+        with SetWorkflowID(plan_workflow_id(run_id)):
+            planned = await plan_research(question, options)
+        plan = planned.plan
+        status.plan = plan
+        status.usage = planned.usage
+        status.phase = Phase.SEARCHING
+        status.searches = [
+            SearchProgress(index=i, query=step.query, rationale=step.rationale, state=SearchState.RUNNING)
+            for i, step in enumerate(plan.search_steps, start=1)
+        ]
+        await _publish(status, await clock())
+
+        handles = []
+        for i, step in enumerate(plan.search_steps, start=1):
+            with SetWorkflowID(search_workflow_id(run_id, i)):
+                handles.append(await DBOS.start_workflow_async(run_search, i, step, options))
+        outcomes: list[SearchOutcome] = []
+        # Publish each search as it finishes; results are collected by index, so the order they finish in
+        # (which may differ after a recovery) never changes the report.
+        for finished in asyncio.as_completed([handle.get_result() for handle in handles]):
+            outcome = await finished
+            outcomes.append(outcome)
+            _record_search(status, outcome, status.searches[outcome.index - 1])
+            await _publish(status, outcome.finished_at)
+        outcomes.sort(key=lambda o: o.index)
+
+        status.phase = Phase.ANALYZING
+        await _publish(status)
+        with SetWorkflowID(analyze_workflow_id(run_id)):
+            analysis = await analyze_findings(run_id, question, plan, outcomes, options)
+        for extra in analysis.extra_searches:
+            progress = SearchProgress(index=len(status.searches) + 1, query=extra.query, extra=True)
+            _record_search(status, extra.model_copy(update={"usage": Usage()}), progress)
+            status.searches.append(progress)
+        status.usage = status.usage + analysis.usage
+        status.report = analysis.report
+        status.phase = Phase.COMPLETED
+        await _publish(status, await clock())
+        return analysis.report
+    except Exception as error:
+        status.phase = Phase.FAILED
+        status.error = f"{type(error).__name__}: {error}"
+        await _publish(status, await clock())
+        raise
