@@ -125,7 +125,11 @@ def plan_research_offline(question: str, max_searches: int, collection: Collecti
     aspects: list[str] = []
     for entity in entities or [""]:
         for passage, _ in collection.search(f"{entity} {aspect_query}", k=max_searches * 3):
-            if passage.section and passage.section not in aspects and passage.entity == (entity or passage.entity):
+            if (
+                passage.section
+                and passage.section not in aspects
+                and passage.entity == (entity or passage.entity)
+            ):
                 aspects.append(passage.section)
     if not aspects:
         aspects = [""]
@@ -136,8 +140,16 @@ def plan_research_offline(question: str, max_searches: int, collection: Collecti
             query = " ".join(part for part in (entity, field) if part) or question
             if any(step.query == query for step in steps):
                 continue
-            about = f"{entity}'s {field.lower()}" if entity and field else field.lower() or "the question"
-            steps.append(SearchStep(query=query, rationale=f"The corpus records {about}, which the question needs."))
+            name = aspect.split(" — ")[-1]
+            rationale = (
+                f"Finds {entity}'s {name} ({aspect}), which the question needs."
+                if entity and aspect
+                else f"Finds what the corpus says on {name or 'the question'}."
+            )
+            steps.append(SearchStep(query=query, rationale=rationale))
+    # Compare like with like: every entity gets the same aspects before the budget runs out.
+    if len(entities) > 1 and max_searches >= len(entities):
+        steps = steps[: (max_searches // len(entities)) * len(entities)]
     steps = steps[:max_searches]
     subjects = " and ".join(entities) if entities else "the subject"
     instructions = (
@@ -183,10 +195,16 @@ async def _searcher(messages: list[ModelMessage], info: AgentInfo) -> ModelRespo
 # --- analyst -------------------------------------------------------------------------------------------
 
 
-def write_report_offline(data: dict[str, Any], extra: list[NumberedSource], collection: Collection) -> ReportDraft:
+def write_report_offline(
+    data: dict[str, Any], extra: list[NumberedSource], collection: Collection
+) -> ReportDraft:
     """An extractive report: per entity (or per search), one cited excerpt from each source."""
     question: str = data.get("question", "")
-    sources = [NumberedSource.model_validate(s) for search in data.get("searches", []) for s in search.get("sources", [])]
+    sources = [
+        NumberedSource.model_validate(s)
+        for search in data.get("searches", [])
+        for s in search.get("sources", [])
+    ]
     sources += extra
     seen: set[int] = set()
     unique = [s for s in sources if not (s.number in seen or seen.add(s.number))]
@@ -208,7 +226,9 @@ def write_report_offline(data: dict[str, Any], extra: list[NumberedSource], coll
             sections.append(f"## {heading}\n\n" + "\n".join(lines))
     missing = [entity for entity in entities if not groups.get(entity)]
     if missing:
-        sections.append("## Gaps\n\n" + "\n".join(f"- The sources found say nothing about {e}." for e in missing))
+        sections.append(
+            "## Gaps\n\n" + "\n".join(f"- The sources found say nothing about {e}." for e in missing)
+        )
     if not sections:
         body = "The searches returned no sources, so the question cannot be answered from this corpus."
     else:
@@ -223,11 +243,23 @@ async def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelRespon
     data: dict[str, Any] = json.loads(raw) if raw else {"question": prompt, "searches": []}
     collection = _collection(prompt)
     extra_returns = _tool_returns(messages, "extra_search")
-    extra = [s for part in extra_returns if isinstance(part.content, list) for s in _numbered.validate_python(part.content)]
+    extra = [
+        s
+        for part in extra_returns
+        if isinstance(part.content, list)
+        for s in _numbered.validate_python(part.content)
+    ]
     covered = {
         entity
         for entity in collection.entities_in(data.get("question", ""))
-        for source in [*extra, *(NumberedSource.model_validate(s) for q in data.get("searches", []) for s in q.get("sources", []))]
+        for source in [
+            *extra,
+            *(
+                NumberedSource.model_validate(s)
+                for q in data.get("searches", [])
+                for s in q.get("sources", [])
+            ),
+        ]
         if source.title.startswith(entity)
     }
     uncovered = [e for e in collection.entities_in(data.get("question", "")) if e not in covered]

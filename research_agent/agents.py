@@ -16,7 +16,12 @@ from pydantic_ai.native_tools import WebSearchTool
 
 from . import _offline
 from .models import resolve_model_id
-from .prompts import ANALYST_INSTRUCTIONS, PLANNER_INSTRUCTIONS, SEARCHER_INSTRUCTIONS, WEB_SEARCHER_INSTRUCTIONS
+from .prompts import (
+    ANALYST_INSTRUCTIONS,
+    PLANNER_INSTRUCTIONS,
+    SEARCHER_INSTRUCTIONS,
+    WEB_SEARCHER_INSTRUCTIONS,
+)
 from .schema import CITATION_PATTERN, NumberedSource, ReportDraft, ResearchPlan, SearchFindings, SearchOutcome
 from .search import SearchHit, search_step
 
@@ -97,7 +102,9 @@ def _findings_cite_real_hits(ctx: RunContext[SearchDeps], findings: SearchFindin
     returned = {hit.url or hit.location or hit.title: hit for hit in ctx.deps.hits}
     kept = [source for source in findings.sources if source.key in returned]
     if findings.sources and not kept:
-        raise ModelRetry("List as sources only results the search tool returned, with their exact url or location.")
+        raise ModelRetry(
+            "List as sources only results the search tool returned, with their exact url or location."
+        )
     return findings.model_copy(update={"sources": kept})
 
 
@@ -138,7 +145,9 @@ async def extra_search(ctx: RunContext[AnalystDeps], query: str) -> list[Numbere
     numbered = []
     for source in outcome.findings.sources:
         if source.key not in ctx.deps.sources:
-            ctx.deps.sources[source.key] = NumberedSource(number=len(ctx.deps.sources) + 1, **source.model_dump())
+            ctx.deps.sources[source.key] = NumberedSource(
+                number=len(ctx.deps.sources) + 1, **source.model_dump()
+            )
         numbered.append(ctx.deps.sources[source.key])
     return numbered
 
@@ -149,5 +158,7 @@ def _citations_resolve(ctx: RunContext[AnalystDeps], draft: ReportDraft) -> Repo
     unknown = sorted({int(n) for n in CITATION_PATTERN.findall(draft.body)} - known)
     if unknown:
         listed = ", ".join(f"[{n}]" for n in unknown)
-        raise ModelRetry(f"Citations {listed} match no source; cite only the numbers given in the research data.")
+        raise ModelRetry(
+            f"Citations {listed} match no source; cite only the numbers given in the research data."
+        )
     return draft

@@ -68,7 +68,9 @@ def check_online_models(settings: Settings, model_ids: list[str]) -> None:
     for model_id in model_ids:
         variable = missing_key(model_id, settings)
         if variable:
-            raise ModelConfigError(f"model {model_id!r} needs {variable}; set it in the environment or in .env")
+            raise ModelConfigError(
+                f"model {model_id!r} needs {variable}; set it in the environment or in .env"
+            )
 
 
 def offline_reason(settings: Settings) -> str | None:

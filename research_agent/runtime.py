@@ -48,7 +48,9 @@ def sqlite_path(database_url: str) -> Path | None:
         ) from error
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":
-            raise RuntimeConfigError("RESEARCH_DATABASE_URL must name a SQLite file, e.g. sqlite:////abs/research.sqlite")
+            raise RuntimeConfigError(
+                "RESEARCH_DATABASE_URL must name a SQLite file, e.g. sqlite:////abs/research.sqlite"
+            )
         return Path(url.database).expanduser().resolve()
     if url.get_backend_name() != "postgresql":
         raise RuntimeConfigError(
@@ -128,7 +130,9 @@ def executor_lock(settings: Settings, executor_id: str) -> Iterator[None]:
         return
     import psycopg
 
-    key = int.from_bytes(hashlib.sha256(f"deep-research:{executor_id}".encode()).digest()[:8], "big", signed=True)
+    key = int.from_bytes(
+        hashlib.sha256(f"deep-research:{executor_id}".encode()).digest()[:8], "big", signed=True
+    )
     with psycopg.connect(_libpq_url(settings.database_url), autocommit=True) as connection:
         row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
         if not row or not row[0]:
@@ -176,6 +180,10 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
                 polling_interval_sec=settings.queue_poll_interval,
                 on_conflict="always_update",
             )
-            yield {"executor_id": executor, "database": normalized_database_url(settings), "version": __version__}
+            yield {
+                "executor_id": executor,
+                "database": normalized_database_url(settings),
+                "version": __version__,
+            }
         finally:
             DBOS.destroy(workflow_completion_timeout_sec=0)

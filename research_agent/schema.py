@@ -17,8 +17,9 @@ CITATION_PATTERN = re.compile(r"\[(\d+)\]")
 
 
 class Phase(StrEnum):
-    """Where a run is."""
+    """Where a run is. `QUEUED` is only ever shown by clients, for a run no worker has started yet."""
 
+    QUEUED = "QUEUED"
     PLANNING = "PLANNING"
     AWAITING_APPROVAL = "AWAITING_APPROVAL"
     SEARCHING = "SEARCHING"
@@ -64,7 +65,9 @@ class ResearchPlan(BaseModel):
     """The planner's output."""
 
     search_steps: list[SearchStep] = Field(description="The searches to run, most important first.")
-    analysis_instructions: str = Field(description="What the analyst should focus on when writing the report.")
+    analysis_instructions: str = Field(
+        description="What the analyst should focus on when writing the report."
+    )
 
 
 class Source(BaseModel):
@@ -72,7 +75,9 @@ class Source(BaseModel):
 
     title: str
     url: str | None = None
-    location: str | None = Field(default=None, description="Corpus location, e.g. factbook:ci/Economy/Exports.")
+    location: str | None = Field(
+        default=None, description="Corpus location, e.g. factbook:ci/Economy/Exports."
+    )
     snippet: str = ""
 
     @property
@@ -103,7 +108,9 @@ class ReportDraft(BaseModel):
     """The analyst's output: a Markdown report citing sources as [n]."""
 
     title: str
-    body: str = Field(description="Markdown report; every factual sentence ends with citations like [1] or [2][3].")
+    body: str = Field(
+        description="Markdown report; every factual sentence ends with citations like [1] or [2][3]."
+    )
 
 
 class ResearchReport(BaseModel):

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default_factory=default_data_dir, description="Directory for the default SQLite database and indexes."
     )
+    index_dir: Path | None = Field(
+        default=None, description="Where built search indexes are cached (default: data_dir/indexes)."
+    )
     database_url: str = Field(
         default="",
         description="DBOS system database: sqlite:///ABSOLUTE/PATH or postgresql://... "
@@ -98,19 +101,18 @@ class Settings(BaseSettings):
     @classmethod
     def _model_has_provider(cls, value: str) -> str:
         if ":" not in value or not all(part.strip() for part in value.split(":", 1)):
-            raise ValueError(f"expected 'provider:model' (for example anthropic:claude-sonnet-4-5), got {value!r}")
+            raise ValueError(
+                f"expected 'provider:model' (for example anthropic:claude-sonnet-4-5), got {value!r}"
+            )
         return value.strip()
 
     @model_validator(mode="after")
-    def _fill_database_url(self) -> Settings:
+    def _fill_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'research.sqlite').resolve()}"
+        if self.index_dir is None:
+            self.index_dir = self.data_dir / "indexes"
         return self
-
-    @property
-    def index_dir(self) -> Path:
-        """Where built search indexes are cached."""
-        return self.data_dir / "indexes"
 
     def secret(self, name: str) -> str | None:
         """The plain value of a provider key (e.g. `'anthropic_api_key'`), or None when unset or empty."""

@@ -100,11 +100,17 @@ async def run_search(index: int, step: SearchStep, options: ResearchOptions) -> 
             result = await agents.searcher.run(
                 search_prompt(step.query, step.rationale, options.corpus),
                 model=_model(options.search_model, options),
-                deps=SearchDeps(backend=options.search_backend, corpus=options.corpus, max_results=options.max_results),
+                deps=SearchDeps(
+                    backend=options.search_backend, corpus=options.corpus, max_results=options.max_results
+                ),
             )
     except Exception as error:
         return SearchOutcome(
-            index=index, query=step.query, error=f"{type(error).__name__}: {error}", started_at=started_at, finished_at=await clock()
+            index=index,
+            query=step.query,
+            error=f"{type(error).__name__}: {error}",
+            started_at=started_at,
+            finished_at=await clock(),
         )
     return SearchOutcome(
         index=index,
@@ -149,7 +155,9 @@ async def analyze_findings(
         max_extra_searches=options.max_extra_searches,
     )
     result = await agents.analyst.run(
-        analyst_prompt(question, plan, outcomes, numbered), model=_model(options.analyst_model, options), deps=deps
+        analyst_prompt(question, plan, outcomes, numbered),
+        model=_model(options.analyst_model, options),
+        deps=deps,
     )
     draft = result.output
     report = ResearchReport(title=draft.title, body=draft.body)

