@@ -149,8 +149,8 @@ def _write(directory: Path, name: str, passages: list[Passage], manifest: dict[s
 
 
 @lru_cache(maxsize=8)
-def _load(directory: Path, mtime_ns: int) -> Collection:
-    """Load a built collection; `mtime_ns` of its manifest keys the cache so rebuilds are picked up."""
+def _load(directory: Path, stamp: tuple[int, ...]) -> Collection:
+    """Load a built collection; `stamp` (times and sizes of its files) keys the cache so changes are seen."""
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("format") != _FORMAT:
         raise ValueError(f"index format {manifest.get('format')!r} is not {_FORMAT}")
@@ -165,11 +165,9 @@ def _load(directory: Path, mtime_ns: int) -> Collection:
 
 
 def _try_load(directory: Path) -> Collection | None:
-    manifest = directory / "manifest.json"
-    if not manifest.exists():
-        return None
     try:
-        return _load(directory, manifest.stat().st_mtime_ns)
+        stats = [(directory / name).stat() for name in ("manifest.json", "passages.jsonl")]
+        return _load(directory, tuple(v for st in stats for v in (st.st_mtime_ns, st.st_size)))
     except Exception:
         return None
 

@@ -1,0 +1,83 @@
+"""Shared fixtures: isolated settings, a shared Factbook index, SQLite and Postgres databases, workers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from research_agent.settings import Settings, get_settings
+
+POSTGRES_ADMIN_URL = os.environ.get("RESEARCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+_KEY_VARIABLES = (
+    "ANTHROPIC_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "TAVILY_API_KEY",
+    "LOGFIRE_TOKEN",
+)
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Factbook index for the whole session (building it takes a few seconds)."""
+    from research_agent.corpus import open_collection
+
+    directory = tmp_path_factory.mktemp("indexes")
+    open_collection("factbook", directory)
+    return directory
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, index_dir: Path) -> Iterator[dict[str, str]]:
+    """No real keys, no user .env, a private data dir; returns the variables to give subprocesses."""
+    for name in list(os.environ):
+        if name.startswith("RESEARCH_") or name in _KEY_VARIABLES:
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # so no developer's .env is read
+    env = {
+        "RESEARCH_DATA_DIR": str(tmp_path / "data"),
+        "RESEARCH_INDEX_DIR": str(index_dir),
+        "RESEARCH_QUEUE_POLL_INTERVAL": "0.05",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield env
+    get_settings.cache_clear()
+
+
+def _postgres_database() -> Iterator[str]:
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL} ({error}); set RESEARCH_TEST_POSTGRES_URL")
+    name = f"research_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'research.sqlite'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("RESEARCH_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    return get_settings()

@@ -1,0 +1,106 @@
+from pathlib import Path
+
+import pytest
+
+from research_agent.corpus import CorpusError, index_folder, list_collections, open_collection
+
+
+def test_factbook_passages_are_titled_by_country_and_field(index_dir: Path):
+    factbook = open_collection("factbook", index_dir)
+    assert len(factbook.passages) > 30_000
+    assert {"Chile", "Peru", "Nigeria", "Niger"} <= set(factbook.entities)
+    passage = next(p for p in factbook.passages if p.location == "factbook:ci/Economy/Exports")
+    assert passage.title == "Chile — Economy — Exports" and passage.entity == "Chile"
+
+
+def test_entities_are_found_in_order_and_longer_names_win(index_dir: Path):
+    factbook = open_collection("factbook", index_dir)
+    assert factbook.entities_in("Peru, then Chile; Nigeria not Niger") == ["Peru", "Chile", "Nigeria", "Niger"]
+    assert factbook.entities_in("the economy of South Africa") == ["South Africa"]
+
+
+def test_a_query_naming_a_country_only_returns_its_passages(index_dir: Path):
+    hits = open_collection("factbook", index_dir).search("Chile GDP growth rate", k=5)
+    assert len(hits) == 5
+    assert all(p.entity == "Chile" for p, _ in hits)
+    assert hits[0][0].title == "Chile — Economy — Real GDP growth rate"
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+
+
+def test_a_query_of_stop_words_returns_nothing(index_dir: Path):
+    assert open_collection("factbook", index_dir).search("the of and", k=5) == []
+
+
+def _write_docs(root: Path) -> None:
+    (root / "sub").mkdir(parents=True)
+    (root / "volcanoes.md").write_text("# Volcanoes\n\nIntro text.\n\n## Etna\n\nEtna erupts often on Sicily.\n")
+    (root / "sub" / "rivers.txt").write_text("The Danube flows through ten countries.\n\nIt ends in the Black Sea.")
+    (root / "page.html").write_text(
+        "<html><head><title>Glaciers</title><style>x{}</style></head>"
+        "<body><h1>Alps</h1><p>The Aletsch glacier is the largest in the Alps.</p></body></html>"
+    )
+    (root / "image.png").write_bytes(b"\x89PNG")
+
+
+def test_index_a_folder_of_documents(tmp_path: Path):
+    docs = tmp_path / "docs"
+    _write_docs(docs)
+    collection = index_folder(docs, "notes", tmp_path / "idx")
+    assert collection.manifest["files"] == 3
+    titles = {p.title for p in collection.passages}
+    assert "Volcanoes — Etna" in titles and "Glaciers — Alps" in titles and "rivers" in titles
+    best, _ = collection.search("Aletsch glacier", k=1)[0]
+    assert best.location == "page.html#Alps"
+    assert list_collections(tmp_path / "idx") == ["notes"]
+    # A second open reads the cache instead of rebuilding.
+    assert open_collection("notes", tmp_path / "idx").manifest["built_at"] == collection.manifest["built_at"]
+
+
+def test_missing_and_empty_folders_are_clear_errors(tmp_path: Path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        index_folder(tmp_path / "nope", "x", tmp_path / "idx")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "a.png").write_bytes(b"x")
+    with pytest.raises(CorpusError, match=r"no \.md, \.txt or \.html files"):
+        index_folder(tmp_path / "empty", "x", tmp_path / "idx")
+    (tmp_path / "binary").mkdir()
+    (tmp_path / "binary" / "a.txt").write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(CorpusError, match="none readable"):
+        index_folder(tmp_path / "binary", "x", tmp_path / "idx")
+
+
+def test_unknown_collection_names_the_fix(tmp_path: Path):
+    with pytest.raises(CorpusError, match="deep-research index PATH --name mine"):
+        open_collection("mine", tmp_path)
+    with pytest.raises(CorpusError, match="invalid collection name"):
+        open_collection("../etc", tmp_path)
+
+
+def test_a_corrupt_index_is_rebuilt_from_its_folder(tmp_path: Path):
+    docs = tmp_path / "docs"
+    _write_docs(docs)
+    index_folder(docs, "notes", tmp_path / "idx")
+    (tmp_path / "idx" / "notes" / "passages.jsonl").write_text("{not json")
+    rebuilt = open_collection("notes", tmp_path / "idx")
+    assert rebuilt.search("Danube", k=1)[0][0].title == "rivers"
+
+
+def test_a_corrupt_index_whose_folder_is_gone_says_how_to_rebuild(tmp_path: Path):
+    docs = tmp_path / "docs"
+    _write_docs(docs)
+    index_folder(docs, "notes", tmp_path / "idx")
+    (tmp_path / "idx" / "notes" / "passages.jsonl").write_text("{not json")
+    for file in sorted(docs.rglob("*"), reverse=True):
+        file.rmdir() if file.is_dir() else file.unlink()
+    docs.rmdir()
+    with pytest.raises(CorpusError, match="corrupt; rebuild it with"):
+        open_collection("notes", tmp_path / "idx")
+
+
+def test_a_corrupt_factbook_index_is_rebuilt(tmp_path: Path, index_dir: Path):
+    import shutil
+
+    copy = tmp_path / "idx"
+    shutil.copytree(index_dir / "factbook", copy / "factbook")
+    (copy / "factbook" / "manifest.json").write_text("garbage")
+    assert len(open_collection("factbook", copy).passages) > 30_000
