@@ -12,7 +12,6 @@ does nothing non-deterministic itself: time comes from the `clock` step, I/O fro
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from dbos import DBOS, SetWorkflowID
@@ -208,10 +207,13 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
             with SetWorkflowID(search_workflow_id(run_id, i)):
                 handles.append(await DBOS.start_workflow_async(run_search, i, step, options))
         outcomes: list[SearchOutcome] = []
-        # Publish each search as it finishes; results are collected by index, so the order they finish in
-        # (which may differ after a recovery) never changes the report.
-        for finished in asyncio.as_completed([handle.get_result() for handle in handles]):
-            outcome = await finished
+        # Publish each search as it finishes. `wait_first` is itself a recorded step, so a recovered run
+        # sees the searches finish in the order it saw before the crash and replays step for step.
+        pending = list(handles)
+        while pending:
+            finished = await DBOS.wait_first_async(pending, polling_interval_sec=0.05)
+            pending.remove(finished)
+            outcome = await finished.get_result()
             outcomes.append(outcome)
             _record_search(status, outcome, status.searches[outcome.index - 1])
             await _publish(status, outcome.finished_at)

@@ -11,7 +11,9 @@ import pytest
 
 from research_agent.settings import Settings, get_settings
 
-POSTGRES_ADMIN_URL = os.environ.get("RESEARCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "RESEARCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 _KEY_VARIABLES = (
     "ANTHROPIC_API_KEY",
     "GOOGLE_API_KEY",
@@ -34,7 +36,9 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, index_dir: Path) -> Iterator[dict[str, str]]:
+def isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, index_dir: Path
+) -> Iterator[dict[str, str]]:
     """No real keys, no user .env, a private data dir; returns the variables to give subprocesses."""
     for name in list(os.environ):
         if name.startswith("RESEARCH_") or name in _KEY_VARIABLES:

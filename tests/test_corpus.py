@@ -15,7 +15,12 @@ def test_factbook_passages_are_titled_by_country_and_field(index_dir: Path):
 
 def test_entities_are_found_in_order_and_longer_names_win(index_dir: Path):
     factbook = open_collection("factbook", index_dir)
-    assert factbook.entities_in("Peru, then Chile; Nigeria not Niger") == ["Peru", "Chile", "Nigeria", "Niger"]
+    assert factbook.entities_in("Peru, then Chile; Nigeria not Niger") == [
+        "Peru",
+        "Chile",
+        "Nigeria",
+        "Niger",
+    ]
     assert factbook.entities_in("the economy of South Africa") == ["South Africa"]
 
 
@@ -33,8 +38,12 @@ def test_a_query_of_stop_words_returns_nothing(index_dir: Path):
 
 def _write_docs(root: Path) -> None:
     (root / "sub").mkdir(parents=True)
-    (root / "volcanoes.md").write_text("# Volcanoes\n\nIntro text.\n\n## Etna\n\nEtna erupts often on Sicily.\n")
-    (root / "sub" / "rivers.txt").write_text("The Danube flows through ten countries.\n\nIt ends in the Black Sea.")
+    (root / "volcanoes.md").write_text(
+        "# Volcanoes\n\nIntro text.\n\n## Etna\n\nEtna erupts often on Sicily.\n"
+    )
+    (root / "sub" / "rivers.txt").write_text(
+        "The Danube flows through ten countries.\n\nIt ends in the Black Sea."
+    )
     (root / "page.html").write_text(
         "<html><head><title>Glaciers</title><style>x{}</style></head>"
         "<body><h1>Alps</h1><p>The Aletsch glacier is the largest in the Alps.</p></body></html>"

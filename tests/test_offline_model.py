@@ -29,14 +29,24 @@ def test_the_plan_follows_the_question(index_dir: Path):
 
 
 def test_a_question_naming_no_entity_still_gets_a_plan(index_dir: Path):
-    plan = plan_research_offline("Which countries export the most copper?", 3, open_collection("factbook", index_dir))
+    plan = plan_research_offline(
+        "Which countries export the most copper?", 3, open_collection("factbook", index_dir)
+    )
     assert 1 <= len(plan.search_steps) <= 3
 
 
 def test_findings_restate_only_what_the_search_returned():
     hits = [
-        SearchHit(title="Chile — Economy — Exports", location="factbook:ci/Economy/Exports", snippet="Exports 2024: $100 billion (2024 est.); Exports 2023: $95 billion."),
-        SearchHit(title="Chile — Economy — Imports", location="factbook:ci/Economy/Imports", snippet="Imports 2024: $80 billion."),
+        SearchHit(
+            title="Chile — Economy — Exports",
+            location="factbook:ci/Economy/Exports",
+            snippet="Exports 2024: $100 billion (2024 est.); Exports 2023: $95 billion.",
+        ),
+        SearchHit(
+            title="Chile — Economy — Imports",
+            location="factbook:ci/Economy/Imports",
+            snippet="Imports 2024: $80 billion.",
+        ),
     ]
     findings = findings_from_hits("Chile exports", hits)
     assert [s.location for s in findings.sources] == [h.location for h in hits]
@@ -48,11 +58,35 @@ def test_every_sentence_of_the_report_is_cited_with_a_given_number(index_dir: Pa
     data = {
         "question": "Compare Chile and Peru",
         "searches": [
-            {"query": "Chile GDP", "sources": [{"number": 1, "title": "Chile — Economy — GDP", "snippet": "GDP 2024: $300 billion.", "location": "a"}]},
-            {"query": "Peru GDP", "sources": [{"number": 2, "title": "Peru — Economy — GDP", "snippet": "GDP 2024: $250 billion.", "location": "b"}]},
+            {
+                "query": "Chile GDP",
+                "sources": [
+                    {
+                        "number": 1,
+                        "title": "Chile — Economy — GDP",
+                        "snippet": "GDP 2024: $300 billion.",
+                        "location": "a",
+                    }
+                ],
+            },
+            {
+                "query": "Peru GDP",
+                "sources": [
+                    {
+                        "number": 2,
+                        "title": "Peru — Economy — GDP",
+                        "snippet": "GDP 2024: $250 billion.",
+                        "location": "b",
+                    }
+                ],
+            },
         ],
     }
-    extra = [NumberedSource(number=3, title="Peru — Economy — Exports", snippet="Exports: copper, gold.", location="c")]
+    extra = [
+        NumberedSource(
+            number=3, title="Peru — Economy — Exports", snippet="Exports: copper, gold.", location="c"
+        )
+    ]
     draft = write_report_offline(json.loads(json.dumps(data)), extra, open_collection("factbook", index_dir))
     bullets = [line for line in draft.body.splitlines() if line.startswith("- ")]
     assert len(bullets) == 3

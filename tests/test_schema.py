@@ -18,7 +18,9 @@ def _status() -> ResearchStatus:
         run_id="r1",
         question="Compare Chile and Peru",
         phase=Phase.COMPLETED,
-        plan=ResearchPlan(search_steps=[SearchStep(query="Chile GDP", rationale="why")], analysis_instructions="x"),
+        plan=ResearchPlan(
+            search_steps=[SearchStep(query="Chile GDP", rationale="why")], analysis_instructions="x"
+        ),
         searches=[SearchProgress(index=1, query="Chile GDP", state=SearchState.DONE, source_count=2)],
         report=ResearchReport(
             title="T",
@@ -57,7 +59,9 @@ def test_report_markdown_lists_the_cited_sources():
 
 
 def test_usage_adds_up():
-    total = Usage(requests=1, input_tokens=2, output_tokens=3) + Usage(requests=1, input_tokens=1, output_tokens=1)
+    total = Usage(requests=1, input_tokens=2, output_tokens=3) + Usage(
+        requests=1, input_tokens=1, output_tokens=1
+    )
     assert (total.requests, total.total_tokens) == (2, 7)
 
 

@@ -25,11 +25,19 @@ def test_tavily_backend_posts_the_query_with_the_key_in_a_header():
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        body = {"results": [{"title": "Lima", "url": "https://ex.org/lima", "content": "Capital of Peru.", "score": 0.9}]}
+        body = {
+            "results": [
+                {"title": "Lima", "url": "https://ex.org/lima", "content": "Capital of Peru.", "score": 0.9}
+            ]
+        }
         return httpx.Response(200, json=body)
 
-    hits = asyncio.run(TavilyBackend("tvly-secret", transport=httpx.MockTransport(handler)).search("Peru capital", 4))
-    assert [(h.title, h.url, h.snippet) for h in hits] == [("Lima", "https://ex.org/lima", "Capital of Peru.")]
+    hits = asyncio.run(
+        TavilyBackend("tvly-secret", transport=httpx.MockTransport(handler)).search("Peru capital", 4)
+    )
+    assert [(h.title, h.url, h.snippet) for h in hits] == [
+        ("Lima", "https://ex.org/lima", "Capital of Peru.")
+    ]
     payload = json.loads(seen[0].content)
     assert payload["query"] == "Peru capital" and payload["max_results"] == 4
     assert "tvly-secret" not in seen[0].content.decode()

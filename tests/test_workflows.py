@@ -1,0 +1,142 @@
+"""Full runs through a real in-process worker, on SQLite and on Postgres."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from research_agent.client import InputError, ResearchClient, resolve_options
+from research_agent.runtime import ExecutorBusyError, executor_is_busy, worker
+from research_agent.schema import Phase, ResearchStatus, SearchOutcome, SearchState
+from research_agent.settings import Settings, get_settings
+
+QUESTION = "Compare the economies of Chile and Peru"
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[ResearchClient]:
+    with worker(settings), ResearchClient(settings) as research_client:
+        yield research_client
+
+
+def _configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> Settings:
+    for name, value in values.items():
+        monkeypatch.setenv(f"RESEARCH_{name.upper()}", value)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _workflows(client: ResearchClient, run_id: str) -> dict[str, object]:
+    rows = client._client.list_workflows(workflow_id_prefix=run_id)
+    return {row.workflow_id: row for row in rows}
+
+
+def _executions(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_full_offline_run(client: ResearchClient, settings: Settings):
+    options, _ = resolve_options(settings, offline=True)
+    updates: list[ResearchStatus] = []
+    run_id = client.submit(QUESTION, options, run_id="run-a")
+    final = client.wait(run_id, on_update=updates.append, poll_interval=0.02, timeout=120)
+
+    assert final.phase is Phase.COMPLETED, final.error
+    # One event per change: start, plan, each of the 4 searches, analysing, completed.
+    assert final.sequence == 1 + 1 + 4 + 1 + 1
+    sequences = [u.sequence for u in updates]
+    assert sequences == sorted(sequences)
+    order = [Phase.QUEUED, Phase.PLANNING, Phase.SEARCHING, Phase.ANALYZING, Phase.COMPLETED]
+    seen = [order.index(u.phase) for u in updates]
+    assert seen == sorted(seen)
+
+    tree = _workflows(client, run_id)
+    assert set(tree) == {"run-a", "run-a-plan", "run-a-analyze", *(f"run-a-search-{i}" for i in range(1, 5))}
+    assert all(row.status == "SUCCESS" for row in tree.values())
+
+    assert [s.state for s in final.searches] == [SearchState.DONE] * 4
+    assert all(s.source_count == 5 and s.started_at and s.finished_at for s in final.searches)
+    assert final.usage.requests == 4 * 2 + 1 + 1
+
+    # Every citation resolves to a listed source that a search really returned.
+    report = final.report
+    assert report is not None
+    returned = set()
+    for i in range(1, 5):
+        outcome = tree[f"run-a-search-{i}"].output
+        assert isinstance(outcome, SearchOutcome) and outcome.findings is not None
+        returned |= {source.key for source in outcome.findings.sources}
+    numbers = {source.number: source for source in report.sources}
+    assert report.cited_numbers() and set(report.cited_numbers()) == set(numbers)
+    assert all(source.key in returned for source in report.sources)
+
+
+def test_submitting_the_same_id_twice_starts_one_run(client: ResearchClient, settings: Settings):
+    options, _ = resolve_options(settings, offline=True)
+    assert client.submit(QUESTION, options, run_id="twice") == "twice"
+    assert client.submit(QUESTION, options, run_id="twice") == "twice"
+    assert client.wait("twice", timeout=120).phase is Phase.COMPLETED
+    assert [r.run_id for r in client.list_runs()].count("twice") == 1
+
+
+def test_the_analyst_runs_an_extra_search_as_a_child_workflow(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+):
+    settings = _configure(monkeypatch, database_url=database_url, max_searches="2")
+    with worker(settings), ResearchClient(settings) as client:
+        options, _ = resolve_options(settings, offline=True)
+        run_id = client.submit("Compare the economies of Chile, Peru and Bolivia", options, run_id="extra")
+        final = client.wait(run_id, timeout=120)
+        tree = _workflows(client, run_id)
+    assert final.phase is Phase.COMPLETED, final.error
+    assert "extra-extra-1" in tree and "extra-search-3" not in tree
+    assert [s.extra for s in final.searches] == [False, False, True]
+    assert final.report is not None and "## Bolivia" in final.report.body
+
+
+def test_cancel_then_resume_finishes_the_run(monkeypatch: pytest.MonkeyPatch, database_url: str):
+    settings = _configure(monkeypatch, database_url=database_url, offline_delay="0.3")
+    with worker(settings), ResearchClient(settings) as client:
+        options, _ = resolve_options(settings, offline=True)
+        run_id = client.submit(QUESTION, options, run_id="cancel-me")
+
+        def cancel_when_searching(status: ResearchStatus) -> None:
+            if status.phase is Phase.SEARCHING:
+                client.cancel(run_id)
+
+        assert client.wait(run_id, on_update=cancel_when_searching, timeout=120).phase is Phase.CANCELLED
+        client.resume(run_id)
+        final = client.wait(run_id, timeout=120)
+    assert final.phase is Phase.COMPLETED, final.error
+    assert final.report is not None
+
+
+def test_fork_from_analysis_reuses_every_search(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+):
+    log = tmp_path / "executions.jsonl"
+    settings = _configure(monkeypatch, database_url=database_url, execution_log=str(log))
+    with worker(settings), ResearchClient(settings) as client:
+        options, _ = resolve_options(settings, offline=True)
+        first = client.wait(client.submit(QUESTION, options, run_id="orig"), timeout=120)
+        before = _executions(log)
+        forked = client.fork("orig", "analyze")
+        second = client.wait(forked, timeout=120)
+        after = _executions(log)[len(before) :]
+        with pytest.raises(InputError, match="already completed"):
+            client.resume("orig")
+    assert second.phase is Phase.COMPLETED
+    assert second.report == first.report
+    assert [e["kind"] for e in after] == ["model"] and after[0]["role"] == "analyst"
+    assert after[0]["workflow_id"] == f"{forked}-analyze"
+
+
+def test_a_second_worker_with_the_same_executor_id_is_refused(settings: Settings):
+    with worker(settings):
+        assert executor_is_busy(settings)
+        with pytest.raises(ExecutorBusyError, match="already running"), worker(settings):
+            pass
+    assert not executor_is_busy(settings)
