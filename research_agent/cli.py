@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .client import ForkPoint, InputError, ResearchClient, resolve_options, validate_question
+from .client import ForkPoint, InputError, ResearchClient, resolve_options, validate_question, validate_run_id
 from .corpus import CorpusError, index_folder, list_collections
 from .models import ModelConfigError
 from .runtime import ExecutorBusyError, RuntimeConfigError, executor_is_busy, worker
@@ -188,6 +188,7 @@ def run(
     """
     settings = _settings()
     question = validate_question(question, settings)
+    run_id = validate_run_id(run_id) if run_id else None
     options, reason = resolve_options(
         settings, offline=True if offline else None, search_backend=search_backend
     )

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from dbos import DBOSClient, EnqueueOptions, WorkflowStatus
 
 from . import __version__
+from .corpus._collection import list_collections
 from .models import OFFLINE, ModelConfigError, check_online_models, offline_reason, supports_native_web_search
 from .runtime import RESEARCH_QUEUE, check_database, normalized_database_url
 from .schema import Phase, ResearchOptions, ResearchStatus, RunSummary
@@ -88,6 +89,10 @@ def resolve_options(
     if backend == "builtin" and wanted:
         raise InputError(
             "the builtin search backend needs a real search model; use --search-backend corpus offline"
+        )
+    if backend == "corpus" and settings.corpus not in ("factbook", *list_collections(settings.index_dir)):
+        raise InputError(
+            f"no collection named {settings.corpus!r}; create it with: deep-research index PATH --name {settings.corpus}"
         )
     if backend == "tavily" and not settings.secret("tavily_api_key"):
         raise InputError("the tavily search backend needs TAVILY_API_KEY; set it or choose another backend")

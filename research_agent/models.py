@@ -8,10 +8,12 @@ inputs. Provider SDK retries are switched off: DBOS step retries are the one ret
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from pydantic_ai.models import Model
+from typing import TYPE_CHECKING
 
 from .settings import Settings, get_settings
+
+if TYPE_CHECKING:  # pydantic-ai is slow to import; clients that only read runs never need it
+    from pydantic_ai.models import Model
 
 OFFLINE = "offline"
 """Model id of the built-in offline model of each role."""

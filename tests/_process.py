@@ -1,0 +1,48 @@
+"""Helpers to run the real `deep-research` command in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+COMMAND = [sys.executable, "-m", "research_agent"]
+
+
+def cli(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args], env={**os.environ, **env}, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start_worker(env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.Popen[str]:
+    """Start `deep-research worker` and return once it says it is ready."""
+    process = subprocess.Popen(
+        [*COMMAND, "worker"],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stderr, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    lines = []
+    while time.monotonic() < deadline:
+        if not selector.select(timeout=deadline - time.monotonic()):
+            break
+        line = process.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Ctrl-C to stop" in line:
+            return process
+    process.kill()
+    raise RuntimeError("worker did not start:\n" + "".join(lines))

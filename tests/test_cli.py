@@ -1,0 +1,134 @@
+"""The `deep-research` command, run as a user runs it: in a subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ._process import cli
+
+QUESTION = "Compare the economies of Chile and Peru"
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) -> dict[str, str]:
+    """A database holding one completed run ('keep') that every bad command must leave intact."""
+    root = tmp_path_factory.mktemp("seeded")
+    env = {
+        "RESEARCH_DATA_DIR": str(root / "data"),
+        "RESEARCH_INDEX_DIR": str(index_dir),
+        "RESEARCH_DATABASE_URL": f"sqlite:///{root / 'seeded.sqlite'}",
+    }
+    done = cli(["run", QUESTION, "--offline", "--id", "keep"], env, root)
+    assert done.returncode == 0, done.stderr
+    return env
+
+
+@pytest.fixture
+def env(isolated_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return {**isolated_env, "RESEARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}"}
+
+
+def test_run_offline_prints_a_cited_report_then_list_and_show_find_it(env: dict[str, str], tmp_path: Path):
+    done = cli(["run", QUESTION, "--offline", "--id", "cli-1"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "offline mode" in done.stderr and "Plan: 4 searches" in done.stderr and "✓ search 4" in done.stderr
+    report = done.stdout
+    assert report.startswith(f"# {QUESTION}\n")
+    cited = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", report.split("## Sources")[0])}
+    listed = {
+        int(line.split("]")[0][1:])
+        for line in report.split("## Sources")[1].splitlines()
+        if line.startswith("[")
+    }
+    assert cited and cited == listed
+
+    listing = cli(["list", "--json"], env, tmp_path)
+    assert [r["run_id"] for r in json.loads(listing.stdout)] == ["cli-1"]
+    shown = cli(["show", "cli-1", "--json"], env, tmp_path)
+    status = json.loads(shown.stdout)
+    assert status["phase"] == "COMPLETED" and status["report"]["body"] in report
+
+    again = cli(["run", QUESTION, "--offline", "--id", "cli-1", "--json"], env, tmp_path)
+    assert again.returncode == 0 and json.loads(again.stdout)["sequence"] == status["sequence"]
+
+
+def test_config_masks_secrets(env: dict[str, str], tmp_path: Path):
+    shown = cli(["config", "--json"], {**env, "ANTHROPIC_API_KEY": "sk-ant-very-secret-value"}, tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    values = json.loads(shown.stdout)
+    assert "very-secret" not in shown.stdout
+    assert values["anthropic_api_key"] == "set (hidden)"
+    assert values["effective_mode"] == "offline (no GOOGLE_API_KEY)"
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env", "message"),
+    [
+        (["run", "   "], {}, "the question is empty"),
+        (["run", "x" * 2001], {}, "over the limit of 2000"),
+        (["run", "Chile?", "--id", "bad id!"], {}, "invalid run id"),
+        (
+            ["run", "Chile?"],
+            {"RESEARCH_OFFLINE": "false", "RESEARCH_PLANNER_MODEL": "foo:bar"},
+            "unknown model provider 'foo'",
+        ),
+        (["run", "Chile?"], {"RESEARCH_PLANNER_MODEL": "no-colon"}, "RESEARCH_PLANNER_MODEL"),
+        (["run", "Chile?"], {"RESEARCH_OFFLINE": "false"}, "needs ANTHROPIC_API_KEY"),
+        (["run", "Chile?"], {"RESEARCH_OFFLINE": "false", "ANTHROPIC_API_KEY": "k"}, "needs GOOGLE_API_KEY"),
+        (["run", "Chile?", "--offline", "--search-backend", "tavily"], {}, "needs TAVILY_API_KEY"),
+        (["list"], {"RESEARCH_DATABASE_URL": "not a url"}, "is not a database URL"),
+        (["list"], {"RESEARCH_DATABASE_URL": "mysql://x@localhost/db"}, "unsupported database 'mysql'"),
+        (
+            ["list"],
+            {"RESEARCH_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"},
+            "cannot connect to the database",
+        ),
+        (["show", "nope"], {}, "no run with id 'nope'"),
+        (["cancel", "nope"], {}, "no run with id 'nope'"),
+        (["resume", "nope"], {}, "no run with id 'nope'"),
+        (["fork", "nope", "--from", "analyze"], {}, "no run with id 'nope'"),
+        (["index", "/does/not/exist", "--name", "x"], {}, "does not exist"),
+        (
+            ["run", "Chile?", "--offline"],
+            {"RESEARCH_CORPUS": "missing"},
+            "deep-research index PATH --name missing",
+        ),
+        (["run", "Chile?"], {"RESEARCH_MAX_SEARCHES": "lots"}, "RESEARCH_MAX_SEARCHES"),
+    ],
+)
+def test_bad_input_gets_one_clear_line_and_exit_code_2(
+    seeded: dict[str, str], tmp_path: Path, args: list[str], extra_env: dict[str, str], message: str
+):
+    env = seeded
+    result = cli(args, {**env, **extra_env}, tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    shown = cli(["show", "keep", "--json"], env, tmp_path)
+    assert json.loads(shown.stdout)["phase"] == "COMPLETED"
+
+
+def test_index_a_folder_then_research_it(env: dict[str, str], tmp_path: Path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "volcanoes.md").write_text("# Etna\n\nEtna is an active volcano on Sicily that erupts often.\n")
+    (docs / "Vesuvius.txt").write_text(
+        "Vesuvius destroyed Pompeii in 79 AD. It overlooks the Bay of Naples.\n"
+    )
+    indexed = cli(["index", str(docs), "--name", "volcanoes"], env, tmp_path)
+    assert indexed.returncode == 0 and "indexed 2 passages from 2 files" in indexed.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli(["index", str(empty), "--name", "e"], env, tmp_path).returncode == 2
+
+    done = cli(
+        ["run", "When did Vesuvius destroy Pompeii?", "--offline"],
+        {**env, "RESEARCH_CORPUS": "volcanoes"},
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "79 AD" in done.stdout and "Vesuvius.txt" in done.stdout

@@ -1,0 +1,143 @@
+"""Crash recovery with a real SIGKILL: the run finishes with the same report and no finished work repeats.
+
+A worker subprocess runs an offline research with paced model requests; the test kills it (a) while the
+searches are in flight and (b) during analysis, starts it again, and checks the report against an
+uninterrupted run. Every real model request and search appends a line to the execution log, so a step
+executed twice would show up as two lines for one (workflow, step) pair.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from research_agent.client import ResearchClient, resolve_options
+from research_agent.schema import Phase, ResearchReport, ResearchStatus
+from research_agent.settings import Settings
+
+from ._process import cli, start_worker
+
+pytestmark = pytest.mark.crash
+QUESTION = "Compare the economies of Chile and Peru"
+
+
+@pytest.fixture(scope="module")
+def reference_report(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) -> ResearchReport:
+    """The report of the same research run without interruption."""
+    root = tmp_path_factory.mktemp("reference")
+    env = {
+        "RESEARCH_DATA_DIR": str(root),
+        "RESEARCH_INDEX_DIR": str(index_dir),
+        "RESEARCH_DATABASE_URL": f"sqlite:///{root / 'reference.sqlite'}",
+    }
+    done = cli(["run", QUESTION, "--offline", "--json"], env, root)
+    assert done.returncode == 0, done.stderr
+    return ResearchStatus.model_validate_json(done.stdout).report  # type: ignore[return-value]
+
+
+@pytest.fixture
+def crash_env(isolated_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return {
+        **isolated_env,
+        "RESEARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'crash.sqlite'}",
+        "RESEARCH_OFFLINE": "true",
+        "RESEARCH_OFFLINE_DELAY": "0.4",
+        "RESEARCH_EXECUTION_LOG": str(tmp_path / "executions.jsonl"),
+    }
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+
+
+def _executions(env: dict[str, str]) -> list[dict[str, object]]:
+    path = Path(env["RESEARCH_EXECUTION_LOG"])
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _wait_for(
+    client: ResearchClient, run_id: str, condition: Callable[[ResearchStatus], bool]
+) -> ResearchStatus:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = client.status(run_id)
+        assert not status.phase.finished, f"run finished before the crash point: {status.phase}"
+        if condition(status):
+            return status
+        time.sleep(0.02)
+    raise AssertionError("the crash point was never reached")
+
+
+def _crash_and_recover(
+    crash_env: dict[str, str],
+    tmp_path: Path,
+    workers: list[subprocess.Popen[str]],
+    crash_point: Callable[[ResearchStatus, list[dict[str, object]]], bool],
+) -> tuple[ResearchStatus, list[dict[str, object]], int]:
+    settings = Settings(
+        _env_file=None, **{k.removeprefix("RESEARCH_").lower(): v for k, v in crash_env.items()}
+    )  # type: ignore[call-arg]
+    first = start_worker(crash_env, tmp_path)
+    workers.append(first)
+    with ResearchClient(settings) as client:
+        options, _ = resolve_options(settings)
+        run_id = client.submit(QUESTION, options, run_id="crash")
+        _wait_for(client, run_id, lambda status: crash_point(status, _executions(crash_env)))
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+        assert first.returncode == -signal.SIGKILL
+        before_restart = len(_executions(crash_env))
+        workers.append(start_worker(crash_env, tmp_path))
+        final = client.wait(run_id, timeout=120)
+    return final, _executions(crash_env), before_restart
+
+
+def _assert_nothing_ran_twice(executions: list[dict[str, object]], killed_pid: int) -> None:
+    counts = Counter((e["kind"], e["workflow_id"], e["step_id"]) for e in executions)
+    repeated = {key: n for key, n in counts.items() if n > 1}
+    assert not repeated, f"executed more than once: {repeated}"
+    pids = {e["pid"] for e in executions}
+    assert killed_pid in pids and len(pids) == 2, (
+        "work must be split between the killed and the restarted worker"
+    )
+
+
+def test_kill_while_searches_are_in_flight(crash_env, tmp_path, workers, reference_report):
+    def searching_with_work_done(status: ResearchStatus, executions: list[dict[str, object]]) -> bool:
+        return status.phase is Phase.SEARCHING and any(e["kind"] == "search" for e in executions)
+
+    final, executions, before = _crash_and_recover(crash_env, tmp_path, workers, searching_with_work_done)
+    assert final.phase is Phase.COMPLETED, final.error
+    assert final.report == reference_report
+    # Searching was cut short: some search agent work had to happen after the restart.
+    assert any(e["kind"] == "model" and e["role"] == "searcher" for e in executions[before:])
+    assert sum(e["kind"] == "search" for e in executions) == 4
+    assert sum(e["kind"] == "model" for e in executions) == 1 + 4 * 2 + 1
+    _assert_nothing_ran_twice(executions, workers[0].pid)
+
+
+def test_kill_during_analysis(crash_env, tmp_path, workers, reference_report):
+    def analyzing(status: ResearchStatus, executions: list[dict[str, object]]) -> bool:
+        return status.phase is Phase.ANALYZING
+
+    final, executions, before = _crash_and_recover(crash_env, tmp_path, workers, analyzing)
+    assert final.phase is Phase.COMPLETED, final.error
+    assert final.report == reference_report
+    after = executions[before:]
+    assert [(e["kind"], e.get("role")) for e in after] == [("model", "analyst")]
+    assert sum(e["kind"] == "search" for e in executions) == 4
+    _assert_nothing_ran_twice(executions, workers[0].pid)
