@@ -53,6 +53,9 @@ def test_a_full_offline_run(client: ResearchClient, settings: Settings):
     seen = [order.index(u.phase) for u in updates]
     assert seen == sorted(seen)
 
+    client._client.retrieve_workflow(
+        run_id
+    ).get_result()  # the final event is published just before the return
     tree = _workflows(client, run_id)
     assert set(tree) == {"run-a", "run-a-plan", "run-a-analyze", *(f"run-a-search-{i}" for i in range(1, 5))}
     assert all(row.status == "SUCCESS" for row in tree.values())
