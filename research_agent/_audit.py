@@ -1,7 +1,7 @@
 """An append-only log of real executions of model requests and searches.
 
 When `RESEARCH_EXECUTION_LOG` is set, every model request and search that really runs (not one replayed
-from a DBOS checkpoint) appends one JSON line. Crash tests count these lines to prove that recovery never
+from a DBOS checkpoint) appends a JSON line when it starts and another when it has finished. Crash tests count these lines to prove that recovery never
 repeats finished work; operators can use it to audit what a run cost.
 """
 
@@ -16,14 +16,15 @@ from dbos import DBOS
 from .settings import get_settings
 
 
-def record_execution(kind: str, **fields: object) -> None:
-    """Append one line for a real execution of `kind` ('model' or 'search') in the current DBOS step."""
+def record_execution(kind: str, stage: str, **fields: object) -> None:
+    """Append a line: `kind` ('model' or 'search') reached `stage` ('start' or 'end') in the current step."""
     path = get_settings().execution_log
     if path is None:
         return
     line = json.dumps(
         {
             "kind": kind,
+            "stage": stage,
             "workflow_id": DBOS.workflow_id,
             "step_id": DBOS.step_id,
             "pid": os.getpid(),

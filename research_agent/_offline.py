@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -95,11 +96,22 @@ def _excerpt(text: str, query_tokens: set[str]) -> str:
     return best
 
 
-async def _pace(role: str) -> None:
-    settings = get_settings()
-    if settings.offline_delay:
-        await asyncio.sleep(settings.offline_delay)
-    record_execution("model", role=role)
+Respond = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
+
+
+def _offline_model(role: str, respond: Respond) -> FunctionModel:
+    """A FunctionModel for `role` whose requests are paced by `offline_delay` like a slow real model."""
+
+    async def request(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        record_execution("model", "start", role=role)
+        delay = get_settings().offline_delay
+        if delay:
+            await asyncio.sleep(delay)
+        response = respond(messages, info)
+        record_execution("model", "end", role=role)
+        return response
+
+    return FunctionModel(request, model_name=f"offline-{role}")
 
 
 def _collection(prompt: str) -> Collection:
@@ -159,8 +171,7 @@ def plan_research_offline(question: str, max_searches: int, collection: Collecti
     return ResearchPlan(search_steps=steps, analysis_instructions=instructions)
 
 
-async def _planner(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-    await _pace("planner")
+def _planner(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     prompt = _user_prompt(messages)
     question = read_tag(prompt, "question") or prompt
     max_searches = int(read_tag(prompt, "max_searches") or get_settings().max_searches)
@@ -181,8 +192,7 @@ def findings_from_hits(query: str, hits: list[SearchHit]) -> SearchFindings:
     return SearchFindings(query=query, summary=summary, sources=sources)
 
 
-async def _searcher(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-    await _pace("searcher")
+def _searcher(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     prompt = _user_prompt(messages)
     query = read_tag(prompt, "query") or prompt
     returns = _tool_returns(messages, "search")
@@ -236,8 +246,7 @@ def write_report_offline(
     return ReportDraft(title=question.strip().rstrip("?.!") or "Research report", body=body)
 
 
-async def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-    await _pace("analyst")
+def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     prompt = _user_prompt(messages)
     raw = read_tag(prompt, "research_data")
     data: dict[str, Any] = json.loads(raw) if raw else {"question": prompt, "searches": []}
@@ -271,6 +280,6 @@ async def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelRespon
     return _output(info, write_report_offline(data, extra, collection))
 
 
-PLANNER_MODEL = FunctionModel(_planner, model_name="offline-planner")
-SEARCHER_MODEL = FunctionModel(_searcher, model_name="offline-searcher")
-ANALYST_MODEL = FunctionModel(_analyst, model_name="offline-analyst")
+PLANNER_MODEL = _offline_model("planner", _planner)
+SEARCHER_MODEL = _offline_model("searcher", _searcher)
+ANALYST_MODEL = _offline_model("analyst", _analyst)

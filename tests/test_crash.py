@@ -2,8 +2,10 @@
 
 A worker subprocess runs an offline research with paced model requests; the test kills it (a) while the
 searches are in flight and (b) during analysis, starts it again, and checks the report against an
-uninterrupted run. Every real model request and search appends a line to the execution log, so a step
-executed twice would show up as two lines for one (workflow, step) pair.
+uninterrupted run. Every real model request and search logs a line when it starts and one when it ends,
+so a finished step executed twice would show two `end` lines for one (workflow, step) pair. The kill is
+triggered by `start` lines, so it lands inside a paced request, never between a step's end and its
+checkpoint (a step cut off there is not finished and is rightly run again).
 """
 
 from __future__ import annotations
@@ -106,10 +108,14 @@ def _crash_and_recover(
     return final, _executions(crash_env), before_restart
 
 
+def _finished(executions: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [e for e in executions if e["stage"] == "end"]
+
+
 def _assert_nothing_ran_twice(executions: list[dict[str, object]], killed_pid: int) -> None:
-    counts = Counter((e["kind"], e["workflow_id"], e["step_id"]) for e in executions)
+    counts = Counter((e["kind"], e["workflow_id"], e["step_id"]) for e in _finished(executions))
     repeated = {key: n for key, n in counts.items() if n > 1}
-    assert not repeated, f"executed more than once: {repeated}"
+    assert not repeated, f"executed more than once: {repeated}\n" + "\n".join(map(str, executions))
     pids = {e["pid"] for e in executions}
     assert killed_pid in pids and len(pids) == 2, (
         "work must be split between the killed and the restarted worker"
@@ -117,17 +123,30 @@ def _assert_nothing_ran_twice(executions: list[dict[str, object]], killed_pid: i
 
 
 def test_kill_while_searches_are_in_flight(crash_env, tmp_path, workers, reference_report):
-    def searching_with_work_done(status: ResearchStatus, executions: list[dict[str, object]]) -> bool:
-        return status.phase is Phase.SEARCHING and any(e["kind"] == "search" for e in executions)
+    def every_search_writing_its_findings(
+        status: ResearchStatus, executions: list[dict[str, object]]
+    ) -> bool:
+        # Each search has run its search step and started its last model request: work done, work in flight.
+        started = {
+            e["workflow_id"]
+            for e in executions
+            if e.get("role") == "searcher" and e["stage"] == "start" and e["step_id"] == 4
+        }
+        return len(started) == 4
 
-    final, executions, before = _crash_and_recover(crash_env, tmp_path, workers, searching_with_work_done)
+    final, executions, before = _crash_and_recover(
+        crash_env, tmp_path, workers, every_search_writing_its_findings
+    )
     assert final.phase is Phase.COMPLETED, final.error
-    assert final.report == reference_report
-    # Searching was cut short: some search agent work had to happen after the restart.
-    assert any(e["kind"] == "model" and e["role"] == "searcher" for e in executions[before:])
-    assert sum(e["kind"] == "search" for e in executions) == 4
-    assert sum(e["kind"] == "model" for e in executions) == 1 + 4 * 2 + 1
     _assert_nothing_ran_twice(executions, workers[0].pid)
+    assert final.report == reference_report
+    finished = _finished(executions)
+    # The searches' last requests were cut off and ran again after the restart; nothing else of theirs did.
+    assert sorted(
+        e["workflow_id"] for e in _finished(executions[before:]) if e.get("role") == "searcher"
+    ) == [f"crash-search-{i}" for i in range(1, 5)]
+    assert sum(e["kind"] == "search" for e in finished) == 4
+    assert sum(e["kind"] == "model" for e in finished) == 1 + 4 * 2 + 1
 
 
 def test_kill_during_analysis(crash_env, tmp_path, workers, reference_report):
@@ -138,6 +157,9 @@ def test_kill_during_analysis(crash_env, tmp_path, workers, reference_report):
     assert final.phase is Phase.COMPLETED, final.error
     assert final.report == reference_report
     after = executions[before:]
-    assert [(e["kind"], e.get("role")) for e in after] == [("model", "analyst")]
-    assert sum(e["kind"] == "search" for e in executions) == 4
+    assert [(e["kind"], e["stage"], e.get("role")) for e in after] == [
+        ("model", "start", "analyst"),
+        ("model", "end", "analyst"),
+    ]
+    assert sum(e["kind"] == "search" for e in _finished(executions)) == 4
     _assert_nothing_ran_twice(executions, workers[0].pid)

@@ -28,6 +28,8 @@ def backend_for(name: str, collection: str, settings: Settings) -> SearchBackend
 @DBOS.step(name="search", retries_allowed=True, max_attempts=3, interval_seconds=1.0, backoff_rate=2.0)
 async def search_step(backend: str, collection: str, query: str, max_results: int) -> list[SearchHit]:
     """Run one search with `backend`; retried with backoff, checkpointed once it succeeds."""
-    hits = await backend_for(backend, collection, get_settings()).search(query, max_results)
-    record_execution("search", backend=backend, query=query, hits=len(hits))
+    search_backend = backend_for(backend, collection, get_settings())
+    record_execution("search", "start", backend=backend, query=query)
+    hits = await search_backend.search(query, max_results)
+    record_execution("search", "end", backend=backend, query=query, hits=len(hits))
     return hits
