@@ -2,18 +2,19 @@
 .DEFAULT_GOAL := all
 PYTHON ?= python3
 VENV := .venv
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH, else the one pip installs into $(PYTHON) (run as `python -m uv`).
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(VENV)/bin
 
-.PHONY: all install lock demo test test-fast lint format clean
+.PHONY: all install uv lock demo test lint format clean
 
 all: lint test
 
-$(UV):
-	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
+uv:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 
 # Rebuild the venv whenever a lock file changes.
-$(VENV)/.installed: requirements-dev.lock pyproject.toml | $(UV)
+$(VENV)/.installed: requirements-dev.lock pyproject.toml | uv
 	@test -d $(VENV) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
 	$(UV) pip sync --quiet --python $(VENV)/bin/python requirements-dev.lock
 	@touch $@
