@@ -26,7 +26,7 @@ lock: ## Re-resolve the hashed lock files after changing dependencies
 	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements-dev.in -o requirements-dev.lock
 
 demo: install ## Run one research offline, with live progress, in the terminal
-	RESEARCH_OFFLINE_DELAY=$${RESEARCH_OFFLINE_DELAY:-0.3} $(RUN)/deep-research run --offline \
+	@RESEARCH_OFFLINE_DELAY=$${RESEARCH_OFFLINE_DELAY:-1} $(RUN)/deep-research run --offline \
 		"Compare the economies of Chile and Peru"
 
 test: install ## Run the whole test suite

@@ -102,17 +102,48 @@ class ProgressPrinter:
         self.searches: dict[int, SearchState] = {}
 
     def __call__(self, status: ResearchStatus) -> None:
-        if status.phase != self.phase:
-            self.phase = status.phase
-            if not status.phase.finished:
-                self.console.print(f"[bold cyan]{status.phase.value.title()}[/]…")
-        if status.plan and not self.plan_shown:
-            self.plan_shown = True
-            self.console.print(f"Plan: {len(status.plan.search_steps)} searches")
-            for i, step in enumerate(status.plan.search_steps, start=1):
-                self.console.print(f"  {i}. [bold]{step.query}[/] [dim]— {step.rationale}[/]")
+        # Early phases are announced before what they produce, later ones after the searches they close.
+        early = status.phase in (Phase.QUEUED, Phase.PLANNING, Phase.SEARCHING)
+        if early:
+            self._phase(status)
+        self._plan(status)
+        self._searches(status)
+        if not early:
+            self._phase(status)
+
+    def _phase(self, status: ResearchStatus) -> None:
+        if status.phase == self.phase:
+            return
+        self.phase = status.phase
+        if not status.phase.finished:
+            self.console.print(f"[bold cyan]{status.phase.value.title()}[/]…")
+            return
+        usage = status.usage
+        colour = {"COMPLETED": "green", "FAILED": "red"}.get(status.phase.value, "yellow")
+        took = ""
+        if status.created_at and status.updated_at:
+            took = f" in {(status.updated_at - status.created_at).total_seconds():.1f} s"
+        self.console.print(
+            f"[bold {colour}]{status.phase.value.title()}[/]{took} · {usage.requests} model requests · "
+            f"{usage.total_tokens:,} tokens"
+        )
+        if status.error:
+            self.console.print(f"[red]{status.error}[/]")
+
+    def _plan(self, status: ResearchStatus) -> None:
+        if not status.plan or self.plan_shown:
+            return
+        self.plan_shown = True
+        self.console.print(f"Plan: {len(status.plan.search_steps)} searches")
+        for i, step in enumerate(status.plan.search_steps, start=1):
+            self.console.print(f"  {i}. [bold]{step.query}[/] [dim]— {step.rationale}[/]")
+
+    def _searches(self, status: ResearchStatus) -> None:
         for search in status.searches:
-            if self.searches.get(search.index) == search.state or search.state in (SearchState.PENDING,):
+            if (
+                search.state in (SearchState.PENDING, SearchState.RUNNING)
+                or self.searches.get(search.index) == search.state
+            ):
                 continue
             self.searches[search.index] = search.state
             label = "extra search" if search.extra else "search"
@@ -123,20 +154,8 @@ class ProgressPrinter:
                 self.console.print(
                     f"  [green]✓[/] {label} {search.index}: {search.query} · {search.source_count} sources{took}"
                 )
-            elif search.state == SearchState.FAILED:
+            else:
                 self.console.print(f"  [red]✗[/] {label} {search.index}: {search.query} · {search.error}")
-        if status.phase.finished:
-            usage = status.usage
-            colour = {"COMPLETED": "green", "FAILED": "red"}.get(status.phase.value, "yellow")
-            took = ""
-            if status.created_at and status.updated_at:
-                took = f" in {(status.updated_at - status.created_at).total_seconds():.1f} s"
-            self.console.print(
-                f"[bold {colour}]{status.phase.value.title()}[/]{took} · {usage.requests} model requests · "
-                f"{usage.total_tokens:,} tokens"
-            )
-            if status.error:
-                self.console.print(f"[red]{status.error}[/]")
 
 
 def _print_result(status: ResearchStatus, as_json: bool) -> None:

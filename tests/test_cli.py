@@ -132,3 +132,21 @@ def test_index_a_folder_then_research_it(env: dict[str, str], tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr
     assert "79 AD" in done.stdout and "Vesuvius.txt" in done.stdout
+
+
+def test_run_submits_to_a_running_worker(env: dict[str, str], tmp_path: Path):
+    from ._process import start_worker
+
+    worker = start_worker(env, tmp_path)
+    try:
+        queued = cli(["run", QUESTION, "--offline", "--no-wait", "--id", "w-1"], env, tmp_path)
+        assert queued.returncode == 0, queued.stderr
+        assert queued.stdout.strip() == "w-1" and "executing in this process" not in queued.stderr
+        attached = cli(["run", QUESTION, "--offline", "--id", "w-1", "--json"], env, tmp_path)
+        assert attached.returncode == 0, attached.stderr
+        assert json.loads(attached.stdout)["phase"] == "COMPLETED"
+        assert "another worker" in cli(["worker"], env, tmp_path).stderr
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert worker.returncode == 0
