@@ -6,9 +6,9 @@ VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(VENV)/bin
 
-.PHONY: all install uv lock demo test lint format clean
+.PHONY: all install uv lock demo test lint typecheck format clean
 
-all: lint test
+all: lint typecheck test
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -35,6 +35,9 @@ test: install ## Run the whole test suite
 lint: install ## ruff check and format check
 	$(RUN)/ruff check .
 	$(RUN)/ruff format --check .
+
+typecheck: install ## mypy over the package
+	$(RUN)/mypy
 
 format: install ## Format and autofix with ruff
 	$(RUN)/ruff format .

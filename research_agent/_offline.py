@@ -115,7 +115,7 @@ def _offline_model(role: str, respond: Respond) -> FunctionModel:
 
 
 def _collection(prompt: str) -> Collection:
-    return open_collection(read_tag(prompt, "corpus") or get_settings().corpus, get_settings().index_dir)
+    return open_collection(read_tag(prompt, "corpus") or get_settings().corpus, get_settings().indexes)
 
 
 # --- planner -------------------------------------------------------------------------------------------
@@ -216,8 +216,10 @@ def write_report_offline(
         for s in search.get("sources", [])
     ]
     sources += extra
-    seen: set[int] = set()
-    unique = [s for s in sources if not (s.number in seen or seen.add(s.number))]
+    unique: list[NumberedSource] = []
+    for source in sources:  # a source cited by several searches appears once, where first listed
+        if all(source.number != kept.number for kept in unique):
+            unique.append(source)
     tokens = set(tokenize([question])[0])
     entities = collection.entities_in(question)
     groups: dict[str, list[NumberedSource]] = {entity: [] for entity in entities}

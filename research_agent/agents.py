@@ -8,10 +8,11 @@ Agents are module-level with stable names because DBOS registers their steps by 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic_ai import Agent, ModelRetry, RunContext
-from pydantic_ai.capabilities import NativeTool, ResolveModelId
-from pydantic_ai.durable_exec.dbos import DBOSDurability, StepConfig
+from pydantic_ai.capabilities import AbstractCapability, NativeTool, ResolveModelId
+from pydantic_ai.durable_exec.dbos import DBOSDurability, DBOSParallelExecutionMode, StepConfig
 from pydantic_ai.native_tools import WebSearchTool
 
 from . import _offline
@@ -29,8 +30,14 @@ from .search import SearchHit, search_step
 MODEL_STEP_CONFIG = StepConfig(retries_allowed=True, max_attempts=4, interval_seconds=2.0, backoff_rate=2.0)
 
 
-def _durability(**kwargs: object) -> list[object]:
-    return [DBOSDurability(model_step_config=MODEL_STEP_CONFIG, **kwargs), ResolveModelId(resolve_model_id)]  # type: ignore[arg-type]
+def _durability(
+    parallel_execution_mode: DBOSParallelExecutionMode = "parallel_ordered_events",
+) -> list[AbstractCapability[Any]]:
+    """Durable model steps with our retry policy, and real models built from our settings."""
+    return [
+        DBOSDurability(model_step_config=MODEL_STEP_CONFIG, parallel_execution_mode=parallel_execution_mode),
+        ResolveModelId(resolve_model_id),
+    ]
 
 
 @dataclass

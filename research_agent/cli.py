@@ -394,7 +394,7 @@ def index(
     """
     settings = _settings()
     with err.status(f"indexing {path}…"):
-        collection = index_folder(path, name, settings.index_dir)
+        collection = index_folder(path, name, settings.indexes)
     files = collection.manifest.get("files", 0)
     skipped = collection.manifest.get("skipped", [])
     err.print(f"indexed {len(collection.passages)} passages from {files} files as [bold]{name}[/]")
@@ -420,7 +420,7 @@ def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     values["database_url"] = _redact(settings.database_url)
     options, reason = resolve_options(settings)
     values["effective_mode"] = f"offline ({reason})" if options.offline else "online"
-    values["collections"] = list_collections(settings.index_dir)
+    values["collections"] = list_collections(settings.indexes)
     if as_json:
         out.print(json.dumps(values, indent=2, default=str), markup=False)
         return

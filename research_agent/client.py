@@ -90,7 +90,7 @@ def resolve_options(
         raise InputError(
             "the builtin search backend needs a real search model; use --search-backend corpus offline"
         )
-    if backend == "corpus" and settings.corpus not in ("factbook", *list_collections(settings.index_dir)):
+    if backend == "corpus" and settings.corpus not in ("factbook", *list_collections(settings.indexes)):
         raise InputError(
             f"no collection named {settings.corpus!r}; create it with: deep-research index PATH --name {settings.corpus}"
         )

@@ -110,8 +110,8 @@ def build_model(model_id: str, settings: Settings) -> Model:
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
 
-    client = AsyncOpenAI(api_key=key or "not-needed", base_url=settings.openai_base_url, max_retries=0)
-    return OpenAIChatModel(name, provider=OpenAIProvider(openai_client=client))
+    openai_client = AsyncOpenAI(api_key=key or "not-needed", base_url=settings.openai_base_url, max_retries=0)
+    return OpenAIChatModel(name, provider=OpenAIProvider(openai_client=openai_client))
 
 
 def resolve_model_id(_ctx: object, model_id: str) -> Model | None:

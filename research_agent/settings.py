@@ -110,9 +110,12 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'research.sqlite').resolve()}"
-        if self.index_dir is None:
-            self.index_dir = self.data_dir / "indexes"
         return self
+
+    @property
+    def indexes(self) -> Path:
+        """The directory of cached search indexes."""
+        return self.index_dir or self.data_dir / "indexes"
 
     def secret(self, name: str) -> str | None:
         """The plain value of a provider key (e.g. `'anthropic_api_key'`), or None when unset or empty."""

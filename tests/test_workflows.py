@@ -10,7 +10,7 @@ import pytest
 
 from research_agent.client import InputError, ResearchClient, resolve_options
 from research_agent.runtime import ExecutorBusyError, executor_is_busy, worker
-from research_agent.schema import Phase, ResearchStatus, SearchOutcome, SearchState
+from research_agent.schema import Phase, ResearchOptions, ResearchStatus, SearchOutcome, SearchState
 from research_agent.settings import Settings, get_settings
 
 QUESTION = "Compare the economies of Chile and Peru"
@@ -143,3 +143,20 @@ def test_a_second_worker_with_the_same_executor_id_is_refused(settings: Settings
         with pytest.raises(ExecutorBusyError, match="already running"), worker(settings):
             pass
     assert not executor_is_busy(settings)
+
+
+def test_a_run_with_pydantic_ai_test_models_goes_through_every_agent(
+    client: ResearchClient, settings: Settings
+):
+    # 'test' is pydantic-ai's TestModel: it calls every tool once and fills the output with generated values.
+    options = ResearchOptions(
+        offline=False, planner_model="test", search_model="test", analyst_model="test", max_extra_searches=1
+    )
+    final = client.wait(client.submit("Anything at all?", options, run_id="tm"), timeout=120)
+    assert final.phase is Phase.COMPLETED, final.error
+    client._client.retrieve_workflow("tm").get_result()
+    tree = _workflows(client, "tm")
+    # TestModel's plan has one step; its analyst calls extra_search, which runs as child workflow tm-extra-1.
+    assert set(tree) == {"tm", "tm-plan", "tm-search-1", "tm-analyze", "tm-extra-1"}
+    assert [s.extra for s in final.searches] == [False, True]
+    assert final.usage.requests >= 1 + 2 + 2

@@ -63,7 +63,7 @@ def _html_to_markdownish(source: str) -> tuple[str, str]:
 
 
 def _sections(text: str, default_heading: str) -> Iterator[tuple[str, str]]:
-    heading, lines = default_heading, []
+    heading, lines = default_heading, list[str]()
     for line in text.splitlines():
         match = _HEADING.match(line.strip())
         if match:

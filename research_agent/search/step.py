@@ -12,7 +12,7 @@ from .backends import CorpusBackend, DuckDuckGoBackend, SearchBackend, SearchErr
 def backend_for(name: str, collection: str, settings: Settings) -> SearchBackend:
     """The backend called `name`; `collection` is the corpus collection for the corpus backend."""
     if name == "corpus":
-        return CorpusBackend(collection, settings.index_dir)
+        return CorpusBackend(collection, settings.indexes)
     if name == "duckduckgo":
         return DuckDuckGoBackend()
     if name == "tavily":
