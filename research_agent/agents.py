@@ -23,7 +23,15 @@ from .prompts import (
     SEARCHER_INSTRUCTIONS,
     WEB_SEARCHER_INSTRUCTIONS,
 )
-from .schema import CITATION_PATTERN, NumberedSource, ReportDraft, ResearchPlan, SearchFindings, SearchOutcome
+from .schema import (
+    CITATION_PATTERN,
+    NumberedSource,
+    ReportDraft,
+    ResearchOptions,
+    ResearchPlan,
+    SearchFindings,
+    SearchOutcome,
+)
 from .search import SearchHit, search_step
 
 # One retry layer: the SDKs' own retries are off (models.py), DBOS retries a failed request with backoff.
@@ -57,12 +65,10 @@ class SearchDeps:
 @dataclass
 class AnalystDeps:
     run_id: str
-    corpus: str
-    options: object
-    """The run's `ResearchOptions`, passed on to extra searches."""
+    options: ResearchOptions
+    """The run's options, passed on to extra searches."""
     sources: dict[str, NumberedSource]
     """Citable sources by key; extra searches add to it."""
-    max_extra_searches: int
     extra_searches: list[SearchOutcome] = field(default_factory=list)
 
 
@@ -143,8 +149,9 @@ async def extra_search(ctx: RunContext[AnalystDeps], query: str) -> list[Numbere
     """Run one more search for `query`; returns new sources with the numbers to cite them by."""
     from .workflows import start_extra_search  # workflows imports this module
 
-    if len(ctx.deps.extra_searches) >= ctx.deps.max_extra_searches:
-        return f"No more extra searches allowed ({ctx.deps.max_extra_searches}); write the report now."
+    allowed = ctx.deps.options.max_extra_searches
+    if len(ctx.deps.extra_searches) >= allowed:
+        return f"No more extra searches allowed ({allowed}); write the report now."
     outcome = await start_extra_search(ctx.deps, query)
     ctx.deps.extra_searches.append(outcome)
     if outcome.findings is None:

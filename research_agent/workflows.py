@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from dbos import DBOS, SetWorkflowID
+from dbos._error import DBOSException  # not re-exported by dbos; the base class of its errors
 from pydantic_ai.usage import RunUsage
 
 from . import agents
@@ -103,6 +104,8 @@ async def run_search(index: int, step: SearchStep, options: ResearchOptions) -> 
                     backend=options.search_backend, corpus=options.corpus, max_results=options.max_results
                 ),
             )
+    except DBOSException:
+        raise  # DBOS's own errors (non-determinism, cancelled children) are not a failed search
     except Exception as error:
         return SearchOutcome(
             index=index,
@@ -134,7 +137,6 @@ def number_sources(outcomes: list[SearchOutcome]) -> dict[str, NumberedSource]:
 async def start_extra_search(deps: AnalystDeps, query: str) -> SearchOutcome:
     """Run the analyst's extra search as child workflow `{run}-extra-{k}`."""
     index = len(deps.extra_searches) + 1
-    assert isinstance(deps.options, ResearchOptions)
     step = SearchStep(query=query, rationale="Extra search requested by the analyst.")
     with SetWorkflowID(extra_workflow_id(deps.run_id, index)):
         return await run_search(index, step, deps.options)
@@ -146,13 +148,7 @@ async def analyze_findings(
 ) -> AnalysisOutcome:
     """Have the analyst write the report; its citations are resolved against the numbered sources."""
     numbered = number_sources(outcomes)
-    deps = AnalystDeps(
-        run_id=run_id,
-        corpus=options.corpus,
-        options=options,
-        sources=numbered,
-        max_extra_searches=options.max_extra_searches,
-    )
+    deps = AnalystDeps(run_id=run_id, options=options, sources=numbered)
     result = await agents.analyst.run(
         analyst_prompt(question, plan, outcomes, numbered),
         model=_model(options.analyst_model, options),
