@@ -205,17 +205,17 @@ def _searcher(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
 # --- analyst -------------------------------------------------------------------------------------------
 
 
-def write_report_offline(
-    data: dict[str, Any], extra: list[NumberedSource], collection: Collection
-) -> ReportDraft:
-    """An extractive report: per entity (or per search), one cited excerpt from each source."""
-    question: str = data.get("question", "")
-    sources = [
+def listed_sources(data: dict[str, Any]) -> list[NumberedSource]:
+    """The numbered sources of every search in the analyst's research data."""
+    return [
         NumberedSource.model_validate(s)
         for search in data.get("searches", [])
         for s in search.get("sources", [])
     ]
-    sources += extra
+
+
+def write_report_offline(question: str, sources: list[NumberedSource], collection: Collection) -> ReportDraft:
+    """An extractive report: per entity (or per search), one cited excerpt from each source."""
     unique: list[NumberedSource] = []
     for source in sources:  # a source cited by several searches appears once, where first listed
         if all(source.number != kept.number for kept in unique):
@@ -252,34 +252,24 @@ def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     prompt = _user_prompt(messages)
     raw = read_tag(prompt, "research_data")
     data: dict[str, Any] = json.loads(raw) if raw else {"question": prompt, "searches": []}
+    question: str = data.get("question", "")
     collection = _collection(prompt)
     extra_returns = _tool_returns(messages, "extra_search")
     extra = [
-        s
+        source
         for part in extra_returns
         if isinstance(part.content, list)
-        for s in _numbered.validate_python(part.content)
+        for source in _numbered.validate_python(part.content)
     ]
-    covered = {
-        entity
-        for entity in collection.entities_in(data.get("question", ""))
-        for source in [
-            *extra,
-            *(
-                NumberedSource.model_validate(s)
-                for q in data.get("searches", [])
-                for s in q.get("sources", [])
-            ),
-        ]
-        if source.title.startswith(entity)
-    }
-    uncovered = [e for e in collection.entities_in(data.get("question", "")) if e not in covered]
+    sources = listed_sources(data) + extra
+    entities = collection.entities_in(question)
+    uncovered = [e for e in entities if not any(source.title.startswith(e) for source in sources)]
     may_search = any(tool.name == "extra_search" for tool in info.function_tools)
     if uncovered and may_search and len(extra_returns) < len(uncovered):
         entity = uncovered[len(extra_returns)]
-        query = f"{entity} {_aspect_query(data.get('question', ''), [entity])}".strip()
+        query = f"{entity} {_aspect_query(question, [entity])}".strip()
         return ModelResponse(parts=[ToolCallPart("extra_search", {"query": query[:200]})])
-    return _output(info, write_report_offline(data, extra, collection))
+    return _output(info, write_report_offline(question, sources, collection))
 
 
 PLANNER_MODEL = _offline_model("planner", _planner)

@@ -348,6 +348,11 @@ def cancel(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
     err.print(f"run {run_id}: {status.phase.value}")
 
 
+def _worker_hint(settings: Settings) -> str:
+    """Tell the user when nothing will pick up the work they just queued."""
+    return "" if executor_is_busy(settings) else " (start a worker to run it: deep-research worker)"
+
+
 @app.command()
 @handles_errors
 def resume(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
@@ -358,8 +363,7 @@ def resume(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
     settings = _settings()
     with _client(settings) as client:
         client.resume(run_id)
-    hint = "" if executor_is_busy(settings) else " (start a worker to run it: deep-research worker)"
-    err.print(f"run {run_id} resumed{hint}")
+    err.print(f"run {run_id} resumed{_worker_hint(settings)}")
 
 
 @app.command()
@@ -377,8 +381,7 @@ def fork(
     settings = _settings()
     with _client(settings) as client:
         new_id = client.fork(run_id, start)
-    hint = "" if executor_is_busy(settings) else " (start a worker to run it: deep-research worker)"
-    err.print(f"forked {run_id} from {start} as{hint}:")
+    err.print(f"forked {run_id} from {start} as{_worker_hint(settings)}:")
     out.print(new_id)
 
 

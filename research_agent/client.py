@@ -20,10 +20,9 @@ from . import __version__
 from .corpus._collection import list_collections
 from .models import OFFLINE, ModelConfigError, check_online_models, offline_reason, supports_native_web_search
 from .runtime import RESEARCH_QUEUE, check_database, normalized_database_url
-from .schema import Phase, ResearchOptions, ResearchStatus, RunSummary
+from .schema import STATUS_EVENT, Phase, ResearchOptions, ResearchStatus, RunSummary
 from .settings import SearchBackendName, Settings
 
-STATUS_EVENT = "status"
 RESEARCH_WORKFLOW = "deep_research"
 ForkPoint = Literal["plan", "search", "analyze"]
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")

@@ -14,6 +14,8 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 CITATION_PATTERN = re.compile(r"\[(\d+)\]")
+STATUS_EVENT = "status"
+"""Name of the DBOS event under which a run publishes its `ResearchStatus`."""
 
 
 class Phase(StrEnum):

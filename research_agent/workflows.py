@@ -22,6 +22,7 @@ from . import agents
 from .agents import AnalystDeps, PlannerDeps, SearchDeps
 from .prompts import analyst_prompt, planner_prompt, search_prompt
 from .schema import (
+    STATUS_EVENT,
     AnalysisOutcome,
     NumberedSource,
     Phase,
@@ -36,8 +37,6 @@ from .schema import (
     SearchStep,
     Usage,
 )
-
-STATUS_EVENT = "status"
 
 
 def plan_workflow_id(run_id: str) -> str:
@@ -168,13 +167,16 @@ async def _publish(status: ResearchStatus, updated_at: datetime | None = None) -
     await DBOS.set_event_async(STATUS_EVENT, status.to_event())
 
 
-def _record_search(status: ResearchStatus, outcome: SearchOutcome, progress: SearchProgress) -> None:
+def _record_search(
+    status: ResearchStatus, outcome: SearchOutcome, progress: SearchProgress, count_usage: bool = True
+) -> None:
     progress.state = SearchState.DONE if outcome.findings is not None else SearchState.FAILED
     progress.source_count = len(outcome.findings.sources) if outcome.findings else 0
     progress.error = outcome.error
     progress.started_at = outcome.started_at
     progress.finished_at = outcome.finished_at
-    status.usage = status.usage + outcome.usage
+    if count_usage:
+        status.usage = status.usage + outcome.usage
 
 
 @DBOS.workflow(name="deep_research")
@@ -221,7 +223,8 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
             analysis = await analyze_findings(run_id, question, plan, outcomes, options)
         for extra in analysis.extra_searches:
             progress = SearchProgress(index=len(status.searches) + 1, query=extra.query, extra=True)
-            _record_search(status, extra.model_copy(update={"usage": Usage()}), progress)
+            # Extra searches' usage is already part of the analysis usage added below.
+            _record_search(status, extra, progress, count_usage=False)
             status.searches.append(progress)
         status.usage = status.usage + analysis.usage
         status.report = analysis.report

@@ -3,7 +3,12 @@
 import json
 from pathlib import Path
 
-from research_agent._offline import findings_from_hits, plan_research_offline, write_report_offline
+from research_agent._offline import (
+    findings_from_hits,
+    listed_sources,
+    plan_research_offline,
+    write_report_offline,
+)
 from research_agent.corpus import open_collection
 from research_agent.schema import CITATION_PATTERN, NumberedSource
 from research_agent.search.backends import SearchHit
@@ -87,7 +92,8 @@ def test_every_sentence_of_the_report_is_cited_with_a_given_number(index_dir: Pa
             number=3, title="Peru — Economy — Exports", snippet="Exports: copper, gold.", location="c"
         )
     ]
-    draft = write_report_offline(json.loads(json.dumps(data)), extra, open_collection("factbook", index_dir))
+    sources = listed_sources(json.loads(json.dumps(data))) + extra
+    draft = write_report_offline(data["question"], sources, open_collection("factbook", index_dir))
     bullets = [line for line in draft.body.splitlines() if line.startswith("- ")]
     assert len(bullets) == 3
     assert all(CITATION_PATTERN.search(line) for line in bullets)

@@ -85,9 +85,6 @@ class Collection:
                 break
         return [entity for _, entity in sorted(found)]
 
-    def sections_of(self, entity: str) -> list[str]:
-        return [self.passages[row].section for row in self._entity_rows.get(entity, [])]
-
     def search(self, query: str, k: int = 5) -> list[tuple[Passage, float]]:
         """The `k` best passages for `query`; a query that names entities is narrowed to their passages."""
         tokens = tokenize([query])
