@@ -31,6 +31,8 @@ from .schema import (
     ResearchPlan,
     SearchFindings,
     SearchOutcome,
+    cite,
+    source_key,
 )
 from .search import SearchHit, search_step
 
@@ -112,7 +114,7 @@ async def search(ctx: RunContext[SearchDeps], query: str) -> list[SearchHit]:
 
 @searcher.output_validator
 def _findings_cite_real_hits(ctx: RunContext[SearchDeps], findings: SearchFindings) -> SearchFindings:
-    returned = {hit.url or hit.location or hit.title: hit for hit in ctx.deps.hits}
+    returned = {source_key(hit.title, hit.url, hit.location) for hit in ctx.deps.hits}
     kept = [source for source in findings.sources if source.key in returned]
     if findings.sources and not kept:
         raise ModelRetry(
@@ -156,14 +158,7 @@ async def extra_search(ctx: RunContext[AnalystDeps], query: str) -> list[Numbere
     ctx.deps.extra_searches.append(outcome)
     if outcome.findings is None:
         return f"The extra search failed: {outcome.error}"
-    numbered = []
-    for source in outcome.findings.sources:
-        if source.key not in ctx.deps.sources:
-            ctx.deps.sources[source.key] = NumberedSource(
-                number=len(ctx.deps.sources) + 1, **source.model_dump()
-            )
-        numbered.append(ctx.deps.sources[source.key])
-    return numbered
+    return [cite(ctx.deps.sources, source) for source in outcome.findings.sources]
 
 
 @analyst.output_validator

@@ -28,7 +28,7 @@ from .client import ForkPoint, InputError, ResearchClient, resolve_options, vali
 from .corpus import CorpusError, index_folder, list_collections
 from .models import ModelConfigError
 from .runtime import ExecutorBusyError, RuntimeConfigError, executor_is_busy, worker
-from .schema import Phase, ResearchStatus, SearchState
+from .schema import Phase, ResearchOptions, ResearchStatus, SearchState
 from .settings import SearchBackendName, Settings, get_settings
 
 app = typer.Typer(
@@ -232,7 +232,7 @@ def run(
 def _submit_and_follow(
     settings: Settings,
     question: str,
-    options: Any,
+    options: ResearchOptions,
     run_id: str | None,
     no_wait: bool,
     as_json: bool,

@@ -72,6 +72,11 @@ class ResearchPlan(BaseModel):
     )
 
 
+def source_key(title: str, url: str | None, location: str | None) -> str:
+    """Identity of a search result: the same document returned by several searches has one key."""
+    return url or location or title
+
+
 class Source(BaseModel):
     """A document a search returned."""
 
@@ -84,8 +89,7 @@ class Source(BaseModel):
 
     @property
     def key(self) -> str:
-        """Identity used to merge the same source returned by several searches."""
-        return self.url or self.location or self.title
+        return source_key(self.title, self.url, self.location)
 
     @property
     def link(self) -> str:
@@ -104,6 +108,13 @@ class NumberedSource(Source):
     """A source with the number reports cite it by."""
 
     number: int
+
+
+def cite(numbered: dict[str, NumberedSource], source: Source) -> NumberedSource:
+    """The citable form of `source`: its existing number, or the next free one."""
+    if source.key not in numbered:
+        numbered[source.key] = NumberedSource(number=len(numbered) + 1, **source.model_dump())
+    return numbered[source.key]
 
 
 class ReportDraft(BaseModel):

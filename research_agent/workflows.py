@@ -36,6 +36,7 @@ from .schema import (
     SearchState,
     SearchStep,
     Usage,
+    cite,
 )
 
 
@@ -128,8 +129,7 @@ def number_sources(outcomes: list[SearchOutcome]) -> dict[str, NumberedSource]:
     numbered: dict[str, NumberedSource] = {}
     for outcome in outcomes:
         for source in outcome.findings.sources if outcome.findings else []:
-            if source.key not in numbered:
-                numbered[source.key] = NumberedSource(number=len(numbered) + 1, **source.model_dump())
+            cite(numbered, source)
     return numbered
 
 
