@@ -7,9 +7,12 @@ usage or input (one line on stderr naming the fix, no traceback unless --debug).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -27,9 +30,10 @@ from . import __version__
 from .client import ForkPoint, InputError, ResearchClient, resolve_options, validate_question, validate_run_id
 from .corpus import CorpusError, index_folder, list_collections
 from .models import ModelConfigError
-from .runtime import ExecutorBusyError, RuntimeConfigError, executor_is_busy, worker
+from .runtime import ExecutorBusyError, RuntimeConfigError, check_database, executor_is_busy, worker
 from .schema import Phase, ResearchOptions, ResearchStatus, SearchState
 from .settings import SearchBackendName, Settings, get_settings
+from .supervisor import WorkerSupervisor
 
 app = typer.Typer(
     name="deep-research",
@@ -404,6 +408,89 @@ def index(
     if skipped:
         err.print(f"[yellow]skipped {len(skipped)} unreadable files:[/] {', '.join(skipped[:10])}")
     err.print(f'search it with: RESEARCH_CORPUS={name} deep-research run "..." --offline')
+
+
+@app.command("ui")
+@handles_errors
+def ui_command(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve the UI on.")] = 8501,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (0.0.0.0 to serve other machines).")
+    ] = "localhost",
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Don't start a worker; runs wait for one you start.")
+    ] = False,
+) -> None:
+    """Serve the web UI and, unless a worker is already running, a supervised worker.
+
+    Example: deep-research ui --port 8502
+    """
+    settings = _settings()
+    check_database(settings)
+    _check_port(host, port)
+    supervisor: WorkerSupervisor | None = None
+    if no_worker:
+        err.print(
+            "[yellow]no worker started[/] (--no-worker): runs wait in the queue for `deep-research worker`"
+        )
+    elif executor_is_busy(settings):
+        err.print(f"a worker for executor [bold]{settings.executor_id}[/] is already running; the UI uses it")
+    else:
+        supervisor = WorkerSupervisor(
+            settings, echo=lambda line: err.print(f"worker │ {line}", markup=False, style="dim")
+        )
+        supervisor.start()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    streamlit = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", str(_ui_script()),
+            "--server.port", str(port),
+            "--server.address", host,
+            "--server.headless", "true",
+            "--server.fileWatcherType", "none",
+            "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "viewer",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    err.print(f"UI at [bold]http://{host}:{port}[/] · Ctrl-C to stop")
+    try:
+        while not stop.is_set() and streamlit.poll() is None:
+            stop.wait(0.5)
+    finally:
+        if streamlit.poll() is None:
+            streamlit.terminate()
+            try:
+                streamlit.wait(10)
+            except subprocess.TimeoutExpired:
+                streamlit.kill()
+        if supervisor is not None:
+            supervisor.stop()
+    if not stop.is_set() and streamlit.returncode:
+        fail(f"streamlit exited with code {streamlit.returncode}")
+    err.print("UI stopped")
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            fail(f"cannot serve on {host}:{port} ({error.strerror}); pick another port with --port N")
+
+
+def _ui_script() -> Path:
+    spec = importlib.util.find_spec("ui")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    script = Path(locations[0]) / "app.py" if locations else None
+    if script is None or not script.is_file():
+        fail("the web UI files are missing; reinstall deep-research (make install)")
+    return script
 
 
 @app.command()

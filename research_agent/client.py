@@ -14,18 +14,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from dbos import DBOSClient, EnqueueOptions, WorkflowStatus
+from dbos import DBOSClient, EnqueueOptions, StepInfo, WorkflowStatus
 
 from . import __version__
 from .corpus._collection import list_collections
 from .models import OFFLINE, ModelConfigError, check_online_models, offline_reason, supports_native_web_search
 from .runtime import RESEARCH_QUEUE, check_database, normalized_database_url
-from .schema import STATUS_EVENT, Phase, ResearchOptions, ResearchStatus, RunSummary
+from .schema import STATUS_EVENT, Phase, ResearchOptions, ResearchStatus, RunSummary, TimelineBar
 from .settings import SearchBackendName, Settings
 
 RESEARCH_WORKFLOW = "deep_research"
 ForkPoint = Literal["plan", "search", "analyze"]
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+# How the engine names a run's child workflows: {run}-plan, {run}-search-2, {run}-analyze, {run}-extra-1.
+_CHILD_SUFFIX = re.compile(r"-(plan|analyze|search-(\d+)|extra-(\d+))$")
 _CHILD_NAMES: dict[ForkPoint, str] = {
     "plan": "plan_research",
     "search": "run_search",
@@ -60,7 +62,7 @@ def validate_question(question: str, settings: Settings) -> str:
 
 
 def validate_run_id(run_id: str) -> str:
-    if not _RUN_ID.match(run_id) or re.search(r"-(plan|analyze|search-\d+|extra-\d+)$", run_id):
+    if not _RUN_ID.match(run_id) or _CHILD_SUFFIX.search(run_id):
         raise InputError(
             f"invalid run id {run_id!r}: use up to 100 letters, digits, '-', '_', '.' or ':' "
             "(and no child suffix such as -plan)"
@@ -118,6 +120,70 @@ def resolve_options(
 
 def _epoch_ms(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value / 1000, UTC) if value else None
+
+
+def _lane(workflow: WorkflowStatus, run_id: str) -> str:
+    """The row a workflow gets in the timeline: run, plan, search 2, analysis, extra search 1."""
+    if workflow.workflow_id == run_id:
+        return "run"
+    match = _CHILD_SUFFIX.search(workflow.workflow_id)
+    if match is None:
+        return workflow.name
+    kind, search, extra = match.groups()
+    if search:
+        return f"search {search}"
+    if extra:
+        return f"extra search {extra}"
+    return "analysis" if kind == "analyze" else kind
+
+
+def _timeline_bars(workflow: WorkflowStatus, lane: str, steps: list[StepInfo]) -> list[TimelineBar]:
+    recovered = (workflow.recovery_attempts or 0) > 1
+    bars = []
+    for step in steps:
+        name = step["function_name"]
+        if name.endswith("__model.request"):
+            kind, label = "model request", f"{name.split('__')[0]} model request"
+        elif name == "search":
+            kind, label = "search", "search"
+        elif name in ("DBOS.getResult", "DBOS.waitFirst"):
+            kind, label = "waiting", "waiting for " + (step["child_workflow_id"] or "the first search")
+        else:
+            continue  # bookkeeping steps (clock, events, starting children) take no visible time
+        started = _epoch_ms(step["started_at_epoch_ms"])
+        if started is None:
+            continue
+        bars.append(
+            TimelineBar(
+                workflow_id=workflow.workflow_id,
+                lane=lane,
+                kind=kind,
+                label=label,
+                started_at=started,
+                finished_at=_epoch_ms(step["completed_at_epoch_ms"]),
+                failed=step["error"] is not None,
+                recovered=recovered,
+            )
+        )
+    # The workflow itself spans its recorded steps (DBOS keeps its start time only to the second on SQLite).
+    times = [t for s in steps for t in (s["started_at_epoch_ms"], s["completed_at_epoch_ms"]) if t]
+    started = _epoch_ms(min(times)) if times else _epoch_ms(workflow.created_at)
+    if started is not None:
+        finished = workflow.status not in ("PENDING", "ENQUEUED")
+        bars.insert(
+            0,
+            TimelineBar(
+                workflow_id=workflow.workflow_id,
+                lane=lane,
+                kind="workflow",
+                label=f"{workflow.name} ({workflow.status.lower()})",
+                started_at=started,
+                finished_at=_epoch_ms(max(times)) if finished and times else None,
+                failed=workflow.status in ("ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"),
+                recovered=recovered,
+            ),
+        )
+    return bars
 
 
 class ResearchClient:
@@ -233,10 +299,33 @@ class ResearchClient:
 
     # --- control ----------------------------------------------------------------------------------------
 
-    def _children(self, run_id: str) -> list[WorkflowStatus]:
-        return self._client.list_workflows(
-            workflow_id_prefix=f"{run_id}-", load_input=False, load_output=False
-        )
+    def _descendants(self, run_id: str) -> list[WorkflowStatus]:
+        """The run's child workflows and theirs, found through the steps that started them.
+
+        A forked run's children can belong to the run it was forked from, so ids alone don't find them.
+        """
+        found: dict[str, None] = {}
+        frontier = [run_id]
+        while frontier:
+            parent = frontier.pop()
+            for step in self._client.list_workflow_steps(parent):
+                child = step["child_workflow_id"]
+                if child and child not in found and child != run_id:
+                    found[child] = None
+                    frontier.append(child)
+        if not found:
+            return []
+        return self._client.list_workflows(workflow_ids=list(found), load_input=False, load_output=False)
+
+    def timeline(self, run_id: str) -> list[TimelineBar]:
+        """Bars for a Gantt chart of the run: each workflow, and the model requests, searches and waits
+        recorded in it, from DBOS's own step records."""
+        root = self._workflow(run_id)
+        bars: list[TimelineBar] = []
+        for workflow in [root, *self._descendants(run_id)]:
+            steps = self._client.list_workflow_steps(workflow.workflow_id)
+            bars.extend(_timeline_bars(workflow, _lane(workflow, run_id), steps))
+        return bars
 
     def cancel(self, run_id: str) -> ResearchStatus:
         """Cancel the run and its unfinished child workflows."""
@@ -251,7 +340,7 @@ class ResearchClient:
             raise InputError(
                 f"run {run_id} already completed; use `deep-research fork` to run part of it again"
             )
-        for child in self._children(run_id):
+        for child in self._descendants(run_id):
             if child.status in ("CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"):
                 self._client.resume_workflow(child.workflow_id)
         self._client.resume_workflow(run_id)

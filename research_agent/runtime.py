@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,8 +110,12 @@ def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfi
 
 
 @contextmanager
-def executor_lock(settings: Settings, executor_id: str) -> Iterator[None]:
-    """Hold the exclusive lock of `executor_id` on this database, or raise `ExecutorBusyError`."""
+def executor_lock(settings: Settings, executor_id: str, wait: float = 0) -> Iterator[None]:
+    """Hold the exclusive lock of `executor_id` on this database, or raise `ExecutorBusyError`.
+
+    `wait` seconds are allowed for a holder to let go: a probe (`executor_is_busy`) holds the lock for
+    an instant, and a worker starting in that instant should not take it for a live one.
+    """
     path = sqlite_path(settings.database_url)
     busy = (
         f"another worker with executor id {executor_id!r} is already running on this database; "
@@ -120,7 +125,7 @@ def executor_lock(settings: Settings, executor_id: str) -> Iterator[None]:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(f"{path}.{executor_id}.lock")
         try:
-            lock.acquire(timeout=0)
+            lock.acquire(timeout=wait, poll_interval=0.05)
         except Timeout as error:
             raise ExecutorBusyError(busy) from error
         try:
@@ -134,9 +139,14 @@ def executor_lock(settings: Settings, executor_id: str) -> Iterator[None]:
         hashlib.sha256(f"deep-research:{executor_id}".encode()).digest()[:8], "big", signed=True
     )
     with psycopg.connect(_libpq_url(settings.database_url), autocommit=True) as connection:
-        row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-        if not row or not row[0]:
-            raise ExecutorBusyError(busy)
+        deadline = time.monotonic() + wait
+        while True:
+            row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            if row and row[0]:
+                break
+            if time.monotonic() >= deadline:
+                raise ExecutorBusyError(busy)
+            time.sleep(0.05)
         try:
             yield
         finally:
@@ -169,7 +179,7 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
 
     executor = executor_id or settings.executor_id
     check_database(settings)
-    with executor_lock(settings, executor):
+    with executor_lock(settings, executor, wait=2):
         _quiet_libraries(settings)
         DBOS(config=dbos_config(settings, executor))
         try:

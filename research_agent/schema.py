@@ -185,6 +185,8 @@ class SearchOutcome(BaseModel):
 
 
 class AnalysisOutcome(BaseModel):
+    """The report, the analyst's own usage, and the extra searches it ran (each with its own usage)."""
+
     report: ResearchReport
     usage: Usage
     extra_searches: list[SearchOutcome] = Field(default_factory=list)
@@ -198,6 +200,7 @@ class SearchProgress(BaseModel):
     rationale: str = ""
     state: SearchState = SearchState.PENDING
     source_count: int = 0
+    sources: list[Source] = Field(default_factory=list)
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -215,10 +218,18 @@ class ResearchStatus(BaseModel):
     searches: list[SearchProgress] = Field(default_factory=list)
     report: ResearchReport | None = None
     usage: Usage = Field(default_factory=Usage)
+    usage_by_model: dict[str, Usage] = Field(
+        default_factory=dict, description="The same usage split by model id, for cost estimates."
+    )
     error: str | None = None
     sequence: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    def add_usage(self, model: str, usage: Usage) -> None:
+        """Count `usage` of `model` in the totals."""
+        self.usage = self.usage + usage
+        self.usage_by_model[model] = self.usage_by_model.get(model, Usage()) + usage
 
     def to_event(self) -> dict[str, object]:
         return self.model_dump(mode="json")
@@ -232,3 +243,16 @@ class RunSummary(BaseModel):
     phase: Phase
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+class TimelineBar(BaseModel):
+    """One bar of a run's timeline: a workflow, or a model request, search or wait recorded in one."""
+
+    workflow_id: str
+    lane: str = Field(description="The row: run, plan, search 2, analysis, extra search 1.")
+    kind: str = Field(description="workflow, model request, search or waiting.")
+    label: str
+    started_at: datetime
+    finished_at: datetime | None = Field(default=None, description="None while it is still running.")
+    failed: bool = False
+    recovered: bool = Field(default=False, description="The workflow was resumed after a crash.")

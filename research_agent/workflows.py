@@ -157,8 +157,8 @@ async def analyze_findings(
     report = ResearchReport(title=draft.title, body=draft.body)
     cited = set(report.cited_numbers())
     report.sources = [source for source in deps.sources.values() if source.number in cited]
-    usage = _usage(result.usage) + sum((o.usage for o in deps.extra_searches), Usage())
-    return AnalysisOutcome(report=report, usage=usage, extra_searches=deps.extra_searches)
+    # The extra searches' own usage is counted with each of them, under the search model.
+    return AnalysisOutcome(report=report, usage=_usage(result.usage), extra_searches=deps.extra_searches)
 
 
 async def _publish(status: ResearchStatus, updated_at: datetime | None = None) -> None:
@@ -167,16 +167,14 @@ async def _publish(status: ResearchStatus, updated_at: datetime | None = None) -
     await DBOS.set_event_async(STATUS_EVENT, status.to_event())
 
 
-def _record_search(
-    status: ResearchStatus, outcome: SearchOutcome, progress: SearchProgress, count_usage: bool = True
-) -> None:
+def _record_search(status: ResearchStatus, outcome: SearchOutcome, progress: SearchProgress) -> None:
     progress.state = SearchState.DONE if outcome.findings is not None else SearchState.FAILED
-    progress.source_count = len(outcome.findings.sources) if outcome.findings else 0
+    progress.sources = list(outcome.findings.sources) if outcome.findings else []
+    progress.source_count = len(progress.sources)
     progress.error = outcome.error
     progress.started_at = outcome.started_at
     progress.finished_at = outcome.finished_at
-    if count_usage:
-        status.usage = status.usage + outcome.usage
+    status.add_usage(status.options.search_model, outcome.usage)
 
 
 @DBOS.workflow(name="deep_research")
@@ -192,7 +190,7 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
             planned = await plan_research(question, options)
         plan = planned.plan
         status.plan = plan
-        status.usage = planned.usage
+        status.add_usage(options.planner_model, planned.usage)
         status.phase = Phase.SEARCHING
         status.searches = [
             SearchProgress(index=i, query=step.query, rationale=step.rationale, state=SearchState.RUNNING)
@@ -223,10 +221,9 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
             analysis = await analyze_findings(run_id, question, plan, outcomes, options)
         for extra in analysis.extra_searches:
             progress = SearchProgress(index=len(status.searches) + 1, query=extra.query, extra=True)
-            # Extra searches' usage is already part of the analysis usage added below.
-            _record_search(status, extra, progress, count_usage=False)
+            _record_search(status, extra, progress)
             status.searches.append(progress)
-        status.usage = status.usage + analysis.usage
+        status.add_usage(options.analyst_model, analysis.usage)
         status.report = analysis.report
         status.phase = Phase.COMPLETED
         await _publish(status, await clock())

@@ -63,6 +63,7 @@ def test_a_full_offline_run(client: ResearchClient, settings: Settings):
     assert [s.state for s in final.searches] == [SearchState.DONE] * 4
     assert all(s.source_count == 5 and s.started_at and s.finished_at for s in final.searches)
     assert final.usage.requests == 4 * 2 + 1 + 1
+    assert final.usage_by_model == {"offline": final.usage}
 
     # Every citation resolves to a listed source that a search really returned.
     report = final.report

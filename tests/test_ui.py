@@ -1,0 +1,271 @@
+"""The Streamlit pages, driven with Streamlit's `AppTest` against real databases and a real worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from research_agent.client import ResearchClient, resolve_options
+from research_agent.runtime import worker
+from research_agent.schema import Phase
+from research_agent.settings import Settings, get_settings
+from research_agent.supervisor import SupervisorSnapshot, WorkerState, state_file
+
+APP = str(Path(__file__).parents[1] / "ui" / "app.py")
+QUESTION = "Compare the economies of Chile and Peru"
+SUBMIT = "FormSubmitter:new-research-Start research"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ui.sqlite'}"
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[ResearchClient]:
+    with ResearchClient(settings) as research_client:
+        yield research_client
+
+
+@pytest.fixture(scope="module")
+def completed(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) -> Iterator[tuple[str, str]]:
+    """(database URL, run id) of one finished offline run, shared by the read-only page tests."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('ui-done') / 'done.sqlite'}"
+    patch = pytest.MonkeyPatch()
+    patch.setenv("RESEARCH_DATABASE_URL", url)
+    patch.setenv("RESEARCH_INDEX_DIR", str(index_dir))
+    patch.setenv("RESEARCH_DATA_DIR", str(tmp_path_factory.mktemp("ui-data")))
+    get_settings.cache_clear()
+    settings = get_settings()
+    try:
+        with worker(settings), ResearchClient(settings) as client:
+            options, _ = resolve_options(settings, offline=True)
+            run_id = client.submit(QUESTION, options, run_id="done-1")
+            final = client.wait(run_id, timeout=120)
+            assert final.phase is Phase.COMPLETED, final.error
+            client._client.retrieve_workflow(run_id).get_result()
+    finally:
+        patch.undo()
+        get_settings.cache_clear()
+    yield url, run_id
+
+
+def app(**query: str) -> AppTest:
+    test = AppTest.from_file(APP, default_timeout=60)
+    for name, value in query.items():
+        test.query_params[name] = value
+    return test
+
+
+def page(test: AppTest, path: str, **query: str) -> AppTest:
+    """Open one of the app's pages (as a link or a bookmark would)."""
+    test.run()
+    for name, value in query.items():
+        test.query_params[name] = value
+    return test.switch_page(path).run()
+
+
+def texts(test: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "title")
+             for e in getattr(test, kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+# --- new research ----------------------------------------------------------------------------------------
+
+
+def test_the_new_research_page_shows_the_mode_the_database_and_the_form(settings: Settings):
+    test = app().run()
+    assert not test.exception
+    assert "**Offline mode**" in test.info[0].value and "ui.sqlite" in test.info[0].value
+    assert test.text_area[0].label == "Question"
+    assert test.slider[0].value == settings.max_searches
+    assert [r.value for r in test.radio] == ["Offline (built-in models)"]
+    assert "not running" in texts(test)  # no worker holds the lock
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "the question is empty"), ("   \n\t", "the question is empty"), ("x" * 2001, "over the limit")],
+)
+def test_a_bad_question_gets_a_clear_message_and_stores_nothing(
+    client: ResearchClient, question: str, message: str
+):
+    test = app().run()
+    test.text_area[0].input(question)
+    test.button(key=SUBMIT).click().run()
+    assert not test.exception
+    assert message in test.error[0].value
+    assert "run" not in test.query_params
+    assert client.list_runs() == []
+
+
+def test_submitting_opens_the_run_page_which_says_no_worker_is_running(client: ResearchClient):
+    test = app().run()
+    test.text_area[0].input(QUESTION)
+    test.slider[0].set_value(3)
+    test.button(key=SUBMIT).click().run()
+    assert not test.exception
+    run_id = test.query_params["run"]
+    assert test.title[0].value == QUESTION
+    assert "**Queued**" in test.markdown[0].value
+    assert "no worker is running" in test.warning[0].value
+    stored = client.status(run_id)
+    assert stored.phase is Phase.QUEUED and stored.options.max_searches == 3 and stored.options.offline
+
+
+def test_cancel_and_resume_a_queued_run(client: ResearchClient, settings: Settings):
+    options, _ = resolve_options(settings, offline=True)
+    run_id = client.submit(QUESTION, options)
+    test = page(app(), "views/run.py", run=run_id)
+    test.button(key="cancel").click().run()
+    assert client.status(run_id).phase is Phase.CANCELLED
+    assert "**Cancelled**" in test.markdown[0].value
+    test.button(key="resume").click().run()
+    assert client.status(run_id).phase is Phase.QUEUED
+
+
+# --- run page ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def done_settings(completed: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("RESEARCH_DATABASE_URL", completed[0])
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def test_a_completed_run_shows_plan_cards_report_citations_usage_and_timeline(
+    completed: tuple[str, str], done_settings: Settings
+):
+    test = page(app(), "views/run.py", run=completed[1])
+    assert not test.exception
+    body = texts(test)
+    assert test.title[0].value == QUESTION
+    assert (
+        "**Completed**" in test.markdown[0].value
+        and ":material/check_circle:] Analyzing" in test.markdown[0].value
+    )
+    assert body.count("**Search ") == 4 and "done · 5 sources" in body
+    assert "Real GDP per capita" in body  # a plan step and a card
+    report = next(m.value for m in test.markdown if "(#source-1)" in m.value)
+    assert "[\\[1\\]](#source-1)" in report
+    anchors = "".join(str(h.proto.body) for h in test.get("html"))
+    assert 'id="source-1"' in anchors and "factbook:ci/Economy" in anchors
+    metrics = {m.label: m.value for m in test.metric}
+    assert metrics["Searches done"] == "4 / 4" and metrics["Model requests"] == "10"
+    assert metrics["Estimated cost"] == "free"
+    assert test.get("download_button")[0].proto.label == "Download report (.md)"
+    (chart,) = test.get("vega_lite_chart")  # the timeline
+    assert '"field": "lane"' in chart.proto.spec and '"x2"' in chart.proto.spec
+    assert test.button(key="cancel").disabled and test.button(key="resume").disabled
+
+
+def test_fork_from_the_analysis_opens_the_new_run(completed: tuple[str, str], done_settings: Settings):
+    test = page(app(), "views/run.py", run=completed[1])
+    test.button(key="fork").click().run()
+    assert not test.exception
+    new_id = test.query_params["run"]
+    assert new_id != completed[1]
+    with ResearchClient(done_settings) as client:
+        assert client.status(new_id).question == QUESTION
+
+
+@pytest.mark.parametrize(
+    ("run_id", "title", "message"),
+    [
+        ("no-such-run", "No such run", "no run with id 'no-such-run'"),
+        ("bad id!", "No such run", "invalid run id"),
+    ],
+)
+def test_an_unknown_or_malformed_run_id_gets_a_clear_page(
+    settings: Settings, run_id: str, title: str, message: str
+):
+    test = page(app(), "views/run.py", run=run_id)
+    assert not test.exception
+    assert test.title[0].value == title
+    assert message in test.error[0].value
+
+
+def test_the_run_page_without_an_id_points_to_the_history(settings: Settings):
+    test = page(app(), "views/run.py")
+    assert not test.exception
+    assert "No run chosen" in test.info[-1].value
+
+
+# --- history -----------------------------------------------------------------------------------------------
+
+
+def test_history_lists_runs_and_filters_by_status(completed: tuple[str, str], done_settings: Settings):
+    with ResearchClient(done_settings) as client:
+        options, _ = resolve_options(done_settings, offline=True)
+        queued = client.submit("What is the capital of Peru?", options)
+        test = page(app(), "views/history.py")
+        assert not test.exception
+        frame = test.dataframe[0].value
+        assert set(frame["run id"]) >= {completed[1], queued}
+        assert frame.iloc[0]["run id"] == queued  # newest first
+        assert list(frame.columns) == ["question", "status", "duration (s)", "created", "run id"]
+        test.multiselect[0].set_value(["COMPLETED"]).run()
+        assert set(test.dataframe[0].value["status"]) == {"COMPLETED"}
+        test.selectbox(key="open-run-id").set_value(completed[1]).run()
+        assert test.query_params["run"] == completed[1] and test.title[0].value == QUESTION
+        client.cancel(queued)
+
+
+def test_history_of_an_empty_database(settings: Settings):
+    test = page(app(), "views/history.py")
+    assert not test.exception
+    assert "No runs yet." in test.info[-1].value
+
+
+# --- faults ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://postgres@127.0.0.1:1/nowhere", "mysql://localhost/db"],
+    ids=["unreachable", "unsupported"],
+)
+def test_a_bad_database_gets_an_error_page_not_a_traceback(monkeypatch: pytest.MonkeyPatch, url: str):
+    monkeypatch.setenv("RESEARCH_DATABASE_URL", url)
+    get_settings.cache_clear()
+    test = app().run()
+    assert not test.exception
+    assert "The database is unreachable" in test.error[0].value
+    assert "RESEARCH_DATABASE_URL" in test.error[0].value
+
+
+def test_invalid_settings_get_an_error_page(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RESEARCH_MAX_SEARCHES", "many")
+    get_settings.cache_clear()
+    test = app().run()
+    assert not test.exception
+    assert "RESEARCH_MAX_SEARCHES" in test.error[0].value
+
+
+def test_the_worker_panel_shows_a_supervised_worker_and_crashes_it(settings: Settings):
+    # Stand-ins: this test process plays the supervisor and a sleeping child plays the worker.
+    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    path = state_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    snapshot = SupervisorSnapshot(
+        supervisor_pid=os.getpid(), executor_id=settings.executor_id, worker_pid=victim.pid,
+        state=WorkerState.RUNNING, restarts=2,
+    )  # fmt: skip
+    path.write_text(snapshot.model_dump_json())
+    try:
+        test = app().run()
+        assert "running" in texts(test) and "2 restarts" in texts(test)
+        test.button(key="crash-worker").click().run()
+        assert victim.wait(10) == -9
+        assert "Sent SIGKILL" in test.toast[0].value
+    finally:
+        victim.kill()
+        path.unlink()

@@ -1,0 +1,319 @@
+"""Pieces the pages are built from: banner, worker panel, phase stepper, search cards, report, timeline."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import make_url
+
+from research_agent.client import InputError, resolve_options
+from research_agent.pricing import estimate_cost
+from research_agent.schema import (
+    CITATION_PATTERN,
+    NumberedSource,
+    Phase,
+    ResearchReport,
+    ResearchStatus,
+    SearchProgress,
+    SearchState,
+    Source,
+    TimelineBar,
+)
+from research_agent.settings import Settings
+from research_agent.supervisor import WorkerEvent, WorkerState, crash_worker
+from ui import backend
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]<>()#+!|~$])")
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown verbatim inside Markdown (titles and queries come from documents and models)."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def database_label(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+# --- banner and worker ---------------------------------------------------------------------------------
+
+
+def banner(settings: Settings) -> None:
+    """Which mode new runs use, and where runs are stored."""
+    where = f"database `{database_label(settings)}`"
+    try:
+        options, reason = resolve_options(settings)
+    except InputError as error:
+        st.warning(f"**Settings need attention:** {error} · {where}", icon=":material/warning:")
+        return
+    if options.offline:
+        corpus = f" over the '{options.corpus}' corpus" if options.search_backend == "corpus" else ""
+        st.info(
+            f"**Offline mode** ({reason}): built-in models, {options.search_backend} search{corpus} · {where}",
+            icon=":material/cloud_off:",
+        )
+    else:
+        st.success(
+            f"**Online mode**: planner `{options.planner_model}`, search `{options.search_model}` "
+            f"({options.search_backend}), analyst `{options.analyst_model}` · {where}",
+            icon=":material/cloud:",
+        )
+
+
+# Material icons ship with Streamlit, so they render wherever the page does (emoji need system fonts).
+_WORKER_BADGES = {
+    WorkerState.STARTING: (":orange[:material/pending:]", "starting"),
+    WorkerState.RUNNING: (":green[:material/check_circle:]", "running"),
+    WorkerState.DOWN: (":red[:material/error:]", "down"),
+    WorkerState.RECOVERING: (":orange[:material/autorenew:]", "recovering"),
+    WorkerState.STOPPED: (":gray[:material/radio_button_unchecked:]", "not running"),
+}
+
+
+@st.fragment(run_every=1.0)
+def worker_panel(settings: Settings) -> None:
+    """The worker's state, refreshed every second, and the crash-demo button when the UI supervises it."""
+    status = backend.worker_status(settings)
+    icon, label = _WORKER_BADGES[status.state]
+    st.markdown(f"**Worker** {icon} {label}")
+    st.caption(status.detail)
+    if status.supervised and st.button(
+        "Crash the worker",
+        icon=":material/bolt:",
+        disabled=status.state != WorkerState.RUNNING,
+        help="Send the worker SIGKILL mid-run. The supervisor restarts it and DBOS resumes every "
+        "unfinished run from its last recorded step.",
+        key="crash-worker",
+    ):
+        try:
+            pid = crash_worker(settings)
+        except ProcessLookupError as error:
+            st.toast(str(error))
+        else:
+            st.toast(f"Sent SIGKILL to worker process {pid}")
+
+
+# --- run page pieces -----------------------------------------------------------------------------------
+
+_STEPS = (Phase.PLANNING, Phase.SEARCHING, Phase.ANALYZING)
+
+
+def _failed_at(status: ResearchStatus) -> Phase:
+    if status.plan is None:
+        return Phase.PLANNING
+    if any(s.state in (SearchState.PENDING, SearchState.RUNNING) for s in status.searches):
+        return Phase.SEARCHING
+    return Phase.ANALYZING
+
+
+def phase_stepper(status: ResearchStatus) -> str:
+    """Planning → Searching → Analyzing → outcome, marking what is done, under way or stopped."""
+    phase = status.phase
+    if phase in (Phase.FAILED, Phase.CANCELLED):
+        current = _failed_at(status)
+    elif phase is Phase.AWAITING_APPROVAL:
+        current = Phase.PLANNING
+    else:
+        current = phase
+    order = {p: i for i, p in enumerate((Phase.QUEUED, *_STEPS, Phase.COMPLETED))}
+    parts = []
+    for step in _STEPS:
+        if order[step] < order.get(current, 0) or phase is Phase.COMPLETED:
+            parts.append(f":green[:material/check_circle:] {step.value.title()}")
+        elif step == current and phase is Phase.FAILED:
+            parts.append(f":red[:material/cancel:] **{step.value.title()}**")
+        elif step == current and phase is Phase.CANCELLED:
+            parts.append(f":orange[:material/block:] **{step.value.title()}**")
+        elif step == current:
+            parts.append(f":blue[:material/autorenew:] **{step.value.title()}**")
+        else:
+            parts.append(f":gray[:material/radio_button_unchecked:] {step.value.title()}")
+    outcome = {
+        Phase.COMPLETED: ":green[:material/flag:] **Completed**",
+        Phase.FAILED: ":red[:material/error:] **Failed**",
+        Phase.CANCELLED: ":orange[:material/block:] **Cancelled**",
+    }.get(phase, ":gray[:material/radio_button_unchecked:] Completed")
+    prefix = ":gray[:material/hourglass_empty:] **Queued** → " if phase is Phase.QUEUED else ""
+    return prefix + " → ".join([*parts, outcome])
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    return (end - start).total_seconds() if start and end else None
+
+
+def source_line(source: Source) -> str:
+    """A source as Markdown: a link for web pages, the corpus location otherwise."""
+    title = escape_markdown(source.title)
+    if source.url:
+        return f"[{title}]({source.url})"
+    if source.location:
+        return f"{title} — `{source.location}`"
+    return title
+
+
+_CARD_ICONS = {
+    SearchState.PENDING: ":gray[:material/hourglass_empty:]",
+    SearchState.RUNNING: ":blue[:material/autorenew:]",
+    SearchState.DONE: ":green[:material/check_circle:]",
+    SearchState.FAILED: ":red[:material/error:]",
+}
+
+
+def search_card(search: SearchProgress) -> None:
+    kind = "Extra search" if search.extra else "Search"
+    with st.container(border=True):
+        facts = [search.state.value]
+        if search.state is SearchState.DONE:
+            facts.append(f"{search.source_count} source{'s' if search.source_count != 1 else ''}")
+        took = _seconds(search.started_at, search.finished_at)
+        if took is not None:
+            facts.append(f"{took:.1f} s")
+        st.markdown(f"{_CARD_ICONS[search.state]} **{kind} {search.index}** · {' · '.join(facts)}")
+        st.markdown(escape_markdown(search.query))
+        if search.rationale:
+            st.caption(search.rationale)
+        if search.error:
+            st.error(search.error)
+        if search.sources:
+            with st.expander(f"Sources ({len(search.sources)})"):
+                st.markdown("\n".join(f"- {source_line(s)}" for s in search.sources))
+
+
+def search_cards(searches: list[SearchProgress], per_row: int = 3) -> None:
+    for start in range(0, len(searches), per_row):
+        columns = st.columns(per_row)
+        for column, search in zip(columns, searches[start : start + per_row], strict=False):
+            with column:
+                search_card(search)
+
+
+def linked_citations(body: str, numbers: set[int]) -> str:
+    """The report body with each [n] that names a listed source turned into a link to it."""
+
+    def link(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        return f"[\\[{number}\\]](#source-{number})" if number in numbers else match.group(0)
+
+    return CITATION_PATTERN.sub(link, body)
+
+
+def _source_anchor(source: NumberedSource) -> str:
+    where = (
+        f'<a href="{html.escape(source.url)}" target="_blank">{html.escape(source.url)}</a>'
+        if source.url
+        else f"<code>{html.escape(source.location or '')}</code>"
+    )
+    return (
+        f'<div id="source-{source.number}" class="research-source">'
+        f"<b>[{source.number}]</b> {html.escape(source.title)} — {where}</div>"
+    )
+
+
+def report_view(report: ResearchReport) -> None:
+    st.header(report.title, anchor=False)
+    numbers = {s.number for s in report.sources}
+    st.markdown(linked_citations(report.body, numbers))
+    if report.sources:
+        st.subheader("Sources", anchor=False)
+        st.html("\n".join(_source_anchor(s) for s in report.sources))
+
+
+def usage_metrics(status: ResearchStatus) -> None:
+    usage = status.usage
+    done = sum(1 for s in status.searches if s.state is SearchState.DONE)
+    elapsed = _seconds(status.created_at, status.updated_at if status.phase.finished else datetime.now(UTC))
+    cost = estimate_cost(status.usage_by_model)
+    columns = st.columns(5)
+    columns[0].metric("Searches done", f"{done} / {len(status.searches)}" if status.searches else "—")
+    columns[1].metric("Model requests", usage.requests)
+    columns[2].metric(
+        "Tokens", f"{usage.total_tokens:,}", help=f"{usage.input_tokens:,} in · {usage.output_tokens:,} out"
+    )
+    columns[3].metric(
+        "Estimated cost",
+        "free" if status.options.offline else cost.describe(),
+        help="From the genai-prices tables shipped with pydantic-ai; models without a known price are listed.",
+    )
+    columns[4].metric("Elapsed", f"{elapsed:.1f} s" if elapsed is not None else "—")
+
+
+# --- timeline ------------------------------------------------------------------------------------------
+
+_KIND_COLOURS = {
+    "workflow": "#c7d2fe",
+    "model request": "#6366f1",
+    "search": "#10b981",
+    "waiting": "#e5e7eb",
+}
+
+
+def timeline_frame(bars: list[TimelineBar], now: datetime) -> pd.DataFrame:
+    rows = [
+        {
+            "lane": ("↻ " if bar.recovered else "") + bar.lane,
+            "kind": bar.kind,
+            "label": bar.label,
+            "workflow": bar.workflow_id,
+            "start": bar.started_at,
+            "end": bar.finished_at or now,
+            "ms": round(((bar.finished_at or now) - bar.started_at).total_seconds() * 1000),
+            "state": "failed" if bar.failed else ("running" if bar.finished_at is None else "done"),
+        }
+        for bar in bars
+    ]
+    return pd.DataFrame(rows, columns=["lane", "kind", "label", "workflow", "start", "end", "ms", "state"])
+
+
+def timeline_chart(
+    bars: list[TimelineBar], events: list[WorkerEvent], now: datetime
+) -> alt.LayerChart | None:
+    """A Gantt chart: one row per workflow, its model requests and searches on top; worker deaths and
+    restarts as vertical rules."""
+    frame = timeline_frame(bars, now)
+    if frame.empty:
+        return None
+    lanes = list(frame.sort_values("start")["lane"].drop_duplicates())
+    # Short steps still get a visible sliver.
+    frame["end"] = frame[["start", "end"]].apply(
+        lambda row: max(row["end"], row["start"] + pd.Timedelta(milliseconds=15)), axis=1
+    )
+    colour = alt.Color(
+        "kind:N",
+        scale=alt.Scale(domain=list(_KIND_COLOURS), range=list(_KIND_COLOURS.values())),
+        legend=alt.Legend(orient="bottom", title=None),
+    )
+    bars_chart = (
+        alt.Chart(frame)
+        .mark_bar(cornerRadius=2)
+        .encode(
+            x=alt.X("start:T", title=None, axis=alt.Axis(format="%H:%M:%S")),
+            x2="end:T",
+            y=alt.Y("lane:N", sort=lanes, title=None),
+            color=colour,
+            stroke=alt.condition(alt.datum.state == "failed", alt.value("#dc2626"), alt.value(None)),
+            tooltip=[
+                "lane",
+                "label",
+                "kind",
+                "state",
+                alt.Tooltip("ms:Q", title="duration (ms)"),
+                "workflow",
+            ],
+        )
+    )
+    layers: list[alt.Chart] = [bars_chart]
+    first, last = frame["start"].min(), frame["end"].max()
+    shown = [e for e in events if first <= pd.Timestamp(e.at) <= last]
+    if shown:
+        rules = pd.DataFrame([{"at": e.at, "event": f"worker {e.event}", "detail": e.detail} for e in shown])
+        layers.append(
+            alt.Chart(rules)
+            .mark_rule(color="#dc2626", strokeDash=[4, 3], size=2)
+            .encode(x="at:T", tooltip=["event", "detail", alt.Tooltip("at:T", format="%H:%M:%S.%L")])
+        )
+    return alt.LayerChart(layer=layers, height=28 * len(lanes) + 60)

@@ -1,0 +1,64 @@
+"""New research: a question, a few options, submit; the run page opens at once."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from research_agent.client import InputError, resolve_options, validate_question
+from research_agent.corpus import list_collections
+from research_agent.models import offline_reason
+from ui import backend
+
+BACKENDS = ["corpus", "duckduckgo", "tavily", "builtin"]
+OFFLINE_CHOICE = "Offline (built-in models)"
+ONLINE_CHOICE = "Configured models"
+
+settings = backend.settings()
+client = backend.client()
+
+st.title("New research", anchor=False)
+st.caption(
+    "Ask a question: a planner writes a research plan, searches run in parallel, an analyst writes a cited report."
+)
+
+missing = offline_reason(settings)
+collections = ["factbook", *(c for c in list_collections(settings.indexes) if c != "factbook")]
+
+with st.form("new-research"):
+    question = st.text_area(
+        "Question",
+        placeholder="Compare the economies of Chile and Peru",
+        height=100,
+        help=f"{settings.min_question_chars} to {settings.max_question_chars} characters.",
+    )
+    left, middle, right = st.columns(3)
+    depth = left.slider("Depth (number of searches)", 1, 10, value=min(max(settings.max_searches, 1), 10))
+    models = middle.radio(
+        "Models",
+        [OFFLINE_CHOICE, ONLINE_CHOICE],
+        index=0 if (settings.offline or missing) else 1,
+        help="Configured models: "
+        + ", ".join(dict.fromkeys([settings.planner_model, settings.search_model, settings.analyst_model])),
+    )
+    if missing:
+        middle.caption(f"Configured models unavailable: {missing}.")
+    default_backend = settings.search_backend if settings.search_backend in BACKENDS else "corpus"
+    backend_name = right.selectbox("Search backend", BACKENDS, index=BACKENDS.index(default_backend))
+    corpus = right.selectbox(
+        "Corpus (for corpus search)",
+        collections,
+        index=collections.index(settings.corpus) if settings.corpus in collections else 0,
+    )
+    submitted = st.form_submit_button("Start research", type="primary")
+
+if submitted:
+    try:
+        cleaned = validate_question(question, settings)
+        chosen = settings.model_copy(update={"max_searches": depth, "corpus": corpus})
+        options, _ = resolve_options(chosen, offline=models == OFFLINE_CHOICE, search_backend=backend_name)  # type: ignore[arg-type]
+        with backend.database_errors():
+            run_id = client.submit(cleaned, options)
+    except InputError as error:
+        st.error(str(error), icon=":material/edit_note:")
+    else:
+        st.switch_page("views/run.py", query_params={"run": run_id})

@@ -1,0 +1,153 @@
+"""One run, live: phase, plan, a card per search, the report with linked citations, usage, timeline, actions.
+
+The run id lives in the URL (`?run=ID`), so the page can be bookmarked and survives a refresh. While the run
+is unfinished a fragment polls its `status` event every second; when it finishes, the page renders once more
+in full and stops polling.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from research_agent.client import ForkPoint, InputError, ResearchClient, validate_run_id
+from research_agent.schema import Phase, ResearchStatus
+from research_agent.settings import Settings
+from research_agent.supervisor import read_snapshot
+from ui import backend, components
+
+REFRESH_SECONDS = 1.0
+FORK_POINTS: dict[str, ForkPoint] = {
+    "the plan (plan again)": "plan",
+    "the searches (reuse the plan)": "search",
+    "the analysis (reuse plan and searches)": "analyze",
+}
+
+settings = backend.settings()
+client = backend.client()
+run_id = st.query_params.get("run", "")
+
+if not run_id:
+    st.title("Run", anchor=False)
+    st.info("No run chosen. Start one, or open one from the history.")
+    st.page_link("views/new_research.py", label="New research", icon=":material/edit:")
+    st.page_link("views/history.py", label="History", icon=":material/history:")
+    st.stop()
+
+try:
+    validate_run_id(run_id)
+    with backend.database_errors():
+        first = client.status(run_id)
+except InputError as error:
+    st.title("No such run", anchor=False)
+    st.error(str(error).replace("`deep-research list` shows the runs", "the history lists every run"))
+    st.page_link("views/history.py", label="Open the history", icon=":material/history:")
+    st.stop()
+
+st.title(first.question, anchor=False)
+st.caption(f"run `{run_id}`")
+
+
+def _actions(client: ResearchClient, status: ResearchStatus) -> None:
+    cancel, resume, fork_point, fork, download = st.columns([1, 1, 2, 1, 1.4], vertical_alignment="bottom")
+    if cancel.button("Cancel", disabled=status.phase.finished, key="cancel", width="stretch"):
+        with backend.database_errors():
+            client.cancel(status.run_id)
+        st.toast("Run cancelled; resume it any time.")
+        st.rerun(scope="app")
+    if resume.button(
+        "Resume",
+        disabled=status.phase not in (Phase.CANCELLED, Phase.FAILED),
+        key="resume",
+        width="stretch",
+    ):
+        with backend.database_errors():
+            client.resume(status.run_id)
+        st.toast("Run resumed from its last completed step.")
+        st.rerun(scope="app")
+    point = fork_point.selectbox("Fork: redo from", list(FORK_POINTS), index=2, key="fork-point")
+    if fork.button("Fork", key="fork", width="stretch", disabled=status.phase is Phase.QUEUED):
+        try:
+            with backend.database_errors():
+                new_id = client.fork(status.run_id, FORK_POINTS[point])
+        except InputError as error:
+            st.toast(str(error))
+        else:
+            st.switch_page("views/run.py", query_params={"run": new_id})
+    if status.report is not None:
+        download.download_button(
+            "Download report (.md)",
+            status.report.to_markdown(),
+            file_name=f"research-{status.run_id}.md",
+            mime="text/markdown",
+            key="download",
+            width="stretch",
+        )
+
+
+def _queued_hint(settings: Settings, status: ResearchStatus) -> None:
+    if status.phase is not Phase.QUEUED:
+        return
+    worker = backend.worker_status(settings)
+    if worker.running:
+        st.info("Queued: the worker picks it up in a moment.", icon=":material/hourglass_empty:")
+    else:
+        st.warning(
+            "Queued, but no worker is running, so nothing will pick it up yet. Start one with "
+            "`deep-research worker` (or `deep-research ui`, which supervises one); the run starts then.",
+            icon=":material/hourglass_empty:",
+        )
+
+
+def _render(status: ResearchStatus) -> None:
+    st.markdown(components.phase_stepper(status))
+    _queued_hint(settings, status)
+    if status.error:
+        st.error(status.error)
+    components.usage_metrics(status)
+    _actions(client, status)
+    if status.plan is not None:
+        with st.expander(f"Plan · {len(status.plan.search_steps)} searches", expanded=status.report is None):
+            for i, step in enumerate(status.plan.search_steps, start=1):
+                st.markdown(f"{i}. **{components.escape_markdown(step.query)}** — {step.rationale}")
+            st.caption(f"Analysis instructions: {status.plan.analysis_instructions}")
+    if status.searches:
+        st.subheader("Searches", anchor=False)
+        components.search_cards(status.searches)
+    if status.report is not None:
+        st.divider()
+        components.report_view(status.report)
+
+
+live = not first.phase.finished
+
+
+@st.fragment(run_every=REFRESH_SECONDS if live else None)
+def run_view() -> None:
+    with backend.database_errors():
+        status = client.status(run_id)
+    _render(status)
+    if live and status.phase.finished:
+        st.rerun(scope="app")  # render the finished run in full once, then stop polling
+
+
+@st.fragment(run_every=2 * REFRESH_SECONDS if live else None)
+def timeline_view() -> None:
+    with backend.database_errors():
+        bars = client.timeline(run_id)
+    snapshot = read_snapshot(settings)
+    chart = components.timeline_chart(bars, snapshot.events if snapshot else [], datetime.now(UTC))
+    if chart is None:
+        st.caption("Nothing recorded yet.")
+    else:
+        st.altair_chart(chart, width="stretch")
+        st.caption(
+            "From DBOS's own step records: one row per workflow (↻ = resumed after a crash), with its model "
+            "requests and searches; red dashed lines mark the worker dying and restarting."
+        )
+
+
+run_view()
+with st.expander("Timeline", expanded=True):
+    timeline_view()
