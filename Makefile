@@ -1,4 +1,4 @@
-# The front door: `make demo` runs an offline research, `make test` runs the suite.
+# The front door: `make demo` serves the web UI offline, `make test` runs the suite.
 .DEFAULT_GOAL := all
 PYTHON ?= python3
 VENV := .venv
@@ -6,7 +6,7 @@ VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(VENV)/bin
 
-.PHONY: all install uv lock demo test lint typecheck format clean
+.PHONY: all install uv lock demo demo-cli test lint typecheck format clean
 
 all: lint typecheck test
 
@@ -25,7 +25,10 @@ lock: ## Re-resolve the hashed lock files after changing dependencies
 	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements.in -o requirements.lock
 	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements-dev.in -o requirements-dev.lock
 
-demo: install ## Run one research offline, with live progress, in the terminal
+demo: install ## Serve the web UI on localhost:8501, offline, paced so a run can be watched (and crashed)
+	@RESEARCH_OFFLINE=true RESEARCH_OFFLINE_DELAY=$${RESEARCH_OFFLINE_DELAY:-1} $(RUN)/deep-research ui --port $${PORT:-8501}
+
+demo-cli: install ## Run one research offline in the terminal, with live progress
 	@RESEARCH_OFFLINE_DELAY=$${RESEARCH_OFFLINE_DELAY:-1} $(RUN)/deep-research run --offline \
 		"Compare the economies of Chile and Peru"
 

@@ -226,13 +226,16 @@ def _now() -> datetime:
 
 
 def wait_for_state(
-    settings: Settings, wanted: WorkerState, timeout: float = 60, poll: float = 0.1
+    settings: Settings, wanted: WorkerState, *, min_restarts: int = 0, timeout: float = 60
 ) -> SupervisorSnapshot:
-    """Poll the state file until the supervised worker reaches `wanted` (used by tests and scripts)."""
+    """Poll the state file until the supervised worker is in state `wanted` after at least `min_restarts`
+    restarts (for tests and scripts)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         snapshot = read_snapshot(settings)
-        if snapshot is not None and snapshot.state == wanted:
+        if snapshot is not None and snapshot.state == wanted and snapshot.restarts >= min_restarts:
             return snapshot
-        time.sleep(poll)
-    raise TimeoutError(f"the supervised worker did not reach state {wanted.value} within {timeout} s")
+        time.sleep(0.05)
+    raise TimeoutError(
+        f"the supervised worker did not reach state {wanted.value} (after {min_restarts} restarts) in {timeout} s"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,19 @@ def test_run_submits_to_a_running_worker(env: dict[str, str], tmp_path: Path):
         worker.terminate()
         worker.wait(timeout=30)
     assert worker.returncode == 0
+
+
+def test_ui_refuses_a_port_in_use(seeded: dict[str, str], tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("localhost", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli(["ui", "--port", str(port)], seeded, tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"cannot serve on localhost:{port}" in result.stderr and "--port N" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_ui_refuses_a_bad_database(env: dict[str, str], tmp_path: Path):
+    result = cli(["ui"], {**env, "RESEARCH_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}, tmp_path)
+    assert result.returncode == 2 and "cannot connect to the database" in result.stderr

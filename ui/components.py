@@ -214,8 +214,9 @@ def _source_anchor(source: NumberedSource) -> str:
     )
 
 
-def report_view(report: ResearchReport) -> None:
-    st.header(report.title, anchor=False)
+def report_view(report: ResearchReport, question: str) -> None:
+    # The page title is already the question; a report titled the same gets a plain heading instead.
+    st.header("Report" if report.title.strip() == question.strip() else report.title, anchor=False)
     numbers = {s.number for s in report.sources}
     st.markdown(linked_citations(report.body, numbers))
     if report.sources:

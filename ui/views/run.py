@@ -117,7 +117,7 @@ def _render(status: ResearchStatus) -> None:
         components.search_cards(status.searches)
     if status.report is not None:
         st.divider()
-        components.report_view(status.report)
+        components.report_view(status.report, status.question)
 
 
 live = not first.phase.finished

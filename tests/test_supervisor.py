@@ -1,0 +1,74 @@
+"""The worker supervisor of `deep-research ui`: a real worker process, killed and restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from research_agent.client import ResearchClient, resolve_options
+from research_agent.schema import Phase
+from research_agent.settings import Settings
+from research_agent.supervisor import (
+    WorkerState,
+    WorkerSupervisor,
+    crash_worker,
+    read_snapshot,
+    state_file,
+    wait_for_state,
+)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'supervised.sqlite'}"
+
+
+def _wait_for_phase(client: ResearchClient, run_id: str, phase: Phase) -> None:
+    deadline = time.monotonic() + 60
+    while client.status(run_id).phase is not phase:
+        assert time.monotonic() < deadline, f"run {run_id} never reached {phase}"
+        time.sleep(0.02)
+
+
+@pytest.mark.crash
+def test_a_killed_worker_is_restarted_and_finishes_the_run(settings: Settings, isolated_env: dict[str, str]):
+    supervisor = WorkerSupervisor(
+        settings, restart_delay=0.2, env={**isolated_env, "RESEARCH_OFFLINE_DELAY": "0.3"}
+    )
+    supervisor.start()
+    try:
+        first = wait_for_state(settings, WorkerState.RUNNING, timeout=90)
+        with ResearchClient(settings) as client:
+            options, _ = resolve_options(settings, offline=True)
+            run_id = client.submit("Compare the economies of Chile and Peru", options)
+            _wait_for_phase(client, run_id, Phase.SEARCHING)
+            # The crash demo's button...
+            assert crash_worker(settings) == first.worker_pid
+            wait_for_state(settings, WorkerState.RUNNING, min_restarts=1, timeout=90)
+            # ...and a kill from a terminal are handled the same way.
+            second = read_snapshot(settings)
+            assert second is not None and second.worker_pid not in (None, first.worker_pid)
+            assert second.worker_pid is not None
+            os.kill(second.worker_pid, signal.SIGKILL)
+            wait_for_state(settings, WorkerState.RUNNING, min_restarts=2, timeout=90)
+            final = client.wait(run_id, timeout=120)
+        assert final.phase is Phase.COMPLETED, final.error
+        snapshot = read_snapshot(settings)
+        assert snapshot is not None
+        died = [e for e in snapshot.events if e.event == "died"]
+        assert [e.detail for e in died] == ["killed by SIGKILL", "killed by SIGKILL"]
+        assert [e.event for e in snapshot.events].count("restarted") == 2
+    finally:
+        supervisor.stop()
+    assert not state_file(settings).exists()
+    assert read_snapshot(settings) is None
+
+
+def test_no_supervisor_means_nothing_to_crash(settings: Settings):
+    assert read_snapshot(settings) is None
+    with pytest.raises(ProcessLookupError, match="no supervised worker"):
+        crash_worker(settings)
