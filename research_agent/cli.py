@@ -30,7 +30,14 @@ from . import __version__
 from .client import ForkPoint, InputError, ResearchClient, resolve_options, validate_question, validate_run_id
 from .corpus import CorpusError, index_folder, list_collections
 from .models import ModelConfigError
-from .runtime import ExecutorBusyError, RuntimeConfigError, check_database, executor_is_busy, worker
+from .runtime import (
+    ExecutorBusyError,
+    RuntimeConfigError,
+    check_database,
+    executor_id_of,
+    executor_is_busy,
+    worker,
+)
 from .schema import Phase, ResearchOptions, ResearchStatus, SearchState
 from .settings import SearchBackendName, Settings, get_settings
 from .supervisor import WorkerSupervisor
@@ -434,7 +441,9 @@ def ui_command(
             "[yellow]no worker started[/] (--no-worker): runs wait in the queue for `deep-research worker`"
         )
     elif executor_is_busy(settings):
-        err.print(f"a worker for executor [bold]{settings.executor_id}[/] is already running; the UI uses it")
+        err.print(
+            f"a worker for executor [bold]{executor_id_of(settings)}[/] is already running; the UI uses it"
+        )
     else:
         supervisor = WorkerSupervisor(
             settings, echo=lambda line: err.print(f"worker │ {line}", markup=False, style="dim")

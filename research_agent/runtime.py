@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import secrets
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -28,6 +31,7 @@ from .settings import Settings
 
 APP_NAME = "deep-research"
 RESEARCH_QUEUE = "research"
+SEARCH_QUEUE = "search"
 
 
 class RuntimeConfigError(Exception):
@@ -95,6 +99,27 @@ def _libpq_url(database_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def executor_id_of(settings: Settings) -> str:
+    """This install's executor id: RESEARCH_EXECUTOR_ID, else the host name and a name kept in the data dir.
+
+    The kept name makes the id stable across restarts (so a restarted worker recovers its own runs) and
+    different for two installs on one host.
+    """
+    if settings.executor_id:
+        return settings.executor_id
+    path = settings.data_dir / "executor-name"
+    try:
+        name = path.read_text().strip()
+    except FileNotFoundError:
+        name = ""
+    if not re.fullmatch(r"[a-z0-9]{6}", name):
+        name = secrets.token_hex(3)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name + "\n")
+    host = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname().split(".")[0])[:40].strip("-") or "host"
+    return f"{host}-{name}"
+
+
 def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfig:
     """The DBOS configuration of a worker (the only place one is built)."""
     config: DBOSConfig = {
@@ -102,7 +127,7 @@ def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfi
         "system_database_url": normalized_database_url(settings),
         # Pinned, so restarting the same release recovers its runs whatever files changed around it.
         "application_version": __version__,
-        "executor_id": executor_id or settings.executor_id,
+        "executor_id": executor_id or executor_id_of(settings),
         "log_level": settings.log_level.upper(),
         "notification_listener_polling_interval_sec": 0.1,
     }
@@ -156,7 +181,7 @@ def executor_lock(settings: Settings, executor_id: str, wait: float = 0) -> Iter
 def executor_is_busy(settings: Settings, executor_id: str | None = None) -> bool:
     """Whether a live worker holds `executor_id` right now."""
     try:
-        with executor_lock(settings, executor_id or settings.executor_id):
+        with executor_lock(settings, executor_id or executor_id_of(settings)):
             return False
     except ExecutorBusyError:
         return True
@@ -177,7 +202,7 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
     """
     from . import workflows  # noqa: F401  # registers the workflows before launch
 
-    executor = executor_id or settings.executor_id
+    executor = executor_id or executor_id_of(settings)
     check_database(settings)
     with executor_lock(settings, executor, wait=2):
         _quiet_libraries(settings)
@@ -187,6 +212,14 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
             DBOS.register_queue(
                 RESEARCH_QUEUE,
                 worker_concurrency=settings.worker_concurrency,
+                polling_interval_sec=settings.queue_poll_interval,
+                on_conflict="always_update",
+            )
+            # Every search of every run goes through this queue, so provider limits hold across workers.
+            DBOS.register_queue(
+                SEARCH_QUEUE,
+                global_concurrency=settings.search_concurrency,
+                limiter={"limit": settings.search_rate_limit, "period": settings.search_rate_period},
                 polling_interval_sec=settings.queue_poll_interval,
                 on_conflict="always_update",
             )

@@ -76,10 +76,20 @@ class Settings(BaseSettings):
     )
     min_question_chars: int = Field(default=3, ge=1, description="Shortest question accepted.")
     max_question_chars: int = Field(default=2000, ge=10, description="Longest question accepted.")
-    executor_id: str = Field(
-        default="local", description="Identity of this worker; a dead worker's runs resume under the same id."
+    executor_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="Identity of this worker; a dead worker's runs resume under the same id. "
+        "Default: this host's name and a name kept in the data directory.",
     )
     worker_concurrency: int = Field(default=4, ge=1, description="Runs one worker executes at once.")
+    search_concurrency: int = Field(
+        default=8, ge=1, description="Searches running at once across all workers (the `search` queue)."
+    )
+    search_rate_limit: int = Field(
+        default=30, ge=1, description="Most searches started per search_rate_period, across all workers."
+    )
+    search_rate_period: float = Field(default=1.0, gt=0, description="Seconds of the search rate window.")
     queue_poll_interval: float = Field(
         default=0.2, gt=0, le=10, description="Seconds between a worker's polls of the run queue."
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .runtime import normalized_database_url
+from .runtime import executor_id_of, normalized_database_url
 from .settings import Settings
 
 READY_LINE = "Ctrl-C to stop"
@@ -59,7 +59,7 @@ class SupervisorSnapshot(BaseModel):
 def state_file(settings: Settings) -> Path:
     """Where the supervisor of this database and executor keeps its state."""
     digest = hashlib.sha256(normalized_database_url(settings).encode()).hexdigest()[:10]
-    return settings.data_dir / f"supervisor-{settings.executor_id}-{digest}.json"
+    return settings.data_dir / f"supervisor-{executor_id_of(settings)}-{digest}.json"
 
 
 def _alive(pid: int) -> bool:
@@ -116,7 +116,7 @@ class WorkerSupervisor:
         self.env = {**os.environ, **(env or {})}
         self.echo = echo or (lambda line: None)
         self.path = state_file(settings)
-        self._snapshot = SupervisorSnapshot(supervisor_pid=os.getpid(), executor_id=settings.executor_id)
+        self._snapshot = SupervisorSnapshot(supervisor_pid=os.getpid(), executor_id=executor_id_of(settings))
         self._process: subprocess.Popen[str] | None = None
         self._last_line: str | None = None
         self._stopping = threading.Event()

@@ -21,6 +21,7 @@ from pydantic_ai.usage import RunUsage
 from . import agents
 from .agents import AnalystDeps, PlannerDeps, SearchDeps
 from .prompts import analyst_prompt, planner_prompt, search_prompt
+from .runtime import SEARCH_QUEUE
 from .schema import (
     STATUS_EVENT,
     AnalysisOutcome,
@@ -134,11 +135,12 @@ def number_sources(outcomes: list[SearchOutcome]) -> dict[str, NumberedSource]:
 
 
 async def start_extra_search(deps: AnalystDeps, query: str) -> SearchOutcome:
-    """Run the analyst's extra search as child workflow `{run}-extra-{k}`."""
+    """Run the analyst's extra search as child workflow `{run}-extra-{k}`, through the `search` queue."""
     index = len(deps.extra_searches) + 1
     step = SearchStep(query=query, rationale="Extra search requested by the analyst.")
     with SetWorkflowID(extra_workflow_id(deps.run_id, index)):
-        return await run_search(index, step, deps.options)
+        handle = await DBOS.enqueue_workflow_async(SEARCH_QUEUE, run_search, index, step, deps.options)
+    return await handle.get_result()
 
 
 @DBOS.workflow(name="analyze_findings")
@@ -201,7 +203,8 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
         handles = []
         for i, step in enumerate(plan.search_steps, start=1):
             with SetWorkflowID(search_workflow_id(run_id, i)):
-                handles.append(await DBOS.start_workflow_async(run_search, i, step, options))
+                # Queued, not started: the `search` queue holds every worker to global limits.
+                handles.append(await DBOS.enqueue_workflow_async(SEARCH_QUEUE, run_search, i, step, options))
         outcomes: list[SearchOutcome] = []
         # Publish each search as it finishes. `wait_first` is itself a recorded step, so a recovered run
         # sees the searches finish in the order it saw before the crash and replays step for step.

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from research_agent.client import ResearchClient
-from research_agent.runtime import RuntimeConfigError, executor_is_busy
+from research_agent.runtime import RuntimeConfigError, executor_id_of, executor_is_busy
 from research_agent.settings import Settings, get_settings
 from research_agent.supervisor import SupervisorSnapshot, WorkerState, read_snapshot
 
@@ -97,7 +97,9 @@ def worker_status(current: Settings) -> WorkerStatus:
         return WorkerStatus(WorkerState.STOPPED, supervised=False, detail=f"cannot tell: {error}")
     if busy:
         return WorkerStatus(
-            WorkerState.RUNNING, supervised=False, detail=f"executor {current.executor_id}, not supervised"
+            WorkerState.RUNNING,
+            supervised=False,
+            detail=f"executor {executor_id_of(current)}, not supervised",
         )
     return WorkerStatus(
         WorkerState.STOPPED,
