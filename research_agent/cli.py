@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -24,10 +25,25 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from . import __version__
-from .client import ForkPoint, InputError, ResearchClient, resolve_options, validate_question, validate_run_id
+from .client import (
+    ForkPoint,
+    InputError,
+    ResearchClient,
+    resolve_options,
+    validate_question,
+    validate_run_id,
+)
 from .corpus import CorpusError, index_folder, list_collections
 from .models import ModelConfigError
 from .runtime import (
@@ -36,6 +52,7 @@ from .runtime import (
     check_database,
     executor_id_of,
     executor_is_busy,
+    redacted_url,
     worker,
 )
 from .schema import Phase, ResearchOptions, ResearchStatus, SearchState
@@ -284,21 +301,189 @@ def worker_command(
     """
     settings = _settings()
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     with worker(settings, executor_id) as info:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
         err.print(
-            f"worker [bold]{info['executor_id']}[/] (v{info['version']}) on {_redact(info['database'])} "
-            f"· queue research · Ctrl-C to stop",
+            f"worker [bold]{info['executor_id']}[/] (v{info['version']}) on {redacted_url(info['database'])} "
+            f"· queues research (≤{settings.worker_concurrency} here), search (≤{settings.search_concurrency} "
+            f"at once, ≤{settings.search_rate_limit} per {settings.search_rate_period:g} s, all workers) "
+            "· Ctrl-C to stop",
         )
         stop.wait()
         err.print("worker stopping; unfinished runs resume when it starts again")
 
 
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
+def _read_questions(path: Path) -> list[str]:
+    """The questions of a batch file: one a line, blank lines and `#` comments skipped, each validated."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a directory; give a text file with one question a line") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text; save it as UTF-8 with one question a line") from None
+    settings = _settings()
+    questions = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            questions.append(validate_question(line, settings))
+        except InputError as error:
+            raise InputError(f"{path}, line {number}: {error}") from None
+    if not questions:
+        raise InputError(f"{path} holds no questions; write one question a line")
+    return questions
 
-    return make_url(url).render_as_string(hide_password=True)
+
+@app.command()
+@handles_errors
+def submit(
+    question: Annotated[str | None, typer.Argument(help="One question (or use --file).")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Text file with one question a line ('-': stdin).")
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use the built-in offline models and local corpus.")
+    ] = False,
+    search_backend: Annotated[
+        SearchBackendName | None, typer.Option("--search-backend", help="Override RESEARCH_SEARCH_BACKEND.")
+    ] = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Queue and print the run ids; don't wait.")
+    ] = False,
+) -> None:
+    """Queue research for the workers: one QUESTION, or a batch from --file, shown with a progress bar.
+
+    A batch question's run id is derived from the question, so submitting the same file again starts
+    nothing twice. Batch runs queue behind interactive ones (`run`, the web UI).
+
+    Example: deep-research submit --file questions.txt
+    """
+    if (question is None) == (file is None):
+        raise InputError("give either a QUESTION or --file QUESTIONS.txt (one question a line)")
+    settings = _settings()
+    questions = _read_questions(file) if file is not None else [question or ""]
+    options, reason = resolve_options(
+        settings, offline=True if offline else None, search_backend=search_backend
+    )
+    with _client(settings) as client:
+        if file is None:
+            entries = [client.submit(questions[0], options)]
+            err.print(f"queued run [bold]{entries[0]}[/]")
+        else:
+            batch = client.submit_batch(questions, options)
+            entries = [entry.run_id for entry in batch]
+            new = sum(entry.new for entry in batch)
+            err.print(
+                f"{len(batch)} questions: [bold]{new}[/] queued, {len(batch) - new} already submitted"
+                + (f" · offline ({reason})" if options.offline else "")
+            )
+        if not executor_is_busy(settings) and not any(e.alive for e in client.executors()):
+            err.print(
+                "[yellow]no worker is running[/]: the runs wait in the queue until one starts (deep-research worker)"
+            )
+        if no_wait:
+            for run_id in entries:
+                out.print(run_id)
+            return
+        phases = _follow_batch(client, entries)
+    failed = {run_id: phase for run_id, phase in phases.items() if phase != Phase.COMPLETED}
+    err.print(f"{len(phases) - len(failed)} of {len(phases)} runs completed")
+    for run_id, phase in failed.items():
+        err.print(f"  [red]{phase.value}[/] {run_id} (deep-research show {run_id})")
+    raise typer.Exit(1 if failed else 0)
+
+
+def _follow_batch(client: ResearchClient, run_ids: list[str]) -> dict[str, Phase]:
+    """Show a progress bar until every run has finished; returns each run's final phase."""
+    phases: dict[str, Phase] = {}
+    columns = (
+        SpinnerColumn(),
+        TextColumn("researching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task("runs", total=len(run_ids))
+            while True:
+                phases.update(client.finished([r for r in run_ids if r not in phases]))
+                progress.update(task, completed=len(phases))
+                if len(phases) == len(run_ids):
+                    return phases
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        err.print(
+            "[yellow]stopped watching[/]: the runs stay queued and run on; see them with deep-research list"
+        )
+        raise typer.Exit(130) from None
+
+
+@app.command()
+@handles_errors
+def workers(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the executors that have run work on this database, whether each is alive, and its backlog.
+
+    Example: deep-research workers
+    """
+    settings = _settings()
+    with _client(settings) as client:
+        executors = client.executors()
+    if as_json:
+        out.print(json.dumps([e.model_dump(mode="json") for e in executors], indent=2), markup=False)
+        return
+    if not executors:
+        err.print("no executor has run anything on this database yet; start one with: deep-research worker")
+        return
+    mine = executor_id_of(settings)
+    table = Table("executor", "state", "unfinished runs", "unfinished workflows", "completed", "last seen")
+    for e in executors:
+        state = "[green]alive[/]" if e.alive else ("[red]dead[/]" if e.pending_workflows else "stopped")
+        seen = e.last_seen.astimezone().strftime("%Y-%m-%d %H:%M:%S") if e.last_seen else ""
+        name = e.executor_id + (" (this install)" if e.executor_id == mine else "")
+        runs = ", ".join(e.pending_runs[:3]) + (
+            f" +{len(e.pending_runs) - 3}" if len(e.pending_runs) > 3 else ""
+        )
+        table.add_row(name, state, runs or "-", str(e.pending_workflows), str(e.completed_workflows), seen)
+    out.print(table)
+    if any(not e.alive and e.pending_workflows for e in executors):
+        err.print(
+            "a dead executor's runs resume when it restarts, or now with: deep-research recover EXECUTOR_ID"
+        )
+
+
+@app.command()
+@handles_errors
+def recover(executor_id: Annotated[str, typer.Argument(help="Executor id of a dead worker.")]) -> None:
+    """Hand a dead worker's unfinished runs to the live workers (refused while that worker is alive).
+
+    Example: deep-research recover worker-2
+    """
+    settings = _settings()
+    with _client(settings) as client:
+        result = client.recover(executor_id)
+        alive = [e.executor_id for e in client.executors() if e.alive]
+    if not result.workflows:
+        err.print(f"executor {executor_id} has no unfinished workflows of version {__version__}")
+    else:
+        err.print(
+            f"recovered {len(result.runs)} runs ({result.workflows} workflows) of executor {executor_id}"
+            + (
+                f"; live workers ({', '.join(alive)}) resume them now"
+                if alive
+                else "; start a worker to resume them"
+            )
+        )
+        for run_id in result.runs:
+            out.print(run_id)
+    for version, count in result.other_versions.items():
+        err.print(
+            f"[yellow]{count} unfinished workflows of version {version}[/]: only a worker of that version can resume them"
+        )
 
 
 @app.command("list")
@@ -516,7 +701,7 @@ def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         if isinstance(value, SecretStr):
             value = "set (hidden)" if value.get_secret_value() else None
         values[name] = str(value) if isinstance(value, Path) else value
-    values["database_url"] = _redact(settings.database_url)
+    values["database_url"] = redacted_url(settings.database_url)
     options, reason = resolve_options(settings)
     values["effective_mode"] = f"offline ({reason})" if options.offline else "online"
     values["collections"] = list_collections(settings.indexes)

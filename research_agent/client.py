@@ -6,6 +6,7 @@ forks them. It can be restarted at any time: all state lives in the database.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import unicodedata
@@ -14,16 +15,40 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from dbos import DBOSClient, EnqueueOptions, StepInfo, WorkflowStatus
+from dbos._utils import INTERNAL_QUEUE_NAME
 
 from . import __version__
 from .corpus._collection import list_collections
 from .models import OFFLINE, ModelConfigError, check_online_models, offline_reason, supports_native_web_search
-from .runtime import RESEARCH_QUEUE, check_database, normalized_database_url
-from .schema import STATUS_EVENT, Phase, ResearchOptions, ResearchStatus, RunSummary, TimelineBar
+from .runtime import (
+    RESEARCH_QUEUE,
+    ExecutorBusyError,
+    check_database,
+    executor_is_busy,
+    executor_lock,
+    normalized_database_url,
+    validate_executor_id,
+)
+from .schema import (
+    STATUS_EVENT,
+    BatchEntry,
+    ExecutorInfo,
+    Phase,
+    RecoveryResult,
+    ResearchOptions,
+    ResearchStatus,
+    RunSummary,
+    TimelineBar,
+)
 from .settings import SearchBackendName, Settings
 
 RESEARCH_WORKFLOW = "deep_research"
+INTERACTIVE_PRIORITY = 1
+"""Queue priority of runs a person waits for (UI, `run`); lower numbers are dequeued first."""
+BATCH_PRIORITY = 10
+"""Queue priority of `submit --file` runs, so interactive runs overtake a long batch."""
 ForkPoint = Literal["plan", "search", "analyze"]
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 # How the engine names a run's child workflows: {run}-plan, {run}-search-2, {run}-analyze, {run}-extra-1.
@@ -68,6 +93,11 @@ def validate_run_id(run_id: str) -> str:
             "(and no child suffix such as -plan)"
         )
     return run_id
+
+
+def batch_run_id(question: str) -> str:
+    """The deterministic run id of a batch question, so submitting a file twice starts nothing twice."""
+    return "q-" + hashlib.sha256(question.encode()).hexdigest()[:16]
 
 
 def resolve_options(
@@ -209,7 +239,13 @@ class ResearchClient:
 
     # --- submitting -------------------------------------------------------------------------------------
 
-    def submit(self, question: str, options: ResearchOptions, run_id: str | None = None) -> str:
+    def submit(
+        self,
+        question: str,
+        options: ResearchOptions,
+        run_id: str | None = None,
+        priority: int = INTERACTIVE_PRIORITY,
+    ) -> str:
         """Enqueue a run and return its id; submitting an id that exists returns it without a second run."""
         question = validate_question(question, self.settings)
         run_id = validate_run_id(run_id) if run_id else uuid.uuid4().hex[:12]
@@ -218,9 +254,29 @@ class ResearchClient:
             "queue_name": RESEARCH_QUEUE,
             "workflow_id": run_id,
             "app_version": __version__,
+            "priority": priority,
         }
         self._client.enqueue(enqueue, question, options)
         return run_id
+
+    def submit_batch(self, questions: list[str], options: ResearchOptions) -> list[BatchEntry]:
+        """Enqueue one run per distinct question at batch priority, under ids derived from the question.
+
+        A question whose run exists already (from an earlier submission of the same file) is reported
+        with `new=False` and not started again.
+        """
+        cleaned = list(dict.fromkeys(validate_question(q, self.settings) for q in questions))
+        ids = [batch_run_id(question) for question in cleaned]
+        existing = {
+            row.workflow_id
+            for row in self._client.list_workflows(workflow_ids=ids, load_input=False, load_output=False)
+        }
+        entries = []
+        for question, run_id in zip(cleaned, ids, strict=True):
+            if run_id not in existing:
+                self.submit(question, options, run_id, priority=BATCH_PRIORITY)
+            entries.append(BatchEntry(question=question, run_id=run_id, new=run_id not in existing))
+        return entries
 
     # --- reading ----------------------------------------------------------------------------------------
 
@@ -277,6 +333,20 @@ class ResearchClient:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"run {run_id} did not finish within {timeout} s")
             time.sleep(poll_interval)
+
+    def finished(self, run_ids: list[str]) -> dict[str, Phase]:
+        """The phase of each of `run_ids` that has finished (one query, for progress over a batch)."""
+        rows = self._client.list_workflows(
+            workflow_ids=run_ids,
+            status=["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"],
+            load_input=False,
+            load_output=False,
+        )
+        return {row.workflow_id: self._reconcile_phase(row) for row in rows}
+
+    def _reconcile_phase(self, workflow: WorkflowStatus) -> Phase:
+        event = self._client.get_event(workflow.workflow_id, STATUS_EVENT, timeout_seconds=0)
+        return self._reconcile(workflow, event).phase
 
     def list_runs(self, limit: int = 20, phase: Phase | None = None) -> list[RunSummary]:
         rows = self._client.list_workflows(
@@ -358,3 +428,92 @@ class ResearchClient:
             )
         handle = self._client.fork_workflow(run_id, step_id, application_version=__version__)
         return handle.get_workflow_id()
+
+    # --- workers ----------------------------------------------------------------------------------------
+
+    def executors(self) -> list[ExecutorInfo]:
+        """Every executor id that has run a workflow here, whether a live worker holds it, and its backlog."""
+        # DBOSClient has no aggregate query, so this reads DBOS's workflow table directly (read-only).
+        sys_db = self._client._sys_db  # pyright: ignore[reportPrivateUsage]
+        table = sys_db.tables.workflow_status
+        counts = (
+            sa.select(
+                table.c.executor_id,
+                table.c.status,
+                sa.func.count().label("n"),
+                sa.func.max(table.c.updated_at).label("last"),
+            )
+            .where(table.c.executor_id.is_not(None))
+            .group_by(table.c.executor_id, table.c.status)
+        )
+        pending_runs = sa.select(table.c.executor_id, table.c.workflow_uuid).where(
+            table.c.status == "PENDING",
+            table.c.name == RESEARCH_WORKFLOW,
+            table.c.parent_workflow_id.is_(None),
+        )
+        with sys_db.engine.connect() as connection:
+            count_rows = connection.execute(counts).fetchall()
+            run_rows = connection.execute(pending_runs).fetchall()
+        found: dict[str, ExecutorInfo] = {}
+        for executor_id, state, n, last in count_rows:
+            info = found.setdefault(executor_id, ExecutorInfo(executor_id=executor_id, alive=False))
+            if state == "PENDING":
+                info.pending_workflows += n
+            elif state == "SUCCESS":
+                info.completed_workflows += n
+            seen = _epoch_ms(last)
+            if seen and (info.last_seen is None or seen > info.last_seen):
+                info.last_seen = seen
+        for executor_id, run_id in run_rows:
+            found[executor_id].pending_runs.append(run_id)
+        for info in found.values():
+            info.alive = executor_is_busy(self.settings, info.executor_id)
+        return sorted(found.values(), key=lambda info: info.executor_id)
+
+    def recover(self, executor_id: str) -> RecoveryResult:
+        """Hand a dead executor's unfinished workflows back to the queues, for any live worker to resume.
+
+        Refuses (`InputError`) while a live worker holds `executor_id`: that worker is still running them.
+        The executor's lock is held while recovering, so the dead worker cannot come back half-way.
+        """
+        executor_id = validate_executor_id(executor_id)
+        sys_db = self._client._sys_db  # pyright: ignore[reportPrivateUsage]
+        try:
+            with executor_lock(self.settings, executor_id):
+                pending = sys_db.get_pending_workflows(executor_id, __version__)
+                ids = [workflow.workflow_id for workflow in pending]
+                recovered = [
+                    workflow_id
+                    for workflow_id in ids
+                    # Re-enqueued where it was queued before (runs, searches), others on DBOS's
+                    # internal queue; every worker listens to both. Idempotent: only PENDING rows of this
+                    # executor change, so a second `recover` finds nothing.
+                    if sys_db.reenqueue_for_recovery(workflow_id, [executor_id], INTERNAL_QUEUE_NAME)
+                ]
+                others = self._client.list_workflows(
+                    status="PENDING", executor_id=executor_id, load_input=False, load_output=False
+                )
+        except ExecutorBusyError as error:
+            raise InputError(
+                f"executor {executor_id!r} is alive (a worker holds its lock); it resumes its own runs. "
+                "Stop that worker first if it is stuck."
+            ) from error
+        rows = (
+            self._client.list_workflows(workflow_ids=recovered, load_input=False, load_output=False)
+            if recovered
+            else []
+        )
+        other_versions: dict[str, int] = {}
+        for row in others:
+            version = row.app_version or "unknown"
+            other_versions[version] = other_versions.get(version, 0) + 1
+        return RecoveryResult(
+            executor_id=executor_id,
+            runs=[
+                row.workflow_id
+                for row in rows
+                if row.name == RESEARCH_WORKFLOW and not row.parent_workflow_id
+            ],
+            workflows=len(recovered),
+            other_versions=other_versions,
+        )

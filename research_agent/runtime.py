@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from . import __version__
-from .settings import Settings
+from .settings import EXECUTOR_ID_PATTERN, Settings
 
 APP_NAME = "deep-research"
 RESEARCH_QUEUE = "research"
@@ -84,19 +84,53 @@ def check_database(settings: Settings) -> None:
         return
     import psycopg
 
+    where = redacted_url(settings.database_url)
     try:
-        with psycopg.connect(_libpq_url(settings.database_url), connect_timeout=5):
-            pass
+        with psycopg.connect(_libpq_url(settings.database_url), connect_timeout=5) as connection:
+            row = connection.execute(
+                "SELECT current_user, current_database(),"
+                " has_database_privilege(current_database(), 'CREATE'),"
+                " (SELECT has_schema_privilege('dbos', 'CREATE')"
+                "  FROM pg_namespace WHERE nspname = 'dbos')"
+            ).fetchone()
     except psycopg.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise RuntimeConfigError(
-            f"cannot connect to the database in RESEARCH_DATABASE_URL: {first_line}; check the URL and that the server is up"
+            f"cannot connect to {where}: {first_line}; check RESEARCH_DATABASE_URL (host, port, user, "
+            "password, database name) and that the server is up"
         ) from error
+    assert row is not None
+    user, database, can_create_schema, can_use_schema = row
+    # DBOS keeps its tables in schema `dbos`: creating it needs CREATE on the database, using it CREATE on it.
+    if not (can_use_schema if can_use_schema is not None else can_create_schema):
+        raise RuntimeConfigError(
+            f"user {user!r} cannot create DBOS's tables in database {database!r} ({where}); "
+            f'grant it with: GRANT CREATE ON DATABASE "{database}" TO "{user}" '
+            "(or GRANT ALL ON SCHEMA dbos), or use a database that user owns"
+        )
+
+
+def redacted_url(database_url: str) -> str:
+    """The URL with its password masked, for messages and logs."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "an unparsable URL"
 
 
 def _libpq_url(database_url: str) -> str:
     url = make_url(database_url)
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def validate_executor_id(executor_id: str) -> str:
+    """`executor_id` if it is a valid id, else `RuntimeConfigError` saying what one looks like."""
+    if not re.fullmatch(EXECUTOR_ID_PATTERN, executor_id):
+        raise RuntimeConfigError(
+            f"invalid executor id {executor_id!r}: use up to 64 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit (e.g. worker-1)"
+        )
+    return executor_id
 
 
 def executor_id_of(settings: Settings) -> str:
@@ -202,7 +236,7 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
     """
     from . import workflows  # noqa: F401  # registers the workflows before launch
 
-    executor = executor_id or executor_id_of(settings)
+    executor = validate_executor_id(executor_id) if executor_id else executor_id_of(settings)
     check_database(settings)
     with executor_lock(settings, executor, wait=2):
         _quiet_libraries(settings)

@@ -256,3 +256,33 @@ class TimelineBar(BaseModel):
     finished_at: datetime | None = Field(default=None, description="None while it is still running.")
     failed: bool = False
     recovered: bool = Field(default=False, description="The workflow was resumed after a crash.")
+
+
+class ExecutorInfo(BaseModel):
+    """One worker identity seen in the database, for `deep-research workers`."""
+
+    executor_id: str
+    alive: bool = Field(description="A live worker holds this executor's lock right now.")
+    pending_runs: list[str] = Field(default_factory=list, description="Runs it started and has not finished.")
+    pending_workflows: int = Field(default=0, description="Unfinished workflows of any kind it holds.")
+    completed_workflows: int = 0
+    last_seen: datetime | None = None
+
+
+class RecoveryResult(BaseModel):
+    """What `deep-research recover` handed back to the queues."""
+
+    executor_id: str
+    runs: list[str] = Field(default_factory=list, description="Top-level runs re-enqueued.")
+    workflows: int = Field(default=0, description="Workflows re-enqueued, runs and their children.")
+    other_versions: dict[str, int] = Field(
+        default_factory=dict, description="Pending workflows of other releases, which only they can resume."
+    )
+
+
+class BatchEntry(BaseModel):
+    """One question of a batch and the run it maps to."""
+
+    question: str
+    run_id: str
+    new: bool = Field(description="False when this question's run was already submitted.")

@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SearchBackendName = Literal["auto", "builtin", "duckduckgo", "tavily", "corpus"]
 
 APP_NAME = "deep-research"
+EXECUTOR_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+"""What an executor id may look like (it also names lock files)."""
 
 
 def default_data_dir() -> Path:
@@ -78,7 +80,7 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=2000, ge=10, description="Longest question accepted.")
     executor_id: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        pattern=EXECUTOR_ID_PATTERN,
         description="Identity of this worker; a dead worker's runs resume under the same id. "
         "Default: this host's name and a name kept in the data directory.",
     )

@@ -20,10 +20,12 @@ def cli(
     )
 
 
-def start_worker(env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.Popen[str]:
-    """Start `deep-research worker` and return once it says it is ready."""
+def start_worker(
+    env: dict[str, str], cwd: Path, timeout: float = 60, executor_id: str | None = None
+) -> subprocess.Popen[str]:
+    """Start `deep-research worker [--executor-id ID]` and return once it says it is ready."""
     process = subprocess.Popen(
-        [*COMMAND, "worker"],
+        [*COMMAND, "worker", *(["--executor-id", executor_id] if executor_id else [])],
         env={**os.environ, **env},
         cwd=cwd,
         stdout=subprocess.DEVNULL,

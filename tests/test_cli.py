@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,8 +86,25 @@ def test_config_masks_secrets(env: dict[str, str], tmp_path: Path):
         (
             ["list"],
             {"RESEARCH_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"},
-            "cannot connect to the database",
+            "cannot connect to postgresql://postgres@127.0.0.1:1/none",
         ),
+        (
+            ["workers"],
+            {"RESEARCH_DATABASE_URL": "postgresql://nobody:s3cret@127.0.0.1:1/none"},
+            "cannot connect to postgresql://nobody:***@127.0.0.1:1/none",
+        ),
+        (["worker"], {"RESEARCH_SEARCH_CONCURRENCY": "0"}, "RESEARCH_SEARCH_CONCURRENCY"),
+        (["worker"], {"RESEARCH_SEARCH_RATE_LIMIT": "-3"}, "RESEARCH_SEARCH_RATE_LIMIT"),
+        (["worker"], {"RESEARCH_SEARCH_RATE_PERIOD": "0"}, "RESEARCH_SEARCH_RATE_PERIOD"),
+        (["worker"], {"RESEARCH_WORKER_CONCURRENCY": "0"}, "RESEARCH_WORKER_CONCURRENCY"),
+        (["worker", "--executor-id", "bad id"], {}, "invalid executor id 'bad id'"),
+        (["worker"], {"RESEARCH_EXECUTOR_ID": "../x"}, "RESEARCH_EXECUTOR_ID"),
+        (["recover", "bad/id"], {}, "invalid executor id 'bad/id'"),
+        (["submit"], {}, "give either a QUESTION or --file"),
+        (["submit", "Chile?", "--file", "q.txt"], {}, "give either a QUESTION or --file"),
+        (["submit", "--file", "/does/not/exist.txt"], {}, "no such file: /does/not/exist.txt"),
+        (["submit", "--file", "/dev/null"], {}, "/dev/null holds no questions"),
+        (["submit", "--file", "/"], {}, "/ is a directory"),
         (["show", "nope"], {}, "no run with id 'nope'"),
         (["cancel", "nope"], {}, "no run with id 'nope'"),
         (["resume", "nope"], {}, "no run with id 'nope'"),
@@ -101,16 +119,56 @@ def test_config_masks_secrets(env: dict[str, str], tmp_path: Path):
     ],
 )
 def test_bad_input_gets_one_clear_line_and_exit_code_2(
-    seeded: dict[str, str], tmp_path: Path, args: list[str], extra_env: dict[str, str], message: str
+    seeded: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    extra_env: dict[str, str],
+    message: str,
 ):
-    env = seeded
-    result = cli(args, {**env, **extra_env}, tmp_path)
-    assert result.returncode == 2, (result.stdout, result.stderr)
+    # In-process (same code path as the console script, without ~3 s of interpreter start-up per case).
+    from typer.testing import CliRunner
+
+    from research_agent.cli import app
+    from research_agent.settings import get_settings
+
+    def invoke(args: list[str], env: dict[str, str]) -> Any:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        return CliRunner().invoke(app, args)
+
+    result = invoke(args, {**seeded, **extra_env})
+    assert result.exit_code == 2, (result.stdout, result.stderr, result.exception)
     assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    shown = cli(["show", "keep", "--json"], env, tmp_path)
+    for name in extra_env:
+        monkeypatch.delenv(name)
+    shown = invoke(["show", "keep", "--json"], seeded)
     assert json.loads(shown.stdout)["phase"] == "COMPLETED"
+
+
+def test_batch_file_errors_name_the_line(seeded: dict[str, str], tmp_path: Path):
+    batch = tmp_path / "questions.txt"
+    batch.write_text("# economies\nCompare the economies of Chile and Peru\n\n?\n")
+    result = cli(["submit", "--file", str(batch), "--offline"], seeded, tmp_path)
+    assert result.returncode == 2
+    assert f"{batch}, line 4: the question is too short" in result.stderr
+    batch.write_bytes(b"Chile \xff\xfe\n")
+    result = cli(["submit", "--file", str(batch), "--offline"], seeded, tmp_path)
+    assert result.returncode == 2 and "is not UTF-8 text" in result.stderr
+
+
+def test_workers_and_recover_on_a_quiet_database(seeded: dict[str, str], tmp_path: Path):
+    listed = cli(["workers", "--json"], seeded, tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    (executor,) = json.loads(listed.stdout)
+    assert executor["alive"] is False and executor["pending_workflows"] == 0
+    assert executor["completed_workflows"] >= 6  # the run, its plan, searches and analysis
+    table = cli(["workers"], {**seeded, "COLUMNS": "200"}, tmp_path)
+    assert f"{executor['executor_id']} (this install)" in table.stdout and "stopped" in table.stdout
+    nothing = cli(["recover", "ghost"], seeded, tmp_path)
+    assert nothing.returncode == 0 and "no unfinished workflows" in nothing.stderr
 
 
 def test_index_a_folder_then_research_it(env: dict[str, str], tmp_path: Path):
@@ -166,4 +224,6 @@ def test_ui_refuses_a_port_in_use(seeded: dict[str, str], tmp_path: Path):
 
 def test_ui_refuses_a_bad_database(env: dict[str, str], tmp_path: Path):
     result = cli(["ui"], {**env, "RESEARCH_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}, tmp_path)
-    assert result.returncode == 2 and "cannot connect to the database" in result.stderr
+    assert (
+        result.returncode == 2 and "cannot connect to postgresql://postgres@127.0.0.1:1/none" in result.stderr
+    )

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from research_agent.client import ResearchClient, resolve_options
-from research_agent.runtime import worker
+from research_agent.runtime import executor_id_of, worker
 from research_agent.schema import Phase
 from research_agent.settings import Settings, get_settings
 from research_agent.supervisor import SupervisorSnapshot, WorkerState, state_file
@@ -256,7 +256,7 @@ def test_the_worker_panel_shows_a_supervised_worker_and_crashes_it(settings: Set
     path = state_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     snapshot = SupervisorSnapshot(
-        supervisor_pid=os.getpid(), executor_id=settings.executor_id, worker_pid=victim.pid,
+        supervisor_pid=os.getpid(), executor_id=executor_id_of(settings), worker_pid=victim.pid,
         state=WorkerState.RUNNING, restarts=2,
     )  # fmt: skip
     path.write_text(snapshot.model_dump_json())

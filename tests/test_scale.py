@@ -1,0 +1,243 @@
+"""Scale-out on Postgres: several workers, one rate-limited `search` queue, dead-worker recovery, batches.
+
+Every test gets its own fresh Postgres database and real `deep-research worker` subprocesses with their own
+executor ids. Limits are checked from DBOS's own records of when each search workflow was dequeued and
+when it finished; "nothing ran twice" from the execution log, where every real model request and search
+writes a line when it starts and one when it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from research_agent.client import ResearchClient
+from research_agent.schema import Phase
+from research_agent.settings import Settings
+
+from ._process import cli, start_worker
+
+pytestmark = [pytest.mark.postgres, pytest.mark.crash]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+QUESTIONS = [
+    "Compare the economies of Chile and Peru",
+    "What languages are spoken in Switzerland",
+    "How large is the population of Japan",
+    "Compare the climates of Norway and Egypt",
+    "What are the main exports of Brazil",
+    "Describe the government of Canada",
+    "What is the geography of Kenya like",
+    "Compare the militaries of France and Germany",
+    "What natural resources does Australia have",
+    "How is India's economy structured",
+]
+SEARCH_CONCURRENCY = 3
+SEARCH_RATE = 5  # starts per SEARCH_PERIOD seconds
+SEARCH_PERIOD = 1.0
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    from .conftest import _postgres_database
+
+    yield from _postgres_database()
+
+
+@pytest.fixture
+def scale_env(isolated_env: dict[str, str], tmp_path: Path, pg_url: str) -> dict[str, str]:
+    return {
+        **isolated_env,
+        "RESEARCH_DATABASE_URL": pg_url,
+        "RESEARCH_OFFLINE": "true",
+        "RESEARCH_OFFLINE_DELAY": "0.15",
+        "RESEARCH_MAX_SEARCHES": "3",
+        "RESEARCH_WORKER_CONCURRENCY": "2",
+        "RESEARCH_SEARCH_CONCURRENCY": str(SEARCH_CONCURRENCY),
+        "RESEARCH_SEARCH_RATE_LIMIT": str(SEARCH_RATE),
+        "RESEARCH_SEARCH_RATE_PERIOD": str(SEARCH_PERIOD),
+        "RESEARCH_EXECUTION_LOG": str(tmp_path / "executions.jsonl"),
+    }
+
+
+@pytest.fixture
+def workers() -> Iterator[dict[str, subprocess.Popen[str]]]:
+    started: dict[str, subprocess.Popen[str]] = {}
+    yield started
+    for process in started.values():
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+
+
+def _settings(env: dict[str, str]) -> Settings:
+    fields = {k.removeprefix("RESEARCH_").lower(): v for k, v in env.items() if k.startswith("RESEARCH_")}
+    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+
+
+def _executions(env: dict[str, str]) -> list[dict[str, object]]:
+    path = Path(env["RESEARCH_EXECUTION_LOG"])
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _assert_nothing_ran_twice(executions: list[dict[str, object]]) -> None:
+    ends = Counter((e["kind"], e["workflow_id"], e["step_id"]) for e in executions if e["stage"] == "end")
+    repeated = {key: n for key, n in ends.items() if n > 1}
+    assert not repeated, f"executed more than once: {repeated}"
+
+
+def _search_intervals(client: ResearchClient) -> list[tuple[float, float]]:
+    """(dequeued, finished) in seconds of every search workflow, from DBOS's records."""
+    rows = client._client.list_workflows(name="run_search", load_input=False, load_output=False)
+    assert rows and all(row.status == "SUCCESS" and row.queue_name == "search" for row in rows)
+    return [(row.dequeued_at / 1000, row.updated_at / 1000) for row in rows]  # type: ignore[operator]
+
+
+def _peak_concurrency(intervals: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = peak = 0
+    for _, change in edges:  # an end sorts before a start at the same instant
+        running += change
+        peak = max(peak, running)
+    return peak
+
+
+def _peak_rate(starts: list[float], period: float) -> int:
+    starts = sorted(starts)
+    return max(sum(1 for s in starts[i:] if s < start + period) for i, start in enumerate(starts))
+
+
+def _record(name: str, figures: dict[str, object]) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"scale-{name}.json").write_text(json.dumps(figures, indent=2))
+    print(name, figures)
+
+
+def test_three_workers_share_the_search_limits(scale_env, tmp_path, workers):
+    for name in ("w1", "w2", "w3"):
+        workers[name] = start_worker(scale_env, tmp_path, executor_id=name)
+    batch = tmp_path / "questions.txt"
+    batch.write_text("\n".join(QUESTIONS) + "\n")
+
+    started = time.monotonic()
+    queued = cli(["submit", "--file", str(batch), "--no-wait"], scale_env, tmp_path)
+    assert queued.returncode == 0, queued.stderr
+    assert "10 queued, 0 already submitted" in queued.stderr
+    # The same file again starts nothing, and waits (with a progress bar) until the first batch is done.
+    again = cli(["submit", "--file", str(batch)], scale_env, tmp_path)
+    elapsed = time.monotonic() - started
+    assert again.returncode == 0, again.stderr
+    assert "0 queued, 10 already submitted" in again.stderr and "10 of 10 runs completed" in again.stderr
+    run_ids = queued.stdout.split()
+
+    with ResearchClient(_settings(scale_env)) as client:
+        assert {s.run_id for s in client.list_runs(limit=50)} == set(run_ids)
+        assert all(client.status(r).phase == Phase.COMPLETED for r in run_ids)
+        runs = client._client.list_workflows(workflow_ids=run_ids, load_input=False, load_output=False)
+        intervals = _search_intervals(client)
+    by_executor = Counter(row.executor_id for row in runs)
+    assert len(by_executor) >= 2, f"the runs should be spread over the workers: {by_executor}"
+    peak = _peak_concurrency(intervals)
+    rate = _peak_rate([start for start, _ in intervals], SEARCH_PERIOD)
+    assert peak <= SEARCH_CONCURRENCY, f"{peak} searches ran at once; the limit is {SEARCH_CONCURRENCY}"
+    assert rate <= SEARCH_RATE, (
+        f"{rate} searches started within {SEARCH_PERIOD} s; the limit is {SEARCH_RATE}"
+    )
+    _assert_nothing_ran_twice(_executions(scale_env))
+    _record(
+        "three-workers",
+        {
+            "runs_completed": len(run_ids),
+            "searches": len(intervals),
+            "runs_per_executor": dict(by_executor),
+            "peak_concurrent_searches": peak,
+            "search_concurrency_limit": SEARCH_CONCURRENCY,
+            "peak_search_starts_per_period": rate,
+            "search_rate_limit": f"{SEARCH_RATE} per {SEARCH_PERIOD} s",
+            "wall_seconds": round(elapsed, 1),
+        },
+    )
+
+
+def _in_flight(executions: list[dict[str, object]], pid: int) -> bool:
+    """Whether the worker `pid` is inside a real model request or search right now (started, not ended)."""
+    open_calls = Counter()
+    for e in executions:
+        if e["pid"] == pid:
+            open_calls[(e["workflow_id"], e["step_id"])] += 1 if e["stage"] == "start" else -1
+    return any(n > 0 for n in open_calls.values())
+
+
+@pytest.mark.parametrize("how", ["recover", "restart"])
+def test_a_dead_workers_runs_complete(scale_env, tmp_path, workers, how):
+    settings = _settings(scale_env)
+    workers["doomed"] = start_worker(scale_env, tmp_path, executor_id="doomed")
+    workers["survivor"] = start_worker(scale_env, tmp_path, executor_id="survivor")
+    doomed = workers["doomed"]
+    with ResearchClient(settings) as client:
+        from research_agent.client import resolve_options
+
+        options, _ = resolve_options(settings)
+        run_ids = [client.submit(q, options, run_id=f"run-{i}") for i, q in enumerate(QUESTIONS[:4])]
+        # Kill the worker while it holds runs and is inside a real call, never between a call and its
+        # checkpoint (a step cut off there is unfinished and rightly runs again).
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline, "the doomed worker never took a run"
+            held = client._client.list_workflows(
+                executor_id="doomed", status="PENDING", name="deep_research", load_input=False
+            )
+            if held and _in_flight(_executions(scale_env), doomed.pid):
+                break
+            time.sleep(0.02)
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.wait(timeout=30)
+        held_ids = {row.workflow_id for row in held}
+
+        # The id of a live worker can be neither recovered nor started twice.
+        refused = cli(["recover", "survivor"], scale_env, tmp_path)
+        assert refused.returncode == 2 and "is alive" in refused.stderr, refused.stderr
+        twin = cli(["worker", "--executor-id", "survivor"], scale_env, tmp_path, timeout=60)
+        assert twin.returncode == 2 and "already running" in twin.stderr, twin.stderr
+
+        before = time.time()
+        if how == "recover":
+            # What `deep-research recover doomed` does, timed without the command's start-up.
+            result = client.recover("doomed")
+            recover_seconds = time.time() - before
+            assert held_ids <= set(result.runs) and result.workflows >= len(held_ids)
+            again = cli(["recover", "doomed"], scale_env, tmp_path)
+            assert again.returncode == 0 and "no unfinished workflows" in again.stderr, again.stderr
+        else:
+            workers["doomed"] = start_worker(scale_env, tmp_path, executor_id="doomed")
+            recover_seconds = time.time() - before
+        finals = [client.wait(run_id, timeout=180) for run_id in run_ids]
+        assert [f.phase for f in finals] == [Phase.COMPLETED] * len(run_ids)
+        listed = {e.executor_id: e for e in client.executors()}
+        redequeued = client._client.list_workflows(workflow_ids=list(held_ids), load_input=False)
+    # Recovered workflows now belong to the worker that resumed them.
+    assert ("doomed" not in listed or not listed["doomed"].pending_workflows) and listed["survivor"].alive
+    executions = _executions(scale_env)
+    _assert_nothing_ran_twice(executions)
+    resumed = [
+        e["at"]
+        for e in executions
+        if e["at"] > before and any(str(e["workflow_id"]).startswith(run_id) for run_id in held_ids)
+    ]
+    _record(
+        f"dead-worker-{how}",
+        {
+            "runs_completed": len(finals),
+            "runs_held_by_dead_worker": len(held_ids),
+            "seconds_to_recover" if how == "recover" else "seconds_to_restart": round(recover_seconds, 2),
+            "seconds_to_runs_resumed": round(min(r.dequeued_at or 0 for r in redequeued) / 1000 - before, 2),
+            "seconds_to_first_resumed_call": round(min(resumed) - before, 2) if resumed else None,
+        },
+    )
