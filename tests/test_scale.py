@@ -241,3 +241,22 @@ def test_a_dead_workers_runs_complete(scale_env, tmp_path, workers, how):
             "seconds_to_first_resumed_call": round(min(resumed) - before, 2) if resumed else None,
         },
     )
+
+
+def test_a_user_without_create_rights_gets_the_grant_to_ask_for(pg_url, isolated_env, tmp_path):
+    import uuid
+
+    import psycopg
+
+    role = f"research_reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        url = pg_url.replace("postgres@", f"{role}:hunter2@", 1)
+        result = cli(["worker"], {**isolated_env, "RESEARCH_DATABASE_URL": url}, tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert f"user '{role}' cannot create DBOS's tables" in result.stderr
+        assert "GRANT CREATE ON DATABASE" in result.stderr and "hunter2" not in result.stderr
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f'DROP ROLE "{role}"')
