@@ -381,7 +381,7 @@ def submit(
                 f"{len(batch)} questions: [bold]{new}[/] queued, {len(batch) - new} already submitted"
                 + (f" · offline ({reason})" if options.offline else "")
             )
-        if not executor_is_busy(settings) and not any(e.alive for e in client.executors()):
+        if not client.any_worker_alive():
             err.print(
                 "[yellow]no worker is running[/]: the runs wait in the queue until one starts (deep-research worker)"
             )
@@ -544,9 +544,9 @@ def cancel(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
     err.print(f"run {run_id}: {status.phase.value}")
 
 
-def _worker_hint(settings: Settings) -> str:
+def _worker_hint(client: ResearchClient) -> str:
     """Tell the user when nothing will pick up the work they just queued."""
-    return "" if executor_is_busy(settings) else " (start a worker to run it: deep-research worker)"
+    return "" if client.any_worker_alive() else " (start a worker to run it: deep-research worker)"
 
 
 @app.command()
@@ -556,10 +556,9 @@ def resume(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
 
     Example: deep-research resume 3f2a9c1b7d4e
     """
-    settings = _settings()
-    with _client(settings) as client:
+    with _client(_settings()) as client:
         client.resume(run_id)
-    err.print(f"run {run_id} resumed{_worker_hint(settings)}")
+        err.print(f"run {run_id} resumed{_worker_hint(client)}")
 
 
 @app.command()
@@ -574,10 +573,9 @@ def fork(
 
     Example: deep-research fork 3f2a9c1b7d4e --from analyze
     """
-    settings = _settings()
-    with _client(settings) as client:
+    with _client(_settings()) as client:
         new_id = client.fork(run_id, start)
-    err.print(f"forked {run_id} from {start} as{_worker_hint(settings)}:")
+        err.print(f"forked {run_id} from {start} as{_worker_hint(client)}:")
     out.print(new_id)
 
 

@@ -470,6 +470,10 @@ class ResearchClient:
             info.alive = executor_is_busy(self.settings, info.executor_id)
         return sorted(found.values(), key=lambda info: info.executor_id)
 
+    def any_worker_alive(self) -> bool:
+        """Whether some worker (this install's or another sharing the database) will pick up queued work."""
+        return executor_is_busy(self.settings) or any(e.alive for e in self.executors())
+
     def recover(self, executor_id: str) -> RecoveryResult:
         """Hand a dead executor's unfinished workflows back to the queues, for any live worker to resume.
 

@@ -250,6 +250,16 @@ def test_invalid_settings_get_an_error_page(monkeypatch: pytest.MonkeyPatch):
     assert "RESEARCH_MAX_SEARCHES" in test.error[0].value
 
 
+def test_the_worker_panel_counts_other_workers_on_a_shared_database(settings: Settings):
+    # Several workers on one database (as on Postgres): none is this install's, yet runs will be picked up.
+    with worker(settings, "other-1"), ResearchClient(settings) as research_client:
+        options, _ = resolve_options(settings, offline=True)
+        research_client.wait(research_client.submit(QUESTION, options, run_id="elsewhere"), timeout=120)
+        test = app().run()
+        assert not test.exception
+        assert "1 worker on this database: other-1" in texts(test)
+
+
 def test_the_worker_panel_shows_a_supervised_worker_and_crashes_it(settings: Settings):
     # Stand-ins: this test process plays the supervisor and a sleeping child plays the worker.
     victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])

@@ -101,8 +101,25 @@ def worker_status(current: Settings) -> WorkerStatus:
             supervised=False,
             detail=f"executor {executor_id_of(current)}, not supervised",
         )
+    others = _other_live_workers(current.database_url)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        return WorkerStatus(
+            WorkerState.RUNNING,
+            supervised=False,
+            detail=f"{len(others)} worker{'s' if len(others) != 1 else ''} on this database: {shown}",
+        )
     return WorkerStatus(
         WorkerState.STOPPED,
         supervised=False,
         detail="no worker is running: runs wait in the queue. Start one with `deep-research worker`.",
     )
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _other_live_workers(database_url: str) -> list[str]:
+    """Executors of other workers sharing this database (several workers on Postgres), checked every 5 s."""
+    try:
+        return [e.executor_id for e in client().executors() if e.alive]
+    except (OSError, psycopg.Error, SQLAlchemyError):
+        return []
