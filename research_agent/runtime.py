@@ -164,6 +164,9 @@ def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfi
         "executor_id": executor_id or executor_id_of(settings),
         "log_level": settings.log_level.upper(),
         "notification_listener_polling_interval_sec": 0.1,
+        # Workflow and step spans, into the tracer provider `configure_observability` set up.
+        "enable_otlp": True,
+        "otel_attribute_format": "semconv",
     }
     return config
 
@@ -235,11 +238,13 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
     the `research` queue. Yields a description of the worker (executor id, database).
     """
     from . import workflows  # noqa: F401  # registers the workflows before launch
+    from .observability import configure_observability  # logfire is slow to import; clients skip it
 
     executor = validate_executor_id(executor_id) if executor_id else executor_id_of(settings)
     check_database(settings)
     with executor_lock(settings, executor, wait=2):
         _quiet_libraries(settings)
+        configure_observability(settings)  # before DBOS, so its spans and pydantic-ai's share one trace
         DBOS(config=dbos_config(settings, executor))
         try:
             DBOS.launch()
