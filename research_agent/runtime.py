@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from . import __version__
+from .observability import configure_observability
 from .settings import EXECUTOR_ID_PATTERN, Settings
 
 APP_NAME = "deep-research"
@@ -238,7 +239,6 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
     the `research` queue. Yields a description of the worker (executor id, database).
     """
     from . import workflows  # noqa: F401  # registers the workflows before launch
-    from .observability import configure_observability  # logfire is slow to import; clients skip it
 
     executor = validate_executor_id(executor_id) if executor_id else executor_id_of(settings)
     check_database(settings)
