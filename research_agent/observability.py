@@ -47,12 +47,13 @@ REDACTED = "[REDACTED]"
 
 # Key formats of the providers we use; whatever a key looks like, the configured values are added too.
 PROVIDER_KEY_PATTERNS: tuple[str, ...] = (
-    r"sk-ant-[A-Za-z0-9_-]{8,}",  # Anthropic
-    r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}",  # OpenAI
-    r"AIza[0-9A-Za-z_-]{30,}",  # Google (Gemini API keys)
-    r"tvly-(?:dev-|prod-)?[A-Za-z0-9_-]{8,}",  # Tavily
-    r"pylf_v\d+_[A-Za-z0-9_-]+",  # Logfire write tokens
-    r"\b(?:Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}",  # Authorization header values
+    r"\bsk-ant-[A-Za-z0-9_-]{8,}",  # Anthropic
+    r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}",  # OpenAI
+    r"\bAIza[0-9A-Za-z_-]{30,}",  # Google (Gemini API keys)
+    r"\btvly-(?:dev-|prod-)?[A-Za-z0-9_-]{8,}",  # Tavily
+    r"\bpylf_v\d+_[A-Za-z0-9_-]+",  # Logfire write tokens
+    # Authorization header values; a digit and 16 characters, so "basic infrastructure" stays.
+    r"\b[Bb](?:earer|asic)\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{16,}",
 )
 _SECRET_GROUP = "research_secret"
 _SENSITIVE_HINT = re.compile("|".join(DEFAULT_PATTERNS), re.IGNORECASE)
