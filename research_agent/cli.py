@@ -46,6 +46,7 @@ from .client import (
 )
 from .corpus import CorpusError, index_folder, list_collections
 from .models import ModelConfigError
+from .observability import trace_url
 from .runtime import (
     ExecutorBusyError,
     RuntimeConfigError,
@@ -522,12 +523,16 @@ def show(
 
     Example: deep-research show 3f2a9c1b7d4e
     """
-    with _client(_settings()) as client:
+    settings = _settings()
+    with _client(settings) as client:
         status = client.status(run_id)
     if as_json:
         _print_result(status, as_json=True)
         return
     err.print(f"run [bold]{status.run_id}[/]: {status.question}")
+    if status.trace_id:
+        link = trace_url(settings.logfire_project_url, status.trace_id)
+        err.print(f"trace {status.trace_id}" + (f" · {link}" if link else ""), markup=False)
     ProgressPrinter(err)(status)
     _print_result(status, as_json=False)
 

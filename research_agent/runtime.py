@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from . import __version__
+from .observability import configure_observability
 from .settings import EXECUTOR_ID_PATTERN, Settings
 
 APP_NAME = "deep-research"
@@ -164,6 +165,9 @@ def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfi
         "executor_id": executor_id or executor_id_of(settings),
         "log_level": settings.log_level.upper(),
         "notification_listener_polling_interval_sec": 0.1,
+        # Workflow and step spans, into the tracer provider `configure_observability` set up.
+        "enable_otlp": True,
+        "otel_attribute_format": "semconv",
     }
     return config
 
@@ -240,6 +244,7 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
     check_database(settings)
     with executor_lock(settings, executor, wait=2):
         _quiet_libraries(settings)
+        configure_observability(settings)  # before DBOS, so its spans and pydantic-ai's share one trace
         DBOS(config=dbos_config(settings, executor))
         try:
             DBOS.launch()

@@ -225,6 +225,9 @@ class ResearchStatus(BaseModel):
     sequence: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    trace_id: str | None = Field(
+        default=None, description="OpenTelemetry trace id of the run (32 hex digits); None if not traced."
+    )
 
     def add_usage(self, model: str, usage: Usage) -> None:
         """Count `usage` of `model` in the totals."""

@@ -100,6 +100,11 @@ class Settings(BaseSettings):
         description="If set, append one JSON line per real model request and search call (audits, tests).",
     )
     log_level: str = Field(default="WARNING", description="Log level of DBOS and the application.")
+    logfire_project_url: str | None = Field(
+        default=None,
+        description="Your Logfire project's URL (https://logfire-us.pydantic.dev/ORG/PROJECT); the UI and "
+        "`deep-research show` then link each run to its trace.",
+    )
 
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     google_api_key: SecretStr | None = Field(
@@ -108,6 +113,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
     tavily_api_key: SecretStr | None = Field(default=None, validation_alias="TAVILY_API_KEY")
+    logfire_token: SecretStr | None = Field(default=None, validation_alias="LOGFIRE_TOKEN")
 
     @field_validator("planner_model", "search_model", "analyst_model")
     @classmethod

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dbos import DBOS, SetWorkflowID
+from dbos import DBOS, PropagateOtelContext, SetWorkflowID
 from dbos._error import DBOSException  # not re-exported by dbos; the base class of its errors
 from pydantic_ai.usage import RunUsage
 
 from . import agents
 from .agents import AnalystDeps, PlannerDeps, SearchDeps
+from .observability import annotate_status, keep_trace_for_recovery
 from .prompts import analyst_prompt, planner_prompt, search_prompt
 from .runtime import SEARCH_QUEUE
 from .schema import (
@@ -138,7 +139,7 @@ async def start_extra_search(deps: AnalystDeps, query: str) -> SearchOutcome:
     """Run the analyst's extra search as child workflow `{run}-extra-{k}`, through the `search` queue."""
     index = len(deps.extra_searches) + 1
     step = SearchStep(query=query, rationale="Extra search requested by the analyst.")
-    with SetWorkflowID(extra_workflow_id(deps.run_id, index)):
+    with SetWorkflowID(extra_workflow_id(deps.run_id, index)), PropagateOtelContext():
         handle = await DBOS.enqueue_workflow_async(SEARCH_QUEUE, run_search, index, step, deps.options)
     return await handle.get_result()
 
@@ -166,6 +167,7 @@ async def analyze_findings(
 async def _publish(status: ResearchStatus, updated_at: datetime | None = None) -> None:
     status.sequence += 1
     status.updated_at = updated_at or status.updated_at
+    annotate_status(status)
     await DBOS.set_event_async(STATUS_EVENT, status.to_event())
 
 
@@ -184,11 +186,13 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
     """Plan, search in parallel, analyse; the workflow id is the run id."""
     run_id = DBOS.workflow_id
     assert run_id is not None
+    await keep_trace_for_recovery(run_id)
     created_at = await clock()
     status = ResearchStatus(run_id=run_id, question=question, options=options, created_at=created_at)
     await _publish(status, created_at)
     try:
-        with SetWorkflowID(plan_workflow_id(run_id)):
+        # Children carry the trace context too, so one recovered on its own stays in the run's trace.
+        with SetWorkflowID(plan_workflow_id(run_id)), PropagateOtelContext():
             planned = await plan_research(question, options)
         plan = planned.plan
         status.plan = plan
@@ -202,7 +206,7 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
 
         handles = []
         for i, step in enumerate(plan.search_steps, start=1):
-            with SetWorkflowID(search_workflow_id(run_id, i)):
+            with SetWorkflowID(search_workflow_id(run_id, i)), PropagateOtelContext():
                 # Queued, not started: the `search` queue holds every worker to global limits.
                 handles.append(await DBOS.enqueue_workflow_async(SEARCH_QUEUE, run_search, i, step, options))
         outcomes: list[SearchOutcome] = []
@@ -220,7 +224,7 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
 
         status.phase = Phase.ANALYZING
         await _publish(status)
-        with SetWorkflowID(analyze_workflow_id(run_id)):
+        with SetWorkflowID(analyze_workflow_id(run_id)), PropagateOtelContext():
             analysis = await analyze_findings(run_id, question, plan, outcomes, options)
         for extra in analysis.extra_searches:
             progress = SearchProgress(index=len(status.searches) + 1, query=extra.query, extra=True)

@@ -22,6 +22,10 @@ _KEY_VARIABLES = (
     "OPENAI_BASE_URL",
     "TAVILY_API_KEY",
     "LOGFIRE_TOKEN",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
 )
 
 
@@ -39,7 +43,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def isolated_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, index_dir: Path
 ) -> Iterator[dict[str, str]]:
-    """No real keys, no user .env, a private data dir; returns the variables to give subprocesses."""
+    """No real keys or telemetry endpoints, no user .env, a private data dir; returns the variables to give subprocesses."""
     for name in list(os.environ):
         if name.startswith("RESEARCH_") or name in _KEY_VARIABLES:
             monkeypatch.delenv(name)

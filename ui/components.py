@@ -12,6 +12,7 @@ import streamlit as st
 from sqlalchemy.engine import make_url
 
 from research_agent.client import InputError, resolve_options
+from research_agent.observability import trace_url
 from research_agent.pricing import estimate_cost
 from research_agent.schema import (
     CITATION_PATTERN,
@@ -38,6 +39,14 @@ def escape_markdown(text: str) -> str:
 
 def database_label(settings: Settings) -> str:
     return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def trace_line(status: ResearchStatus, project_url: str | None) -> str | None:
+    """Markdown naming the run's trace, with a "view in Logfire" link when a project URL is configured."""
+    if not status.trace_id:
+        return None
+    url = trace_url(project_url, status.trace_id)
+    return f"trace `{status.trace_id}`" + (f" · [view in Logfire]({url})" if url else "")
 
 
 # --- banner and worker ---------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logfire
 from dbos import DBOS
 
 from .._audit import record_execution
@@ -30,6 +31,11 @@ async def search_step(backend: str, collection: str, query: str, max_results: in
     """Run one search with `backend`; retried with backoff, checkpointed once it succeeds."""
     search_backend = backend_for(backend, collection, get_settings())
     record_execution("search", "start", backend=backend, query=query)
-    hits = await search_backend.search(query, max_results)
+    try:
+        hits = await search_backend.search(query, max_results)
+    except Exception as error:
+        logfire.warn("search failed: {error}", backend=backend, query=query, error=str(error))
+        raise
+    logfire.info("search found {hits} results", backend=backend, query=query, hits=len(hits))
     record_execution("search", "end", backend=backend, query=query, hits=len(hits))
     return hits

@@ -106,6 +106,8 @@ def _render(status: ResearchStatus) -> None:
     if status.error:
         st.error(status.error)
     components.usage_metrics(status)
+    if trace := components.trace_line(status, settings.logfire_project_url):
+        st.caption(trace)
     _actions(client, status)
     if status.plan is not None:
         with st.expander(f"Plan · {len(status.plan.search_steps)} searches", expanded=status.report is None):
