@@ -209,6 +209,13 @@ def _client(settings: Settings) -> Iterator[ResearchClient]:
 
 # --- commands ------------------------------------------------------------------------------------------
 
+OfflineOption = Annotated[
+    bool, typer.Option("--offline", help="Use the built-in offline models and local corpus.")
+]
+SearchBackendOption = Annotated[
+    SearchBackendName | None, typer.Option("--search-backend", help="Override RESEARCH_SEARCH_BACKEND.")
+]
+
 
 @app.command()
 @handles_errors
@@ -217,12 +224,8 @@ def run(
     run_id: Annotated[
         str | None, typer.Option("--id", help="Run id (default: generated). Reusing one attaches to it.")
     ] = None,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Use the built-in offline models and local corpus.")
-    ] = False,
-    search_backend: Annotated[
-        SearchBackendName | None, typer.Option("--search-backend", help="Override RESEARCH_SEARCH_BACKEND.")
-    ] = None,
+    offline: OfflineOption = False,
+    search_backend: SearchBackendOption = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Submit and print the run id without waiting.")
     ] = False,
@@ -346,12 +349,8 @@ def submit(
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="Text file with one question a line ('-': stdin).")
     ] = None,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Use the built-in offline models and local corpus.")
-    ] = False,
-    search_backend: Annotated[
-        SearchBackendName | None, typer.Option("--search-backend", help="Override RESEARCH_SEARCH_BACKEND.")
-    ] = None,
+    offline: OfflineOption = False,
+    search_backend: SearchBackendOption = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Queue and print the run ids; don't wait.")
     ] = False,
