@@ -13,6 +13,7 @@ run's status. API keys, tokens and authorization headers are scrubbed before any
 from __future__ import annotations
 
 import copy
+import os
 import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -64,6 +65,8 @@ _CHILD_PHASES = {"plan": Phase.PLANNING, "analyze": Phase.ANALYZING}
 # The run's current phase, for spans of the top-level workflow; children know theirs from their ids.
 _run_phase: ContextVar[Phase | None] = ContextVar("research_run_phase", default=None)
 _configured = False
+_tracing = False
+_OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
 
 # --- which run a span belongs to ------------------------------------------------------------------------
@@ -250,9 +253,10 @@ def configure_observability(
     `span_processors` or `log_processors` (tests capturing spans), which reconfigures. Sends to Logfire only
     with a token (`LOGFIRE_TOKEN`), to an OTLP collector only with `OTEL_EXPORTER_OTLP_ENDPOINT`.
     """
-    global _configured
+    global _configured, _tracing
     if _configured and not span_processors and not log_processors:
         return False
+    tracing = wants_tracing(settings) or bool(span_processors or log_processors)
     secrets = secret_pattern(settings)
     logfire.configure(
         service_name=SERVICE_NAME,
@@ -271,9 +275,28 @@ def configure_observability(
             log_record_processors=[SecretGuardLogProcessor(secrets), *log_processors]
         ),
     )
-    logfire.instrument_pydantic_ai()
-    _configured = True
+    if tracing:
+        logfire.instrument_pydantic_ai()
+    _configured, _tracing = True, tracing
     return True
+
+
+def wants_tracing(settings: Settings) -> bool:
+    """RESEARCH_TRACING if set, else whether spans have a destination (a Logfire token, an OTLP endpoint).
+
+    Spans nobody collects cost a worker about as much as the checkpoints themselves (bench/step_overhead.py),
+    so without a destination none are made.
+    """
+    if settings.tracing is not None:
+        return settings.tracing
+    return bool(
+        settings.secret("logfire_token") or any(os.environ.get(name) for name in _OTLP_ENDPOINT_VARIABLES)
+    )
+
+
+def tracing_enabled() -> bool:
+    """Whether this process traces runs (decided by `configure_observability`)."""
+    return _tracing
 
 
 # --- inside the workflow --------------------------------------------------------------------------------

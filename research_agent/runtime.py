@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from . import __version__
-from .observability import configure_observability
+from .observability import configure_observability, tracing_enabled
 from .settings import EXECUTOR_ID_PATTERN, Settings
 
 APP_NAME = "deep-research"
@@ -165,8 +165,8 @@ def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfi
         "executor_id": executor_id or executor_id_of(settings),
         "log_level": settings.log_level.upper(),
         "notification_listener_polling_interval_sec": 0.1,
-        # Workflow and step spans, into the tracer provider `configure_observability` set up.
-        "enable_otlp": True,
+        # Workflow and step spans, into the tracer provider `configure_observability` set up, when traced.
+        "enable_otlp": tracing_enabled(),
         "otel_attribute_format": "semconv",
     }
     return config

@@ -100,6 +100,11 @@ class Settings(BaseSettings):
         description="If set, append one JSON line per real model request and search call (audits, tests).",
     )
     log_level: str = Field(default="WARNING", description="Log level of DBOS and the application.")
+    tracing: bool | None = Field(
+        default=None,
+        description="Trace runs (workflow, agent and model-request spans). Unset: exactly when spans have "
+        "somewhere to go (LOGFIRE_TOKEN or OTEL_EXPORTER_OTLP_ENDPOINT), so an untraced worker pays nothing.",
+    )
     logfire_project_url: str | None = Field(
         default=None,
         description="Your Logfire project's URL (https://logfire-us.pydantic.dev/ORG/PROJECT); the UI and "

@@ -41,6 +41,9 @@ from .schema import (
     cite,
 )
 
+RESULT_POLL_INTERVAL = 0.05
+"""Seconds between checks for a queued child's result (DBOS's default, 1 s, would idle a run that long)."""
+
 
 def plan_workflow_id(run_id: str) -> str:
     return f"{run_id}-plan"
@@ -141,7 +144,7 @@ async def start_extra_search(deps: AnalystDeps, query: str) -> SearchOutcome:
     step = SearchStep(query=query, rationale="Extra search requested by the analyst.")
     with SetWorkflowID(extra_workflow_id(deps.run_id, index)), PropagateOtelContext():
         handle = await DBOS.enqueue_workflow_async(SEARCH_QUEUE, run_search, index, step, deps.options)
-    return await handle.get_result()
+    return await handle.get_result(polling_interval_sec=RESULT_POLL_INTERVAL)
 
 
 @DBOS.workflow(name="analyze_findings")
@@ -214,7 +217,7 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
         # sees the searches finish in the order it saw before the crash and replays step for step.
         pending = list(handles)
         while pending:
-            finished = await DBOS.wait_first_async(pending, polling_interval_sec=0.05)
+            finished = await DBOS.wait_first_async(pending, polling_interval_sec=RESULT_POLL_INTERVAL)
             pending.remove(finished)
             outcome = await finished.get_result()
             outcomes.append(outcome)

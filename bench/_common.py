@@ -1,0 +1,164 @@
+"""What every benchmark script shares: databases to run on, timing statistics, the table and the log.
+
+Each script measures with repeated trials, prints a small table (median, min, max), and appends one JSON
+line per figure to `bench/results.jsonl` (git-ignored) with the machine it ran on, so runs can be compared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results.jsonl"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "RESEARCH_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+console = Console(highlight=False)
+
+
+@dataclass
+class Figure:
+    """One measured quantity over repeated trials, with the target it is held to (if any)."""
+
+    name: str
+    unit: str
+    samples: list[float]
+    target: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(terse=True),
+        "load_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def report(script: str, figures: list[Figure]) -> None:
+    """Print the figures as a table and append them to bench/results.jsonl."""
+    table = Table(title=script, title_justify="left")
+    for column in ("figure", "median", "min", "max", "trials", "target"):
+        table.add_column(column, justify="left" if column in ("figure", "target") else "right")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    with RESULTS.open("a") as log:
+        for f in figures:
+            table.add_row(
+                f.name,
+                f"{f.median:.3g} {f.unit}",
+                f"{min(f.samples):.3g}",
+                f"{max(f.samples):.3g}",
+                str(len(f.samples)),
+                f.target,
+            )
+            line = {
+                "at": stamp,
+                "script": script,
+                "figure": f.name,
+                "unit": f.unit,
+                "median": f.median,
+                "min": min(f.samples),
+                "max": max(f.samples),
+                "trials": len(f.samples),
+                "target": f.target,
+                "machine": machine(),
+                **f.extra,
+            }
+            log.write(json.dumps(line) + "\n")
+    console.print(table)
+
+
+def timed(action: Callable[[], object]) -> float:
+    """Seconds `action` takes."""
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+@contextmanager
+def postgres_database() -> Iterator[str | None]:
+    """A fresh Postgres database for one measurement (dropped afterwards), or None when none is reachable."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        console.print(f"[yellow]no Postgres at {POSTGRES_ADMIN_URL} ({error}); skipping its figures[/]")
+        yield None
+        return
+    name = f"research_bench_{uuid.uuid4().hex[:8]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def bench_settings(root: Path, database_url: str, **overrides: Any) -> Any:
+    """Settings for a benchmark: private data dir, offline, no pacing, no .env."""
+    from research_agent.settings import Settings, default_data_dir
+
+    # One Factbook index for every benchmark (built once, a few seconds), in the user's usual place.
+    overrides.setdefault(
+        "index_dir", Path(os.environ.get("RESEARCH_INDEX_DIR", default_data_dir() / "indexes"))
+    )
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=root,
+        database_url=database_url,
+        offline=True,
+        offline_delay=0,
+        queue_poll_interval=0.05,
+        log_level="ERROR",
+        **overrides,
+    )
+
+
+def quick() -> bool:
+    """`--quick`: fewer trials (for a smoke run of every script)."""
+    return "--quick" in sys.argv
+
+
+@contextmanager
+def launched(settings: Any, *, wal: bool = True) -> Iterator[None]:
+    """DBOS launched in this process on `settings`' database, with our configuration.
+
+    `wal=False` leaves a fresh SQLite file in SQLite's default rollback-journal mode (the worker always
+    switches to WAL), to measure what WAL buys.
+    """
+    from dbos import DBOS
+
+    from research_agent.runtime import check_database, dbos_config
+
+    if wal:
+        check_database(settings)
+    DBOS(config=dbos_config(settings))
+    try:
+        DBOS.launch()
+        yield
+    finally:
+        DBOS.destroy(workflow_completion_timeout_sec=0)
