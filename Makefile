@@ -6,7 +6,7 @@ VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(VENV)/bin
 
-.PHONY: all install uv lock demo demo-cli test lint typecheck format clean
+.PHONY: all install compile uv lock demo demo-cli test lint typecheck format clean bench
 
 all: lint typecheck test
 
@@ -16,10 +16,15 @@ uv:
 # Rebuild the venv whenever a lock file changes.
 $(VENV)/.installed: requirements-dev.lock pyproject.toml | uv
 	@test -d $(VENV) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
-	$(UV) pip sync --quiet --python $(VENV)/bin/python requirements-dev.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(VENV)/bin/python requirements-dev.lock
 	@touch $@
 
-install: $(VENV)/.installed ## Install uv if missing and build .venv from the lock files
+# Bytecode for our own (editable) sources too: where PYTHONDONTWRITEBYTECODE is set, nothing else writes
+# it and every process would compile from source (seconds of start-up; see bench/README.md).
+compile: $(VENV)/.installed
+	@$(RUN)/python -m compileall -q research_agent ui bench
+
+install: $(VENV)/.installed compile ## Install uv if missing and build .venv from the lock files
 
 lock: ## Re-resolve the hashed lock files after changing dependencies
 	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements.in -o requirements.lock
@@ -48,3 +53,7 @@ format: install ## Format and autofix with ruff
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+bench: install ## Run every benchmark (a few minutes); figures print as tables and go to bench/results.jsonl
+	@for script in step_overhead agent_overhead fanout event_latency end_to_end throughput recovery; do \
+		$(RUN)/python bench/$$script.py $(BENCH_FLAGS) || exit 1; done
