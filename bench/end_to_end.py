@@ -57,7 +57,9 @@ def cold(root: Path, trials: int) -> tuple[list[float], list[float]]:
     runs, imports = [], []
     for i in range(trials):
         command = [sys.executable, "-m", "research_agent", "run", QUESTION, "--offline", "--id", f"cold-{i}"]
-        runs.append(timed(lambda: subprocess.run(command, env=env, capture_output=True, check=True)))
+        runs.append(
+            timed(lambda command=command: subprocess.run(command, env=env, capture_output=True, check=True))
+        )
         imports.append(
             timed(
                 lambda: subprocess.run(
