@@ -132,7 +132,6 @@ def bench_settings(root: Path, database_url: str, **overrides: Any) -> Any:
         database_url=database_url,
         offline=True,
         offline_delay=0,
-        queue_poll_interval=0.05,
         log_level="ERROR",
         **overrides,
     )

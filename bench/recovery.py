@@ -56,7 +56,6 @@ def one_trial(root: Path) -> tuple[float, float, float]:
         "RESEARCH_OFFLINE": "true",
         "RESEARCH_OFFLINE_DELAY": "0.3",
         "RESEARCH_EXECUTION_LOG": str(log),
-        "RESEARCH_QUEUE_POLL_INTERVAL": "0.05",
     }
     settings = bench_settings(root, database)
     first, first_startup = start_worker(env)

@@ -93,7 +93,11 @@ class Settings(BaseSettings):
     )
     search_rate_period: float = Field(default=1.0, gt=0, description="Seconds of the search rate window.")
     queue_poll_interval: float = Field(
-        default=0.2, gt=0, le=10, description="Seconds between a worker's polls of the run queue."
+        default=0.05,
+        gt=0,
+        le=10,
+        description="Seconds between a worker's polls of its queues: the most a queued run or search waits "
+        "for a free worker to notice it (each poll is one small query per queue).",
     )
     execution_log: Path | None = Field(
         default=None,
