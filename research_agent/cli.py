@@ -36,6 +36,7 @@ from rich.progress import (
 from rich.table import Table
 
 from . import __version__
+from .citations import citation_summary
 from .client import (
     ForkPoint,
     InputError,
@@ -156,6 +157,8 @@ class ProgressPrinter:
             f"[bold {colour}]{status.phase.value.title()}[/]{took} · {usage.requests} model requests · "
             f"{usage.total_tokens:,} tokens"
         )
+        if status.citations is not None:
+            self.console.print(citation_summary(status.citations), markup=False)
         if status.error:
             self.console.print(f"[red]{status.error}[/]")
 

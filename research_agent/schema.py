@@ -178,10 +178,36 @@ class SearchOutcome(BaseModel):
     index: int
     query: str
     findings: SearchFindings | None = None
+    returned: list[Source] = Field(
+        default_factory=list,
+        description="What the search tool really returned (empty for a provider's built-in web search).",
+    )
     error: str | None = None
     usage: Usage = Field(default_factory=Usage)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+class CitationCheck(BaseModel):
+    """What the deterministic check of a report's `[n]` citations found (see `citations.py`)."""
+
+    cited: int = Field(default=0, description="Distinct citation numbers in the report as written.")
+    verified: int = Field(
+        default=0, description="Those resolving to a returned source containing their snippet."
+    )
+    removed: list[int] = Field(
+        default_factory=list, description="Numbers removed from the report, unresolved."
+    )
+    reasons: dict[int, str] = Field(default_factory=dict, description="Why each removed number was removed.")
+    verifiable: bool = Field(
+        default=True,
+        description="False when no search returned raw results to check against (native web search).",
+    )
+
+    @property
+    def clean(self) -> bool:
+        """Every citation was verified against what a search returned."""
+        return self.verifiable and not self.removed and self.verified == self.cited
 
 
 class AnalysisOutcome(BaseModel):
@@ -217,6 +243,9 @@ class ResearchStatus(BaseModel):
     plan: ResearchPlan | None = None
     searches: list[SearchProgress] = Field(default_factory=list)
     report: ResearchReport | None = None
+    citations: CitationCheck | None = Field(
+        default=None, description="The check of the report's citations, once the report is written."
+    )
     usage: Usage = Field(default_factory=Usage)
     usage_by_model: dict[str, Usage] = Field(
         default_factory=dict, description="The same usage split by model id, for cost estimates."

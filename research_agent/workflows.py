@@ -20,12 +20,14 @@ from pydantic_ai.usage import RunUsage
 
 from . import agents
 from .agents import AnalystDeps, PlannerDeps, SearchDeps
+from .citations import check_citations
 from .observability import annotate_status, keep_trace_for_recovery
 from .prompts import analyst_prompt, planner_prompt, search_prompt
 from .runtime import SEARCH_QUEUE
 from .schema import (
     STATUS_EVENT,
     AnalysisOutcome,
+    CitationCheck,
     NumberedSource,
     Phase,
     PlanOutcome,
@@ -37,6 +39,7 @@ from .schema import (
     SearchProgress,
     SearchState,
     SearchStep,
+    Source,
     Usage,
     cite,
 )
@@ -96,19 +99,24 @@ async def plan_research(question: str, options: ResearchOptions) -> PlanOutcome:
 async def run_search(index: int, step: SearchStep, options: ResearchOptions) -> SearchOutcome:
     """Run one search step with the search agent; a failure becomes an outcome with an error, not a crash."""
     started_at = await clock()
+    returned: list[Source] = []
     try:
         if options.search_backend == "builtin":
             result = await agents.web_searcher.run(
                 search_prompt(step.query, step.rationale, options.corpus), model=options.search_model
             )
         else:
+            deps = SearchDeps(
+                backend=options.search_backend, corpus=options.corpus, max_results=options.max_results
+            )
             result = await agents.searcher.run(
                 search_prompt(step.query, step.rationale, options.corpus),
                 model=_model(options.search_model, options),
-                deps=SearchDeps(
-                    backend=options.search_backend, corpus=options.corpus, max_results=options.max_results
-                ),
+                deps=deps,
             )
+            returned = [
+                Source(**hit.model_dump(include={"title", "url", "location", "snippet"})) for hit in deps.hits
+            ]
     except DBOSException:
         raise  # DBOS's own errors (non-determinism, cancelled children) are not a failed search
     except Exception as error:
@@ -123,6 +131,7 @@ async def run_search(index: int, step: SearchStep, options: ResearchOptions) -> 
         index=index,
         query=step.query,
         findings=result.output,
+        returned=returned,
         usage=_usage(result.usage),
         started_at=started_at,
         finished_at=await clock(),
@@ -165,6 +174,14 @@ async def analyze_findings(
     report.sources = [source for source in deps.sources.values() if source.number in cited]
     # The extra searches' own usage is counted with each of them, under the search model.
     return AnalysisOutcome(report=report, usage=_usage(result.usage), extra_searches=deps.extra_searches)
+
+
+@DBOS.step(name="check_citations")
+async def verify_citations(
+    report: ResearchReport, outcomes: list[SearchOutcome]
+) -> tuple[ResearchReport, CitationCheck]:
+    """Remove citations that do not resolve to what a search returned (recorded, shown on the timeline)."""
+    return check_citations(report, outcomes)
 
 
 async def _publish(status: ResearchStatus, updated_at: datetime | None = None) -> None:
@@ -234,10 +251,12 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
             _record_search(status, extra, progress)
             status.searches.append(progress)
         status.add_usage(options.analyst_model, analysis.usage)
-        status.report = analysis.report
+        status.report, status.citations = await verify_citations(
+            analysis.report, outcomes + analysis.extra_searches
+        )
         status.phase = Phase.COMPLETED
         await _publish(status, await clock())
-        return analysis.report
+        return status.report
     except Exception as error:
         status.phase = Phase.FAILED
         status.error = f"{type(error).__name__}: {error}"

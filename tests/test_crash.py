@@ -140,6 +140,7 @@ def test_kill_while_searches_are_in_flight(crash_env, tmp_path, workers, referen
     assert final.phase is Phase.COMPLETED, final.error
     _assert_nothing_ran_twice(executions, workers[0].pid)
     assert final.report == reference_report
+    assert final.citations is not None and final.citations.clean  # checked after the crash too
     finished = _finished(executions)
     # The searches' last requests were cut off and ran again after the restart; nothing else of theirs did.
     assert sorted(
@@ -156,6 +157,7 @@ def test_kill_during_analysis(crash_env, tmp_path, workers, reference_report):
     final, executions, before = _crash_and_recover(crash_env, tmp_path, workers, analyzing)
     assert final.phase is Phase.COMPLETED, final.error
     assert final.report == reference_report
+    assert final.citations is not None and final.citations.clean  # checked after the crash too
     after = executions[before:]
     assert [(e["kind"], e["stage"], e.get("role")) for e in after] == [
         ("model", "start", "analyst"),

@@ -76,6 +76,9 @@ def test_a_full_offline_run(client: ResearchClient, settings: Settings):
     numbers = {source.number: source for source in report.sources}
     assert report.cited_numbers() and set(report.cited_numbers()) == set(numbers)
     assert all(source.key in returned for source in report.sources)
+    # The deterministic check agrees: every citation verified against the raw search results.
+    assert final.citations is not None and final.citations.clean
+    assert final.citations.cited == final.citations.verified == len(report.cited_numbers())
 
 
 def test_submitting_the_same_id_twice_starts_one_run(client: ResearchClient, settings: Settings):

@@ -11,11 +11,13 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import make_url
 
+from research_agent.citations import citation_summary
 from research_agent.client import InputError, resolve_options
 from research_agent.observability import trace_url
 from research_agent.pricing import estimate_cost
 from research_agent.schema import (
     CITATION_PATTERN,
+    CitationCheck,
     NumberedSource,
     Phase,
     ResearchReport,
@@ -221,6 +223,15 @@ def _source_anchor(source: NumberedSource) -> str:
         f'<div id="source-{source.number}" class="research-source">'
         f"<b>[{source.number}]</b> {html.escape(source.title)} — {where}</div>"
     )
+
+
+def citation_check(check: CitationCheck) -> None:
+    """Whether every citation was verified against what the searches returned, and what was removed."""
+    line = citation_summary(check)
+    if check.clean:
+        st.success(line, icon=":material/verified:")
+    else:
+        st.warning(line, icon=":material/report:")
 
 
 def report_view(report: ResearchReport, question: str) -> None:

@@ -120,6 +120,8 @@ def _render(status: ResearchStatus) -> None:
     if status.report is not None:
         st.divider()
         components.report_view(status.report, status.question)
+        if status.citations is not None:
+            components.citation_check(status.citations)
 
 
 live = not first.phase.finished
