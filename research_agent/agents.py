@@ -60,6 +60,8 @@ class SearchDeps:
     backend: str
     corpus: str
     max_results: int
+    allow_domains: list[str] = field(default_factory=list)
+    deny_domains: list[str] = field(default_factory=list)
     hits: list[SearchHit] = field(default_factory=list)
     """Every hit the `search` tool returned in this run: the only sources findings may list."""
 
@@ -107,7 +109,10 @@ searcher = Agent(
 @searcher.tool
 async def search(ctx: RunContext[SearchDeps], query: str) -> list[SearchHit]:
     """Search for `query` and return the best results with title, url or location, and snippet."""
-    hits = await search_step(ctx.deps.backend, ctx.deps.corpus, query, ctx.deps.max_results)
+    deps = ctx.deps
+    hits = await search_step(
+        deps.backend, deps.corpus, query, deps.max_results, deps.allow_domains, deps.deny_domains
+    )
     ctx.deps.hits.extend(hits)
     return hits
 

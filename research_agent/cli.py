@@ -215,6 +215,13 @@ def _client(settings: Settings) -> Iterator[ResearchClient]:
 OfflineOption = Annotated[
     bool, typer.Option("--offline", help="Use the built-in offline models and local corpus.")
 ]
+AllowDomainOption = Annotated[
+    list[str] | None,
+    typer.Option("--allow-domain", help="Keep web results only from this domain (repeatable)."),
+]
+DenyDomainOption = Annotated[
+    list[str] | None, typer.Option("--deny-domain", help="Drop web results from this domain (repeatable).")
+]
 SearchBackendOption = Annotated[
     SearchBackendName | None, typer.Option("--search-backend", help="Override RESEARCH_SEARCH_BACKEND.")
 ]
@@ -229,6 +236,8 @@ def run(
     ] = None,
     offline: OfflineOption = False,
     search_backend: SearchBackendOption = None,
+    allow_domain: AllowDomainOption = None,
+    deny_domain: DenyDomainOption = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Submit and print the run id without waiting.")
     ] = False,
@@ -244,7 +253,11 @@ def run(
     question = validate_question(question, settings)
     run_id = validate_run_id(run_id) if run_id else None
     options, reason = resolve_options(
-        settings, offline=True if offline else None, search_backend=search_backend
+        settings,
+        offline=True if offline else None,
+        search_backend=search_backend,
+        allow_domains=allow_domain,
+        deny_domains=deny_domain,
     )
     if options.offline:
         err.print(
@@ -354,6 +367,8 @@ def submit(
     ] = None,
     offline: OfflineOption = False,
     search_backend: SearchBackendOption = None,
+    allow_domain: AllowDomainOption = None,
+    deny_domain: DenyDomainOption = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Queue and print the run ids; don't wait.")
     ] = False,
@@ -370,7 +385,11 @@ def submit(
     settings = _settings()
     questions = _read_questions(file) if file is not None else [question or ""]
     options, reason = resolve_options(
-        settings, offline=True if offline else None, search_backend=search_backend
+        settings,
+        offline=True if offline else None,
+        search_backend=search_backend,
+        allow_domains=allow_domain,
+        deny_domains=deny_domain,
     )
     with _client(settings) as client:
         if file is None:

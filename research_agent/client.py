@@ -42,6 +42,7 @@ from .schema import (
     RunSummary,
     TimelineBar,
 )
+from .search.domains import normalize_domains
 from .settings import SearchBackendName, Settings
 
 RESEARCH_WORKFLOW = "deep_research"
@@ -100,8 +101,23 @@ def batch_run_id(question: str) -> str:
     return "q-" + hashlib.sha256(question.encode()).hexdigest()[:16]
 
 
+def _domains(given: list[str] | None, default: list[str]) -> list[str]:
+    """A run's domain list: the one given (validated), else the setting's."""
+    if given is None:
+        return default
+    try:
+        return normalize_domains(given)
+    except ValueError as error:
+        raise InputError(f"{error}; give domains like example.org") from None
+
+
 def resolve_options(
-    settings: Settings, *, offline: bool | None = None, search_backend: SearchBackendName | None = None
+    settings: Settings,
+    *,
+    offline: bool | None = None,
+    search_backend: SearchBackendName | None = None,
+    allow_domains: list[str] | None = None,
+    deny_domains: list[str] | None = None,
 ) -> tuple[ResearchOptions, str | None]:
     """The options of a new run and, when offline was chosen automatically, why.
 
@@ -144,6 +160,8 @@ def resolve_options(
         max_searches=settings.max_searches,
         max_results=settings.max_results,
         max_extra_searches=settings.max_extra_searches,
+        allow_domains=_domains(allow_domains, settings.search_allow_domains),
+        deny_domains=_domains(deny_domains, settings.search_deny_domains),
     )
     return options, reason
 

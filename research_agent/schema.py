@@ -54,6 +54,8 @@ class ResearchOptions(BaseModel):
     max_searches: int = 5
     max_results: int = 5
     max_extra_searches: int = 2
+    allow_domains: list[str] = Field(default_factory=list, description="Web results kept only from these.")
+    deny_domains: list[str] = Field(default_factory=list, description="Web results dropped from these.")
 
 
 class SearchStep(BaseModel):

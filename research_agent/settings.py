@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SearchBackendName = Literal["auto", "builtin", "duckduckgo", "tavily", "corpus"]
 
@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     max_extra_searches: int = Field(
         default=2, ge=0, le=10, description="Most extra searches the analyst may run per report."
     )
+    search_allow_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web search keeps only results from these domains and their subdomains (comma-separated).",
+    )
+    search_deny_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Web search drops results from these domains (comma-separated)."
+    )
     min_question_chars: int = Field(default=3, ge=1, description="Shortest question accepted.")
     max_question_chars: int = Field(default=2000, ge=10, description="Longest question accepted.")
     executor_id: str | None = Field(
@@ -123,6 +130,16 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
     tavily_api_key: SecretStr | None = Field(default=None, validation_alias="TAVILY_API_KEY")
     logfire_token: SecretStr | None = Field(default=None, validation_alias="LOGFIRE_TOKEN")
+
+    @field_validator("search_allow_domains", "search_deny_domains", mode="before")
+    @classmethod
+    def _domain_list(cls, value: object) -> list[str]:
+        from .search.domains import normalize_domains
+
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ValueError("expected a comma-separated list of domains, e.g. example.org,docs.python.org")
+        return normalize_domains(str(item) for item in items)
 
     @field_validator("planner_model", "search_model", "analyst_model")
     @classmethod

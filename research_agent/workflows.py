@@ -43,6 +43,7 @@ from .schema import (
     Usage,
     cite,
 )
+from .search.domains import domain_allowed
 
 RESULT_POLL_INTERVAL = 0.05
 """Seconds between checks for a queued child's result (DBOS's default, 1 s, would idle a run that long)."""
@@ -107,7 +108,11 @@ async def run_search(index: int, step: SearchStep, options: ResearchOptions) -> 
             )
         else:
             deps = SearchDeps(
-                backend=options.search_backend, corpus=options.corpus, max_results=options.max_results
+                backend=options.search_backend,
+                corpus=options.corpus,
+                max_results=options.max_results,
+                allow_domains=options.allow_domains,
+                deny_domains=options.deny_domains,
             )
             result = await agents.searcher.run(
                 search_prompt(step.query, step.rationale, options.corpus),
@@ -127,10 +132,17 @@ async def run_search(index: int, step: SearchStep, options: ResearchOptions) -> 
             started_at=started_at,
             finished_at=await clock(),
         )
+    findings = result.output
+    if options.allow_domains or options.deny_domains:
+        # A provider's built-in web search returns no raw results to filter: its findings are held to the lists.
+        kept = [
+            s for s in findings.sources if domain_allowed(s.url, options.allow_domains, options.deny_domains)
+        ]
+        findings = findings.model_copy(update={"sources": kept})
     return SearchOutcome(
         index=index,
         query=step.query,
-        findings=result.output,
+        findings=findings,
         returned=returned,
         usage=_usage(result.usage),
         started_at=started_at,

@@ -102,6 +102,8 @@ def test_config_masks_secrets(env: dict[str, str], tmp_path: Path):
         (["worker"], {"RESEARCH_EXECUTOR_ID": "../x"}, "RESEARCH_EXECUTOR_ID"),
         (["recover", "bad/id"], {}, "invalid executor id 'bad/id'"),
         (["submit"], {}, "give either a QUESTION or --file"),
+        (["run", "Chile?", "--offline", "--allow-domain", "who int"], {}, "'who int' is not a domain name"),
+        (["run", "Chile?"], {"RESEARCH_SEARCH_DENY_DOMAINS": "bad domain"}, "RESEARCH_SEARCH_DENY_DOMAINS"),
         (["submit", "Chile?", "--file", "q.txt"], {}, "give either a QUESTION or --file"),
         (["submit", "--file", "/does/not/exist.txt"], {}, "no such file: /does/not/exist.txt"),
         (["submit", "--file", "/dev/null"], {}, "/dev/null holds no questions"),

@@ -106,6 +106,19 @@ def test_a_bad_question_gets_a_clear_message_and_stores_nothing(
     assert client.list_runs() == []
 
 
+def test_domain_lists_are_checked_and_stored_with_the_run(client: ResearchClient):
+    test = app().run()
+    test.text_area[0].input(QUESTION)
+    test.text_input[0].input("who int")
+    test.button(key=SUBMIT).click().run()
+    assert "'who int' is not a domain name" in test.error[0].value and client.list_runs() == []
+    test.text_input[0].input("https://www.who.int, data.un.org")
+    test.text_input[1].input("example.com")
+    test.button(key=SUBMIT).click().run()
+    options = client.status(test.query_params["run"]).options
+    assert options.allow_domains == ["who.int", "data.un.org"] and options.deny_domains == ["example.com"]
+
+
 def test_submitting_opens_the_run_page_which_says_no_worker_is_running(client: ResearchClient):
     test = app().run()
     test.text_area[0].input(QUESTION)

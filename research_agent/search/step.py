@@ -8,6 +8,7 @@ from dbos import DBOS
 from .._audit import record_execution
 from ..settings import Settings, get_settings
 from .backends import CorpusBackend, DuckDuckGoBackend, SearchBackend, SearchError, SearchHit, TavilyBackend
+from .domains import domain_allowed
 
 
 def backend_for(name: str, collection: str, settings: Settings) -> SearchBackend:
@@ -27,8 +28,18 @@ def backend_for(name: str, collection: str, settings: Settings) -> SearchBackend
 
 
 @DBOS.step(name="search", retries_allowed=True, max_attempts=3, interval_seconds=1.0, backoff_rate=2.0)
-async def search_step(backend: str, collection: str, query: str, max_results: int) -> list[SearchHit]:
-    """Run one search with `backend`; retried with backoff, checkpointed once it succeeds."""
+async def search_step(
+    backend: str,
+    collection: str,
+    query: str,
+    max_results: int,
+    allow_domains: list[str] | None = None,
+    deny_domains: list[str] | None = None,
+) -> list[SearchHit]:
+    """Run one search with `backend`; retried with backoff, checkpointed once it succeeds.
+
+    Results outside the domain lists are dropped here, so no later step, prompt or report ever sees them.
+    """
     search_backend = backend_for(backend, collection, get_settings())
     record_execution("search", "start", backend=backend, query=query)
     try:
@@ -36,6 +47,8 @@ async def search_step(backend: str, collection: str, query: str, max_results: in
     except Exception as error:
         logfire.warn("search failed: {error}", backend=backend, query=query, error=str(error))
         raise
+    if allow_domains or deny_domains:
+        hits = [h for h in hits if domain_allowed(h.url, allow_domains or [], deny_domains or [])]
     logfire.info("search found {hits} results", backend=backend, query=query, hits=len(hits))
     record_execution("search", "end", backend=backend, query=query, hits=len(hits))
     return hits

@@ -49,13 +49,32 @@ with st.form("new-research"):
         collections,
         index=collections.index(settings.corpus) if settings.corpus in collections else 0,
     )
+    domains_left, domains_right = st.columns(2)
+    allow = domains_left.text_input(
+        "Only these web domains",
+        value=", ".join(settings.search_allow_domains),
+        placeholder="example.org, who.int",
+        help="Web search results from other domains are dropped (comma-separated; subdomains included).",
+    )
+    deny = domains_right.text_input(
+        "Never these web domains",
+        value=", ".join(settings.search_deny_domains),
+        placeholder="example.com",
+        help="Web search results from these domains are dropped.",
+    )
     submitted = st.form_submit_button("Start research", type="primary")
 
 if submitted:
     try:
         cleaned = validate_question(question, settings)
         chosen = settings.model_copy(update={"max_searches": depth, "corpus": corpus})
-        options, _ = resolve_options(chosen, offline=models == OFFLINE_CHOICE, search_backend=backend_name)  # type: ignore[arg-type]
+        options, _ = resolve_options(
+            chosen,
+            offline=models == OFFLINE_CHOICE,
+            search_backend=backend_name,  # type: ignore[arg-type]
+            allow_domains=[d for d in allow.split(",") if d.strip()],
+            deny_domains=[d for d in deny.split(",") if d.strip()],
+        )
         with backend.database_errors():
             run_id = client.submit(cleaned, options)
     except InputError as error:

@@ -1,0 +1,91 @@
+"""Domain allow and deny lists: parsing, matching, and enforcement on what a real run's searches return."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from research_agent.client import InputError, ResearchClient, resolve_options
+from research_agent.runtime import worker
+from research_agent.schema import Phase
+from research_agent.search import step as search_step_module
+from research_agent.search.backends import SearchHit
+from research_agent.search.domains import domain_allowed, normalize_domain
+from research_agent.settings import Settings, get_settings
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("Example.ORG", "example.org"),
+        ("https://www.who.int/news", "who.int"),
+        (" docs.python.org ", "docs.python.org"),
+    ],
+)
+def test_domains_are_normalized(given: str, expected: str):
+    assert normalize_domain(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["not a domain", "localhost", "http://", "exa mple.org"])
+def test_a_bad_domain_is_refused(bad: str):
+    with pytest.raises(ValueError, match="is not a domain name"):
+        normalize_domain(bad)
+
+
+def test_matching_takes_subdomains_and_deny_wins():
+    assert domain_allowed("https://data.who.int/x", ["who.int"], [])
+    assert not domain_allowed("https://notwho.int/x", ["who.int"], [])
+    assert not domain_allowed("https://spam.example.com/a", [], ["example.com"])
+    assert not domain_allowed("https://who.int/a", ["who.int"], ["who.int"])
+    assert domain_allowed(None, ["who.int"], [])  # corpus results have no URL
+
+
+def test_settings_and_run_options_take_comma_separated_lists(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RESEARCH_SEARCH_DENY_DOMAINS", "example.com, www.Spam.org")
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert settings.search_deny_domains == ["example.com", "spam.org"]
+    options, _ = resolve_options(settings, offline=True)
+    assert options.deny_domains == ["example.com", "spam.org"] and options.allow_domains == []
+    options, _ = resolve_options(settings, offline=True, allow_domains=["who.int"], deny_domains=[])
+    assert options.allow_domains == ["who.int"] and options.deny_domains == []
+    with pytest.raises(InputError, match="'who int' is not a domain name"):
+        resolve_options(settings, offline=True, allow_domains=["who int"])
+
+
+class _WebStub:
+    """Stands in for a web search backend: results from an allowed, a denied and an unlisted domain."""
+
+    name = "duckduckgo"
+
+    async def search(self, query: str, max_results: int) -> list[SearchHit]:
+        return [
+            SearchHit(title=f"{query} at WHO", url="https://www.who.int/facts", snippet=f"{query}: facts"),
+            SearchHit(title=f"{query} spam", url="https://spam.example.com/x", snippet=f"{query}: buy now"),
+            SearchHit(title=f"{query} blog", url="https://blog.other.net/y", snippet=f"{query}: opinions"),
+        ][:max_results]
+
+
+@pytest.fixture
+def web_client(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ResearchClient]:
+    monkeypatch.setattr(search_step_module, "backend_for", lambda name, collection, settings: _WebStub())
+    with worker(settings), ResearchClient(settings) as client:
+        yield client
+
+
+def test_a_run_keeps_only_allowed_web_results(web_client: ResearchClient, settings: Settings):
+    options, _ = resolve_options(
+        settings,
+        offline=True,
+        search_backend="duckduckgo",
+        allow_domains=["who.int"],
+        deny_domains=["example.com"],
+    )
+    final = web_client.wait(
+        web_client.submit("Compare the economies of Chile and Peru", options), timeout=120
+    )
+    assert final.phase is Phase.COMPLETED, final.error
+    urls = {source.url for search in final.searches for source in search.sources}
+    assert urls == {"https://www.who.int/facts"}
+    assert final.report is not None and {s.url for s in final.report.sources} <= urls
