@@ -39,7 +39,7 @@ from ._otlp import ReceivedSpan, otlp_receiver
 from ._process import cli, start_worker
 
 QUESTION = "Compare the economies of Chile and Peru"
-# One offline run of QUESTION: plan, four searches, analysis (DBOS workflows and steps, pydantic-ai agent
+# One offline run of QUESTION: plan, four searches, analysis, citation check (DBOS workflows and steps, pydantic-ai agent
 # runs, model requests and tool calls, and the search step's log line).
 SPAN_TREE = """\
 deep_research
@@ -60,7 +60,8 @@ deep_research
   analyze_findings
     invoke_agent analyst
       chat offline-analyst
-        analyst__model.request"""
+        analyst__model.request
+  check_citations"""
 
 
 @dataclass
@@ -134,7 +135,7 @@ def test_a_run_is_one_trace_rooted_at_deep_research(captured: Captured, settings
     roots = [span for span in spans if span.parent is None]
     assert [root.name for root in roots] == ["deep_research"]
     assert _tree(spans) == SPAN_TREE
-    assert len(spans) == 64
+    assert len(spans) == 65
 
 
 def test_spans_name_the_run_phase_and_search(captured: Captured, settings: Settings):
@@ -299,7 +300,7 @@ def test_the_cli_exports_one_trace_per_run_to_an_otlp_collector(isolated_env: di
         run_spans = _run_spans(spans, run_id)
         assert {span.trace_id for span in run_spans} == {status.trace_id}
         assert [span.name for span in run_spans if not span.parent_span_id] == ["deep_research"]
-        assert len(run_spans) == 64
+        assert len(run_spans) == 65
         assert {span.resource["service.name"] for span in run_spans} == {"deep-research"}
     assert not _run_spans(spans, "no-collector")
 
