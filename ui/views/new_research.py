@@ -49,13 +49,22 @@ with st.form("new-research"):
         collections,
         index=collections.index(settings.corpus) if settings.corpus in collections else 0,
     )
+    review_plan = st.checkbox(
+        "Review the plan before searching",
+        help="The run stops after planning until you approve, edit or reject its plan on the run page.",
+    )
     submitted = st.form_submit_button("Start research", type="primary")
 
 if submitted:
     try:
         cleaned = validate_question(question, settings)
         chosen = settings.model_copy(update={"max_searches": depth, "corpus": corpus})
-        options, _ = resolve_options(chosen, offline=models == OFFLINE_CHOICE, search_backend=backend_name)  # type: ignore[arg-type]
+        options, _ = resolve_options(
+            chosen,
+            offline=models == OFFLINE_CHOICE,
+            search_backend=backend_name,  # type: ignore[arg-type]
+            review_plan=review_plan,
+        )
         with backend.database_errors():
             run_id = client.submit(cleaned, options)
     except InputError as error:
