@@ -45,6 +45,7 @@ from .client import (
     validate_question,
     validate_run_id,
 )
+from .controls import PlanEditError, read_plan_file
 from .corpus import CorpusError, index_folder, list_collections
 from .models import ModelConfigError
 from .observability import trace_url
@@ -73,7 +74,7 @@ out = Console(highlight=False, soft_wrap=True)
 _debug = False
 
 F = TypeVar("F", bound=Callable[..., Any])
-_USER_ERRORS = (InputError, RuntimeConfigError, CorpusError, ModelConfigError)
+_USER_ERRORS = (InputError, RuntimeConfigError, CorpusError, ModelConfigError, PlanEditError)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -145,6 +146,17 @@ class ProgressPrinter:
         if status.phase == self.phase:
             return
         self.phase = status.phase
+        if status.phase is Phase.AWAITING_APPROVAL:
+            self._plan(status)
+            deadline = ""
+            if status.review_deadline:
+                deadline = f" (decided by {status.options.review_timeout_action} at "
+                deadline += f"{status.review_deadline.astimezone():%H:%M:%S})"
+            self.console.print(
+                f"[bold yellow]Awaiting approval[/] of the plan{deadline}: deep-research approve {status.run_id} "
+                f"[--plan-file edited.json] or deep-research reject {status.run_id}"
+            )
+            return
         if not status.phase.finished:
             self.console.print(f"[bold cyan]{status.phase.value.title()}[/]…")
             return
@@ -225,6 +237,12 @@ DenyDomainOption = Annotated[
 SearchBackendOption = Annotated[
     SearchBackendName | None, typer.Option("--search-backend", help="Override RESEARCH_SEARCH_BACKEND.")
 ]
+ReviewPlanOption = Annotated[
+    bool,
+    typer.Option(
+        "--review-plan", help="Wait after planning until the plan is approved (deep-research approve ID)."
+    ),
+]
 
 
 @app.command()
@@ -238,6 +256,7 @@ def run(
     search_backend: SearchBackendOption = None,
     allow_domain: AllowDomainOption = None,
     deny_domain: DenyDomainOption = None,
+    review_plan: ReviewPlanOption = False,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Submit and print the run id without waiting.")
     ] = False,
@@ -258,6 +277,7 @@ def run(
         search_backend=search_backend,
         allow_domains=allow_domain,
         deny_domains=deny_domain,
+        review_plan=review_plan,
     )
     if options.offline:
         err.print(
@@ -369,6 +389,7 @@ def submit(
     search_backend: SearchBackendOption = None,
     allow_domain: AllowDomainOption = None,
     deny_domain: DenyDomainOption = None,
+    review_plan: ReviewPlanOption = False,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Queue and print the run ids; don't wait.")
     ] = False,
@@ -390,6 +411,7 @@ def submit(
         search_backend=search_backend,
         allow_domains=allow_domain,
         deny_domains=deny_domain,
+        review_plan=review_plan,
     )
     with _client(settings) as client:
         if file is None:
@@ -585,6 +607,38 @@ def resume(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
     with _client(_settings()) as client:
         client.resume(run_id)
         err.print(f"run {run_id} resumed{_worker_hint(client)}")
+
+
+@app.command()
+@handles_errors
+def approve(
+    run_id: Annotated[str, typer.Argument(help="Run id of a run awaiting approval.")],
+    plan_file: Annotated[
+        Path | None,
+        typer.Option("--plan-file", help="JSON plan to run instead (edit the plan of `show ID --json`)."),
+    ] = None,
+) -> None:
+    """Approve the plan of a run started with --review-plan, as it is or as edited in --plan-file.
+
+    Example: deep-research show 3f2a9c1b7d4e --json | jq .plan > plan.json; deep-research approve 3f2a9c1b7d4e --plan-file plan.json
+    """
+    plan = read_plan_file(plan_file) if plan_file is not None else None
+    with _client(_settings()) as client:
+        client.approve(run_id, plan)
+        what = f"edited plan ({len(plan.search_steps)} searches)" if plan else "plan"
+        err.print(f"run {run_id}: {what} approved; searching starts{_worker_hint(client) or ' now'}")
+
+
+@app.command()
+@handles_errors
+def reject(run_id: Annotated[str, typer.Argument(help="Run id of a run awaiting approval.")]) -> None:
+    """Reject the plan of a run started with --review-plan: it ends cancelled without searching.
+
+    Example: deep-research reject 3f2a9c1b7d4e
+    """
+    with _client(_settings()) as client:
+        client.reject(run_id)
+        err.print(f"run {run_id}: plan rejected; the run ends without searching{_worker_hint(client)}")
 
 
 @app.command()

@@ -20,6 +20,7 @@ from dbos import DBOSClient, EnqueueOptions, StepInfo, WorkflowStatus
 from dbos._utils import INTERNAL_QUEUE_NAME
 
 from . import __version__
+from .controls import PLAN_REVIEW_KEY, PLAN_REVIEW_TOPIC, PlanEditError, checked_plan
 from .corpus._collection import list_collections
 from .models import OFFLINE, ModelConfigError, check_online_models, offline_reason, supports_native_web_search
 from .runtime import (
@@ -36,8 +37,10 @@ from .schema import (
     BatchEntry,
     ExecutorInfo,
     Phase,
+    PlanDecision,
     RecoveryResult,
     ResearchOptions,
+    ResearchPlan,
     ResearchStatus,
     RunSummary,
     TimelineBar,
@@ -118,10 +121,12 @@ def resolve_options(
     search_backend: SearchBackendName | None = None,
     allow_domains: list[str] | None = None,
     deny_domains: list[str] | None = None,
+    review_plan: bool = False,
 ) -> tuple[ResearchOptions, str | None]:
     """The options of a new run and, when offline was chosen automatically, why.
 
     Offline is used when asked for, or (unset) when a key the configured models need is missing.
+    `review_plan` makes the run wait for approval of its plan (RESEARCH_REVIEW_TIMEOUT bounds the wait).
     """
     wanted = offline if offline is not None else settings.offline
     reason = None
@@ -162,6 +167,9 @@ def resolve_options(
         max_extra_searches=settings.max_extra_searches,
         allow_domains=_domains(allow_domains, settings.search_allow_domains),
         deny_domains=_domains(deny_domains, settings.search_deny_domains),
+        review_plan=review_plan,
+        review_timeout=settings.review_timeout,
+        review_timeout_action=settings.review_timeout_action,
     )
     return options, reason
 
@@ -433,6 +441,40 @@ class ResearchClient:
                 self._client.resume_workflow(child.workflow_id)
         self._client.resume_workflow(run_id)
         return self.status(run_id)
+
+    def _awaiting_approval(self, run_id: str) -> ResearchStatus:
+        status = self.status(run_id)
+        if status.phase is not Phase.AWAITING_APPROVAL:
+            hint = (
+                "start a run with --review-plan to review its plan"
+                if status.plan_review is None
+                else f"its plan was already {status.plan_review}"
+            )
+            raise InputError(f"run {run_id} is {status.phase.value}, not awaiting approval; {hint}")
+        return status
+
+    def approve(self, run_id: str, plan: ResearchPlan | None = None) -> ResearchStatus:
+        """Approve the plan of a run awaiting approval, or run `plan` (an edited one) instead.
+
+        The decision is a message the run reads when it next runs, so it counts even while no worker is
+        alive; only a run's first decision counts.
+        """
+        status = self._awaiting_approval(run_id)
+        if plan is not None:
+            try:
+                plan = checked_plan(plan)
+            except PlanEditError as error:
+                raise InputError(str(error)) from None
+        decision = PlanDecision(approved=True, plan=plan)
+        self._client.send(run_id, decision, PLAN_REVIEW_TOPIC, idempotency_key=PLAN_REVIEW_KEY)
+        return status
+
+    def reject(self, run_id: str) -> ResearchStatus:
+        """Reject the plan of a run awaiting approval: the run ends CANCELLED without searching."""
+        status = self._awaiting_approval(run_id)
+        decision = PlanDecision(approved=False)
+        self._client.send(run_id, decision, PLAN_REVIEW_TOPIC, idempotency_key=PLAN_REVIEW_KEY)
+        return status
 
     def fork(self, run_id: str, start: ForkPoint) -> str:
         """Start a new run that reuses `run_id`'s recorded steps before `start` and re-executes the rest."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -56,6 +57,12 @@ class ResearchOptions(BaseModel):
     max_extra_searches: int = 2
     allow_domains: list[str] = Field(default_factory=list, description="Web results kept only from these.")
     deny_domains: list[str] = Field(default_factory=list, description="Web results dropped from these.")
+    review_plan: bool = False
+    """Stop after planning in phase AWAITING_APPROVAL until a person approves, edits or rejects the plan."""
+    review_timeout: float | None = None
+    """Seconds to wait for that decision; None waits for as long as it takes."""
+    review_timeout_action: Literal["approve", "cancel"] = "cancel"
+    """What happens to the plan when `review_timeout` passes without a decision."""
 
 
 class SearchStep(BaseModel):
@@ -71,6 +78,15 @@ class ResearchPlan(BaseModel):
     search_steps: list[SearchStep] = Field(description="The searches to run, most important first.")
     analysis_instructions: str = Field(
         description="What the analyst should focus on when writing the report."
+    )
+
+
+class PlanDecision(BaseModel):
+    """A person's answer to a plan awaiting approval, sent to the run as a DBOS message."""
+
+    approved: bool
+    plan: ResearchPlan | None = Field(
+        default=None, description="The edited plan to run instead of the planner's; None keeps it."
     )
 
 
@@ -258,6 +274,14 @@ class ResearchStatus(BaseModel):
     updated_at: datetime | None = None
     trace_id: str | None = Field(
         default=None, description="OpenTelemetry trace id of the run (32 hex digits); None if not traced."
+    )
+    plan_review: str | None = Field(
+        default=None,
+        description="How a reviewed plan was decided: approved, edited, rejected, or approved/cancelled "
+        "after the review timeout; None when the plan was not reviewed.",
+    )
+    review_deadline: datetime | None = Field(
+        default=None, description="When a plan awaiting approval is decided by the review timeout."
     )
 
     def add_usage(self, model: str, usage: Usage) -> None:

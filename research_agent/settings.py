@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     search_deny_domains: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Web search drops results from these domains (comma-separated)."
     )
+    review_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds a plan under review (--review-plan) waits for a decision; unset: no limit.",
+    )
+    review_timeout_action: Literal["approve", "cancel"] = Field(
+        default="cancel", description="What happens to a plan still undecided when review_timeout passes."
+    )
     min_question_chars: int = Field(default=3, ge=1, description="Shortest question accepted.")
     max_question_chars: int = Field(default=2000, ge=10, description="Longest question accepted.")
     executor_id: str | None = Field(

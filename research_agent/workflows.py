@@ -2,6 +2,7 @@
 
     deep_research(question, options)            run id R (chosen by the client)
       ├─ plan_research        R-plan            planner agent → ResearchPlan
+      ├─ (review_plan)        DBOS.recv         waits in AWAITING_APPROVAL for a PlanDecision
       ├─ run_search × N       R-search-1..N     searcher agent → SearchFindings (started together)
       └─ analyze_findings     R-analyze         analyst agent → ResearchReport
              └─ run_search    R-extra-1..K      one per `extra_search` tool call
@@ -12,7 +13,7 @@ does nothing non-deterministic itself: time comes from the `clock` step, I/O fro
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from dbos import DBOS, PropagateOtelContext, SetWorkflowID
 from dbos._error import DBOSException  # not re-exported by dbos; the base class of its errors
@@ -21,6 +22,7 @@ from pydantic_ai.usage import RunUsage
 from . import agents
 from .agents import AnalystDeps, PlannerDeps, SearchDeps
 from .citations import check_citations
+from .controls import PLAN_REVIEW_TOPIC, REVIEW_WAIT_SECONDS
 from .observability import annotate_status, keep_trace_for_recovery
 from .prompts import analyst_prompt, planner_prompt, search_prompt
 from .runtime import SEARCH_QUEUE
@@ -30,6 +32,7 @@ from .schema import (
     CitationCheck,
     NumberedSource,
     Phase,
+    PlanDecision,
     PlanOutcome,
     ResearchOptions,
     ResearchPlan,
@@ -213,9 +216,47 @@ def _record_search(status: ResearchStatus, outcome: SearchOutcome, progress: Sea
     status.add_usage(status.options.search_model, outcome.usage)
 
 
+async def _receive_decision(timeout: float) -> PlanDecision | None:
+    message = await DBOS.recv_async(PLAN_REVIEW_TOPIC, timeout_seconds=timeout)
+    return message if isinstance(message, PlanDecision) else None
+
+
+async def review_plan(status: ResearchStatus, plan: ResearchPlan) -> ResearchPlan | None:
+    """Wait in AWAITING_APPROVAL for a person's decision: the plan to run, or None when it is rejected.
+
+    The wait is a durable `DBOS.recv`, so it outlasts worker restarts, and a decision sent while no worker
+    runs is read when the run resumes. Without a review timeout it waits in hour-long slices, for ever.
+    """
+    options = status.options
+    status.phase = Phase.AWAITING_APPROVAL
+    now = await clock()
+    if options.review_timeout is not None:
+        status.review_deadline = now + timedelta(seconds=options.review_timeout)
+    await _publish(status, now)
+    if options.review_timeout is not None:
+        decision = await _receive_decision(options.review_timeout)
+    else:
+        decision = None
+        while decision is None:
+            decision = await _receive_decision(REVIEW_WAIT_SECONDS)
+    status.review_deadline = None
+    if decision is None:
+        approved = options.review_timeout_action == "approve"
+        status.plan_review = f"{'approved' if approved else 'cancelled'} after the review timeout"
+        return plan if approved else None
+    if not decision.approved:
+        status.plan_review = "rejected"
+        return None
+    if decision.plan is not None and decision.plan != plan:
+        status.plan_review = "edited"
+        return decision.plan
+    status.plan_review = "approved"
+    return plan
+
+
 @DBOS.workflow(name="deep_research")
-async def deep_research(question: str, options: ResearchOptions) -> ResearchReport:
-    """Plan, search in parallel, analyse; the workflow id is the run id."""
+async def deep_research(question: str, options: ResearchOptions) -> ResearchReport | None:
+    """Plan, search in parallel, analyse; the workflow id is the run id. None: the plan was rejected."""
     run_id = DBOS.workflow_id
     assert run_id is not None
     await keep_trace_for_recovery(run_id)
@@ -229,6 +270,14 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
         plan = planned.plan
         status.plan = plan
         status.add_usage(options.planner_model, planned.usage)
+        if options.review_plan:
+            reviewed = await review_plan(status, plan)
+            if reviewed is None:
+                status.phase = Phase.CANCELLED
+                status.error = f"The plan was {status.plan_review}; nothing was searched."
+                await _publish(status, await clock())
+                return None
+            plan = status.plan = reviewed
         status.phase = Phase.SEARCHING
         status.searches = [
             SearchProgress(index=i, query=step.query, rationale=step.rationale, state=SearchState.RUNNING)

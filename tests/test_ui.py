@@ -144,6 +144,35 @@ def test_cancel_and_resume_a_queued_run(client: ResearchClient, settings: Settin
     assert client.status(run_id).phase is Phase.QUEUED
 
 
+def test_review_edit_and_approve_the_plan_on_the_run_page(settings: Settings):
+    from .test_controls import awaiting, wait_until
+
+    with worker(settings), ResearchClient(settings) as client:
+        test = app().run()
+        test.text_area[0].input(QUESTION)
+        test.checkbox[0].check()
+        test.button(key=SUBMIT).click().run()
+        run_id = test.query_params["run"]
+        assert client.status(run_id).options.review_plan
+        waiting = wait_until(client, run_id, awaiting)
+        assert waiting.plan is not None
+        test = page(app(), "views/run.py", run=run_id)
+        assert not test.exception
+        assert "awaits your approval" in texts(test)
+        searches = next(t for t in test.text_area if t.label.startswith("Searches, one a line"))
+        lines = searches.value.splitlines()
+        assert len(lines) == len(waiting.plan.search_steps)
+        searches.input("\n".join([lines[0], "Peru exports | added in the UI"]))
+        test.button(key="FormSubmitter:plan-review-Approve").click().run()
+        assert not test.exception
+        final = client.wait(run_id, timeout=120)
+    assert final.phase is Phase.COMPLETED and final.plan_review == "edited"
+    assert final.plan is not None
+    assert [s.query for s in final.plan.search_steps] == [waiting.plan.search_steps[0].query, "Peru exports"]
+    test = page(app(), "views/run.py", run=run_id)
+    assert "Plan edited before searching." in texts(test)
+
+
 # --- run page ----------------------------------------------------------------------------------------------
 
 

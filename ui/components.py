@@ -115,7 +115,7 @@ _STEPS = (Phase.PLANNING, Phase.SEARCHING, Phase.ANALYZING)
 
 
 def _failed_at(status: ResearchStatus) -> Phase:
-    if status.plan is None:
+    if status.plan is None or not status.searches:
         return Phase.PLANNING
     if any(s.state in (SearchState.PENDING, SearchState.RUNNING) for s in status.searches):
         return Phase.SEARCHING

@@ -62,6 +62,10 @@ with st.form("new-research"):
         placeholder="example.com",
         help="Web search results from these domains are dropped.",
     )
+    review_plan = st.checkbox(
+        "Review the plan before searching",
+        help="The run stops after planning until you approve, edit or reject its plan on the run page.",
+    )
     submitted = st.form_submit_button("Start research", type="primary")
 
 if submitted:
@@ -74,6 +78,7 @@ if submitted:
             search_backend=backend_name,  # type: ignore[arg-type]
             allow_domains=[d for d in allow.split(",") if d.strip()],
             deny_domains=[d for d in deny.split(",") if d.strip()],
+            review_plan=review_plan,
         )
         with backend.database_errors():
             run_id = client.submit(cleaned, options)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from research_agent.client import ForkPoint, InputError, ResearchClient, validate_run_id
+from research_agent.controls import PlanEditError, plan_from_text, plan_to_text
 from research_agent.schema import Phase, ResearchStatus
 from research_agent.settings import Settings
 from research_agent.supervisor import read_snapshot
@@ -100,6 +101,44 @@ def _queued_hint(settings: Settings, status: ResearchStatus) -> None:
         )
 
 
+def _plan_review(client: ResearchClient, status: ResearchStatus) -> None:
+    """The plan awaiting approval, editable: one search a line (`query | rationale`), and the instructions."""
+    assert status.plan is not None
+    deadline = ""
+    if status.review_deadline:
+        action = "approved" if status.options.review_timeout_action == "approve" else "cancelled"
+        deadline = f" Undecided, it is {action} at {status.review_deadline.astimezone():%H:%M:%S}."
+    st.warning(
+        "The plan awaits your approval: edit it if you like, then approve or reject it." + deadline,
+        icon=":material/rule:",
+    )
+    with st.form("plan-review"):
+        searches = st.text_area(
+            "Searches, one a line: query | rationale",
+            plan_to_text(status.plan),
+            height=200,
+            help="Change, remove or add lines; at least one search must remain.",
+        )
+        instructions = st.text_area("Analysis instructions", status.plan.analysis_instructions)
+        approve, reject = st.columns(2)
+        approved = approve.form_submit_button("Approve", type="primary", width="stretch")
+        rejected = reject.form_submit_button("Reject", width="stretch")
+    if not (approved or rejected):
+        return
+    try:
+        with backend.database_errors():
+            if rejected:
+                client.reject(status.run_id)
+            else:
+                edited = plan_from_text(searches, instructions)
+                client.approve(status.run_id, None if edited == status.plan else edited)
+    except (InputError, PlanEditError) as error:
+        st.error(str(error), icon=":material/edit_note:")
+        return
+    st.toast("Plan rejected: the run ends without searching." if rejected else "Plan approved.")
+    st.rerun(scope="app")
+
+
 def _render(status: ResearchStatus) -> None:
     st.markdown(components.phase_stepper(status))
     _queued_hint(settings, status)
@@ -109,11 +148,15 @@ def _render(status: ResearchStatus) -> None:
     if trace := components.trace_line(status, settings.logfire_project_url):
         st.caption(trace)
     _actions(client, status)
-    if status.plan is not None:
+    if status.phase is Phase.AWAITING_APPROVAL and status.plan is not None:
+        _plan_review(client, status)
+    elif status.plan is not None:
         with st.expander(f"Plan · {len(status.plan.search_steps)} searches", expanded=status.report is None):
             for i, step in enumerate(status.plan.search_steps, start=1):
                 st.markdown(f"{i}. **{components.escape_markdown(step.query)}** — {step.rationale}")
             st.caption(f"Analysis instructions: {status.plan.analysis_instructions}")
+            if status.plan_review:
+                st.caption(f"Plan {status.plan_review} before searching.")
     if status.searches:
         st.subheader("Searches", anchor=False)
         components.search_cards(status.searches)

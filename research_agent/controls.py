@@ -1,0 +1,84 @@
+"""Steering a run while it works: the message topics a run listens on and the plan a person edits.
+
+A client sends a run a DBOS message on one of these topics; the run receives it with `DBOS.recv`, so a
+message sent while no worker is alive waits in the database and is read when the run resumes. This module
+also turns the plan a person edits (a JSON file, or lines of text in the UI) into a checked `ResearchPlan`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .schema import ResearchPlan, SearchStep
+
+PLAN_REVIEW_TOPIC = "plan-review"
+"""Topic of the `PlanDecision` that approves, edits or rejects a plan awaiting approval."""
+PLAN_REVIEW_KEY = "plan-review"
+"""Idempotency key of that message: a run takes one decision, later ones are dropped."""
+REVIEW_WAIT_SECONDS = 3600.0
+"""Longest single wait for a decision when the run waits without a timeout (it then waits again)."""
+MAX_PLAN_STEPS = 20
+"""Most searches an edited plan may hold (the same bound as RESEARCH_MAX_SEARCHES)."""
+_SEPARATOR = " | "
+
+
+class PlanEditError(ValueError):
+    """An edited plan that cannot be run; the message says what to fix."""
+
+
+def checked_plan(plan: ResearchPlan) -> ResearchPlan:
+    """`plan` with blank steps dropped, or `PlanEditError` when nothing runnable is left or too much is."""
+    steps = [
+        SearchStep(query=step.query.strip(), rationale=step.rationale.strip())
+        for step in plan.search_steps
+        if step.query.strip()
+    ]
+    if not steps:
+        raise PlanEditError("the edited plan has no search steps; keep or add at least one search")
+    if len(steps) > MAX_PLAN_STEPS:
+        raise PlanEditError(f"the edited plan has {len(steps)} searches; at most {MAX_PLAN_STEPS} may run")
+    return ResearchPlan(search_steps=steps, analysis_instructions=plan.analysis_instructions.strip())
+
+
+def read_plan_file(path: Path) -> ResearchPlan:
+    """The plan in a JSON file (the `plan` of `deep-research show ID --json`, or that whole status)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanEditError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise PlanEditError(f"{path} is a directory; give the edited plan as a JSON file") from None
+    except UnicodeDecodeError:
+        raise PlanEditError(f"{path} is not UTF-8 text; save the plan as UTF-8 JSON") from None
+    except json.JSONDecodeError as error:
+        raise PlanEditError(f"{path} is not valid JSON (line {error.lineno}: {error.msg})") from None
+    if isinstance(data, dict) and isinstance(data.get("plan"), dict):
+        data = data["plan"]  # a whole status, as `show --json` prints it
+    try:
+        plan = ResearchPlan.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the plan"
+        raise PlanEditError(
+            f"{path} is not a research plan: {where}: {first['msg']} "
+            '(expected {"search_steps": [{"query": ..., "rationale": ...}], "analysis_instructions": ...})'
+        ) from None
+    return checked_plan(plan)
+
+
+def plan_to_text(plan: ResearchPlan) -> str:
+    """The plan's searches as lines of `query | rationale`, for editing as text."""
+    return "\n".join(f"{step.query}{_SEPARATOR}{step.rationale}" for step in plan.search_steps)
+
+
+def plan_from_text(text: str, analysis_instructions: str) -> ResearchPlan:
+    """The plan written as lines of `query | rationale` (the rationale is optional), checked."""
+    steps = []
+    for line in text.splitlines():
+        query, _, rationale = line.partition("|")
+        if query.strip():
+            steps.append(SearchStep(query=query.strip(), rationale=rationale.strip()))
+    return checked_plan(ResearchPlan(search_steps=steps, analysis_instructions=analysis_instructions))
