@@ -25,6 +25,7 @@ from .prompts import (
 )
 from .schema import (
     CITATION_PATTERN,
+    Budget,
     NumberedSource,
     ReportDraft,
     ResearchOptions,
@@ -74,6 +75,8 @@ class AnalystDeps:
     sources: dict[str, NumberedSource]
     """Citable sources by key; extra searches add to it."""
     extra_searches: list[SearchOutcome] = field(default_factory=list)
+    extra_budget: Budget | None = None
+    """What each extra search may spend (None: no cap)."""
 
 
 planner = Agent(

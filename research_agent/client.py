@@ -16,15 +16,25 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from dbos import DBOSClient, EnqueueOptions, StepInfo, WorkflowStatus
+from dbos import DBOSClient, EnqueueOptions, SetWorkflowID, StepInfo, WorkflowStatus
 from dbos._utils import INTERNAL_QUEUE_NAME
 
 from . import __version__
-from .controls import PLAN_REVIEW_KEY, PLAN_REVIEW_TOPIC, PlanEditError, checked_plan
+from .controls import (
+    CONTROL_TOPIC,
+    DEADLINE_MARGIN,
+    FINISH_KEY,
+    PLAN_REVIEW_KEY,
+    PLAN_REVIEW_TOPIC,
+    PlanEditError,
+    checked_plan,
+)
 from .corpus._collection import list_collections
 from .models import OFFLINE, ModelConfigError, check_online_models, offline_reason, supports_native_web_search
+from .naming import CHILD_SUFFIX, WorkflowRef, analyze_workflow_id, control_workflow_id, search_workflow_id
 from .runtime import (
     RESEARCH_QUEUE,
+    SEARCH_QUEUE,
     ExecutorBusyError,
     check_database,
     executor_is_busy,
@@ -34,15 +44,19 @@ from .runtime import (
 )
 from .schema import (
     STATUS_EVENT,
+    AnalysisOutcome,
     BatchEntry,
     ExecutorInfo,
+    FinishRequest,
     Phase,
     PlanDecision,
     RecoveryResult,
     ResearchOptions,
     ResearchPlan,
     ResearchStatus,
+    RewriteRequest,
     RunSummary,
+    SearchState,
     TimelineBar,
 )
 from .search.domains import normalize_domains
@@ -55,8 +69,7 @@ BATCH_PRIORITY = 10
 """Queue priority of `submit --file` runs, so interactive runs overtake a long batch."""
 ForkPoint = Literal["plan", "search", "analyze"]
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
-# How the engine names a run's child workflows: {run}-plan, {run}-search-2, {run}-analyze, {run}-extra-1.
-_CHILD_SUFFIX = re.compile(r"-(plan|analyze|search-(\d+)|extra-(\d+))$")
+_RETRYABLE = (SearchState.FAILED, SearchState.SKIPPED)
 _CHILD_NAMES: dict[ForkPoint, str] = {
     "plan": "plan_research",
     "search": "run_search",
@@ -91,12 +104,17 @@ def validate_question(question: str, settings: Settings) -> str:
 
 
 def validate_run_id(run_id: str) -> str:
-    if not _RUN_ID.match(run_id) or _CHILD_SUFFIX.search(run_id):
+    if not _RUN_ID.match(run_id) or CHILD_SUFFIX.search(run_id):
         raise InputError(
             f"invalid run id {run_id!r}: use up to 100 letters, digits, '-', '_', '.' or ':' "
             "(and no child suffix such as -plan)"
         )
     return run_id
+
+
+def _hard_timeout(options: ResearchOptions) -> float | None:
+    """The DBOS workflow timeout of a run with a deadline: the deadline plus time for a partial report."""
+    return None if options.deadline is None else options.deadline + DEADLINE_MARGIN
 
 
 def batch_run_id(question: str) -> str:
@@ -122,12 +140,23 @@ def resolve_options(
     allow_domains: list[str] | None = None,
     deny_domains: list[str] | None = None,
     review_plan: bool = False,
+    max_requests: int | None = None,
+    max_tokens: int | None = None,
+    deadline: float | None = None,
 ) -> tuple[ResearchOptions, str | None]:
     """The options of a new run and, when offline was chosen automatically, why.
 
     Offline is used when asked for, or (unset) when a key the configured models need is missing.
     `review_plan` makes the run wait for approval of its plan (RESEARCH_REVIEW_TIMEOUT bounds the wait).
+    The budget (`max_requests`, `max_tokens`) and `deadline` default to the settings of the same names.
     """
+    for name, value in (
+        ("--max-requests", max_requests),
+        ("--max-tokens", max_tokens),
+        ("--deadline", deadline),
+    ):
+        if value is not None and value <= 0:
+            raise InputError(f"{name} must be above 0 (got {value:g}); leave it out for no limit")
     wanted = offline if offline is not None else settings.offline
     reason = None
     if wanted is None:
@@ -170,6 +199,10 @@ def resolve_options(
         review_plan=review_plan,
         review_timeout=settings.review_timeout,
         review_timeout_action=settings.review_timeout_action,
+        max_requests=max_requests if max_requests is not None else settings.max_requests,
+        max_tokens=max_tokens if max_tokens is not None else settings.max_tokens,
+        deadline=deadline if deadline is not None else settings.deadline,
+        finish_grace=settings.finish_grace,
     )
     return options, reason
 
@@ -182,15 +215,14 @@ def _lane(workflow: WorkflowStatus, run_id: str) -> str:
     """The row a workflow gets in the timeline: run, plan, search 2, analysis, extra search 1."""
     if workflow.workflow_id == run_id:
         return "run"
-    match = _CHILD_SUFFIX.search(workflow.workflow_id)
-    if match is None:
+    ref = WorkflowRef.parse(workflow.workflow_id)
+    if ref.kind == "run":
         return workflow.name
-    kind, search, extra = match.groups()
-    if search:
-        return f"search {search}"
-    if extra:
-        return f"extra search {extra}"
-    return "analysis" if kind == "analyze" else kind
+    if ref.kind == "search":
+        return f"search {ref.search_index}"
+    if ref.kind == "extra":
+        return f"extra search {ref.search_index}"
+    return {"analyze": "analysis", "grace": "finish grace"}.get(ref.kind, ref.kind)
 
 
 def _timeline_bars(workflow: WorkflowStatus, lane: str, steps: list[StepInfo]) -> list[TimelineBar]:
@@ -282,6 +314,9 @@ class ResearchClient:
             "app_version": __version__,
             "priority": priority,
         }
+        timeout = _hard_timeout(options)
+        if timeout is not None:
+            enqueue["workflow_timeout"] = timeout  # counted from when a worker starts the run
         self._client.enqueue(enqueue, question, options)
         return run_id
 
@@ -336,6 +371,11 @@ class ResearchClient:
             status.phase = Phase.FAILED
             status.error = status.error or str(workflow.error or workflow.status)
         status.updated_at = status.updated_at or _epoch_ms(workflow.updated_at)
+        status.run_id = workflow.workflow_id  # a fork's copied events name the run it was forked from
+        status.forked_from = workflow.forked_from
+        if workflow.was_forked_from:
+            forks = self._client.list_workflows(forked_from=workflow.workflow_id, load_input=False)
+            status.forks = [fork.workflow_id for fork in forks]
         return status
 
     def wait(
@@ -486,8 +526,145 @@ class ResearchClient:
             raise InputError(
                 f"run {run_id} never reached its {start} step, so it cannot be forked from there"
             )
-        handle = self._client.fork_workflow(run_id, step_id, application_version=__version__)
+        return self._fork(run_id, steps, step_id, {})
+
+    def _fork(
+        self,
+        run_id: str,
+        steps: list[StepInfo],
+        start_step: int,
+        replacements: dict[str, str],
+        new_id: str | None = None,
+    ) -> str:
+        """Fork `run_id` at `start_step` under a new id, its children in `replacements` swapped for new ones.
+
+        A control workflow the copied steps started is swapped for a fresh one too, so the fork can be told
+        to finish; the fork gets the run's deadline afresh from when a worker starts it.
+        """
+        new_id = new_id or uuid.uuid4().hex[:12]
+        options = self.status(run_id).options
+        control = control_workflow_id(run_id)
+        if any(s["child_workflow_id"] == control and s["function_id"] < start_step for s in steps):
+            fresh = control_workflow_id(new_id)
+            self._start(fresh, "await_control", INTERNAL_QUEUE_NAME, options, options.deadline)
+            replacements = {**replacements, control: fresh}
+        with SetWorkflowID(new_id):
+            handle = self._client.fork_workflow(
+                run_id,
+                start_step,
+                application_version=__version__,
+                replacement_children=replacements or None,
+                timeout_seconds=_hard_timeout(options),
+            )
         return handle.get_workflow_id()
+
+    def _start(self, workflow_id: str, name: str, queue: str, options: ResearchOptions, *args: Any) -> None:
+        """Enqueue workflow `name` of this release under `workflow_id`, bounded by the run's deadline."""
+        enqueue: EnqueueOptions = {
+            "workflow_name": name,
+            "queue_name": queue,
+            "workflow_id": workflow_id,
+            "app_version": __version__,
+        }
+        timeout = _hard_timeout(options)
+        if timeout is not None:
+            enqueue["workflow_timeout"] = timeout
+        self._client.enqueue(enqueue, *args)
+
+    def finish(self, run_id: str) -> ResearchStatus:
+        """Tell a searching run to stop: searches done are kept, those not started are skipped, those running
+        get `finish_grace` seconds, and the analyst writes the report from what exists.
+
+        Like every control it is a message, read by the run even if it resumes only after a restart.
+        """
+        status = self.status(run_id)
+        if status.phase is not Phase.SEARCHING:
+            hint = (
+                "`cancel` stops a run outright"
+                if not status.phase.finished
+                else "`retry` reruns its failed or skipped searches"
+            )
+            raise InputError(f"run {run_id} is {status.phase.value}, not searching; {hint}")
+        self._client.send(
+            control_workflow_id(run_id), FinishRequest(), CONTROL_TOPIC, idempotency_key=FINISH_KEY
+        )
+        return status
+
+    def _completed(self, run_id: str, action: str) -> tuple[ResearchStatus, list[StepInfo]]:
+        status = self.status(run_id)
+        if status.phase is not Phase.COMPLETED:
+            raise InputError(
+                f"run {run_id} is {status.phase.value}; only a completed run can be {action} "
+                "(`resume` continues a failed or cancelled one)"
+            )
+        return status, self._client.list_workflow_steps(run_id)
+
+    def retry(self, run_id: str) -> str:
+        """A new run that reruns only `run_id`'s failed and skipped searches, then the analysis.
+
+        It is a fork at the run's first wait for its searches: the searches that succeeded are reused as
+        they are (their children are shared), the others are replaced by new children run afresh.
+        """
+        status, steps = self._completed(run_id, "retried")
+        missing = [s.index for s in status.searches if not s.extra and s.state in _RETRYABLE]
+        if not missing:
+            raise InputError(
+                f"run {run_id} has no failed or skipped search to retry; `rewrite` writes a new report"
+            )
+        first_wait = next((s["function_id"] for s in steps if s["function_name"] == "DBOS.waitFirst"), None)
+        if first_wait is None:
+            raise InputError(f"run {run_id} never waited for its searches, so there is nothing to retry")
+        new_id_searches = {search_workflow_id(run_id, i): i for i in missing}
+        originals = self._client.list_workflows(workflow_ids=list(new_id_searches), load_output=False)
+        fork_id = uuid.uuid4().hex[:12]
+        replacements = {}
+        for row in originals:
+            fresh = search_workflow_id(fork_id, new_id_searches[row.workflow_id])
+            args = row.input["args"] if row.input else ()
+            self._start(fresh, "run_search", SEARCH_QUEUE, status.options, *args)
+            replacements[row.workflow_id] = fresh
+        return self._fork(run_id, steps, first_wait, replacements, new_id=fork_id)
+
+    def rewrite(self, run_id: str, analyst_model: str | None = None, instructions: str | None = None) -> str:
+        """A new run with a new report written from `run_id`'s search results, no search run again.
+
+        It forks the run just after it started its analysis, with that analysis swapped for a new one
+        (another analyst model, other instructions) over the same results, extra searches included.
+        """
+        status, steps = self._completed(run_id, "rewritten")
+        analysis_id = analyze_workflow_id(run_id)
+        start = next((s["function_id"] for s in steps if s["child_workflow_id"] == analysis_id), None)
+        rows = self._client.list_workflows(workflow_ids=[analysis_id])
+        if start is None or not rows or rows[0].status != "SUCCESS" or rows[0].input is None:
+            raise InputError(f"run {run_id} has no finished analysis to rewrite (its report is partial)")
+        if instructions is not None and not instructions.strip():
+            raise InputError("--instructions is empty; give the analyst something to do, or leave it out")
+        model = analyst_model or status.options.analyst_model
+        if model != OFFLINE:
+            try:
+                check_online_models(self.settings, [model])
+            except ModelConfigError as error:
+                raise InputError(str(error)) from None
+        _, question, plan, outcomes, options, budget, *_ = rows[0].input["args"]
+        earlier = rows[0].output
+        assert isinstance(earlier, AnalysisOutcome)
+        request = RewriteRequest(
+            original_run_id=run_id, analyst_model=analyst_model, instructions=instructions
+        )
+        options = options.model_copy(
+            update={
+                "analyst_model": model,
+                "offline": options.offline and model == OFFLINE,
+                "max_extra_searches": len(earlier.extra_searches),  # no new searches
+            }
+        )
+        if instructions is not None:
+            plan = plan.model_copy(update={"analysis_instructions": instructions.strip()})
+        fork_id = uuid.uuid4().hex[:12]
+        fresh = analyze_workflow_id(fork_id)
+        args = (fork_id, question, plan, outcomes, options, budget, request, earlier.extra_searches)
+        self._start(fresh, "analyze_findings", INTERNAL_QUEUE_NAME, options, *args)
+        return self._fork(run_id, steps, start + 1, {analysis_id: fresh}, new_id=fork_id)
 
     # --- workers ----------------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .schema import ResearchPlan, SearchStep
 
@@ -20,9 +20,19 @@ PLAN_REVIEW_KEY = "plan-review"
 """Idempotency key of that message: a run takes one decision, later ones are dropped."""
 REVIEW_WAIT_SECONDS = 3600.0
 """Longest single wait for a decision when the run waits without a timeout (it then waits again)."""
+CONTROL_TOPIC = "control"
+"""Topic of a `FinishRequest`, sent to the run's control workflow (`{run}-control`) while it searches."""
+FINISH_KEY = "finish"
+"""Idempotency key of the finish request: sending it twice is sending it once."""
+DEADLINE_MARGIN = 30.0
+"""Seconds DBOS lets a run go on past its deadline (to write the partial report) before cancelling it."""
 MAX_PLAN_STEPS = 20
 """Most searches an edited plan may hold (the same bound as RESEARCH_MAX_SEARCHES)."""
 _SEPARATOR = " | "
+
+
+class SearchPhaseOver(BaseModel):
+    """The run's own note to its control workflow that every search has ended: stop waiting."""
 
 
 class PlanEditError(ValueError):

@@ -18,7 +18,6 @@ import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 import logfire
@@ -33,6 +32,7 @@ from opentelemetry.trace import Status, format_trace_id
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from . import __version__
+from .naming import WorkflowRef
 from .schema import Phase, ResearchStatus
 from .settings import Settings
 
@@ -59,8 +59,6 @@ PROVIDER_KEY_PATTERNS: tuple[str, ...] = (
 _SECRET_GROUP = "research_secret"
 _SENSITIVE_HINT = re.compile("|".join(DEFAULT_PATTERNS), re.IGNORECASE)
 
-_CHILD_SUFFIX = re.compile(r"-(plan|analyze|search-(\d+)|extra-(\d+))$")
-_CHILD_PHASES = {"plan": Phase.PLANNING, "analyze": Phase.ANALYZING}
 
 # The run's current phase, for spans of the top-level workflow; children know theirs from their ids.
 _run_phase: ContextVar[Phase | None] = ContextVar("research_run_phase", default=None)
@@ -70,33 +68,6 @@ _OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_T
 
 
 # --- which run a span belongs to ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WorkflowRef:
-    """What a workflow id says about its place in a run: `{run}`, `{run}-plan`, `{run}-search-2`, ..."""
-
-    workflow_id: str
-    run_id: str
-    phase: Phase | None = None
-    search_index: int | None = None
-    extra: bool = False
-
-    @classmethod
-    def parse(cls, workflow_id: str) -> WorkflowRef:
-        """Read the run id and the child's role from a workflow id (the naming is a data contract)."""
-        match = _CHILD_SUFFIX.search(workflow_id)
-        if match is None:
-            return cls(workflow_id=workflow_id, run_id=workflow_id)
-        kind, search, extra = match.groups()
-        index = search or extra
-        return cls(
-            workflow_id=workflow_id,
-            run_id=workflow_id[: match.start()],
-            phase=_CHILD_PHASES.get(kind, Phase.SEARCHING),
-            search_index=int(index) if index else None,
-            extra=extra is not None,
-        )
 
 
 class RunAttributesProcessor(SpanProcessor):

@@ -41,6 +41,8 @@ class SearchState(StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    SKIPPED = "skipped"
+    """Not run, or stopped before it finished: the run was told to finish, or reached its deadline."""
 
 
 class ResearchOptions(BaseModel):
@@ -63,6 +65,67 @@ class ResearchOptions(BaseModel):
     """Seconds to wait for that decision; None waits for as long as it takes."""
     review_timeout_action: Literal["approve", "cancel"] = "cancel"
     """What happens to the plan when `review_timeout` passes without a decision."""
+    max_requests: int | None = None
+    """Most model requests the whole run may make (planner, searches and analyst); None: no cap."""
+    max_tokens: int | None = None
+    """Most tokens (input and output) the whole run may use; None: no cap."""
+    deadline: float | None = None
+    """Seconds the run may take once a worker starts it; None: no deadline."""
+    finish_grace: float = 10.0
+    """Seconds searches already running may still take after the run is told to finish."""
+
+
+class Budget(BaseModel):
+    """What a run, or one part of it, may still spend on model calls; None: no cap."""
+
+    requests: int | None = None
+    tokens: int | None = None
+
+    @classmethod
+    def of(cls, options: ResearchOptions) -> Budget | None:
+        """The run's whole budget, or None when it has no cap."""
+        if options.max_requests is None and options.max_tokens is None:
+            return None
+        return cls(requests=options.max_requests, tokens=options.max_tokens)
+
+    def after(self, used: Usage) -> Budget:
+        """What is left of this budget once `used` is spent (never below zero)."""
+        return Budget(
+            requests=None if self.requests is None else max(self.requests - used.requests, 0),
+            tokens=None if self.tokens is None else max(self.tokens - used.total_tokens, 0),
+        )
+
+    def share(self, parts: int) -> Budget:
+        """One of `parts` equal shares (rounded down), so that parts spent in parallel stay in budget."""
+        return Budget(
+            requests=None if self.requests is None else self.requests // parts,
+            tokens=None if self.tokens is None else self.tokens // parts,
+        )
+
+    def less(self, other: Budget, times: int = 1) -> Budget:
+        """This budget with `times` × `other` set aside."""
+        return Budget(
+            requests=None if self.requests is None else max(self.requests - times * (other.requests or 0), 0),
+            tokens=None if self.tokens is None else max(self.tokens - times * (other.tokens or 0), 0),
+        )
+
+    @property
+    def exhausted(self) -> bool:
+        return self.requests == 0 or self.tokens == 0
+
+    def describe(self) -> str:
+        parts = []
+        if self.requests is not None:
+            parts.append(f"{self.requests} model requests")
+        if self.tokens is not None:
+            parts.append(f"{self.tokens:,} tokens")
+        return " and ".join(parts) or "no limit"
+
+
+class FinishRequest(BaseModel):
+    """Sent to a searching run (`deep-research finish`): keep what is found, skip the rest, write the report."""
+
+    reason: str = "finish requested"
 
 
 class SearchStep(BaseModel):
@@ -201,9 +264,18 @@ class SearchOutcome(BaseModel):
         description="What the search tool really returned (empty for a provider's built-in web search).",
     )
     error: str | None = None
+    skipped: bool = Field(default=False, description="Not run, or stopped unfinished (see `error` for why).")
     usage: Usage = Field(default_factory=Usage)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+class RewriteRequest(BaseModel):
+    """A new report over a finished run's search results (`deep-research rewrite`)."""
+
+    original_run_id: str
+    analyst_model: str | None = Field(default=None, description="None keeps the original analyst model.")
+    instructions: str | None = Field(default=None, description="None keeps the plan's analysis instructions.")
 
 
 class CitationCheck(BaseModel):
@@ -234,6 +306,8 @@ class AnalysisOutcome(BaseModel):
     report: ResearchReport
     usage: Usage
     extra_searches: list[SearchOutcome] = Field(default_factory=list)
+    analyst_model: str | None = Field(default=None, description="The model that wrote it; None: the run's.")
+    rewrite: RewriteRequest | None = Field(default=None, description="Set when this is a rewrite's report.")
 
 
 class SearchProgress(BaseModel):
@@ -282,6 +356,21 @@ class ResearchStatus(BaseModel):
     )
     review_deadline: datetime | None = Field(
         default=None, description="When a plan awaiting approval is decided by the review timeout."
+    )
+    stopped_early: str | None = Field(
+        default=None,
+        description="Why the run stopped short of its plan (finish requested, deadline, budget); the report "
+        "is then partial and says what is missing.",
+    )
+    deadline_at: datetime | None = Field(default=None, description="When the run's deadline passes.")
+    rewrite: RewriteRequest | None = Field(
+        default=None, description="Set on a rewrite: the run whose searches it reused, and what changed."
+    )
+    forked_from: str | None = Field(
+        default=None, description="The run this one was forked, retried or rewritten from (set by clients)."
+    )
+    forks: list[str] = Field(
+        default_factory=list, description="Runs forked, retried or rewritten from this one (set by clients)."
     )
 
     def add_usage(self, model: str, usage: Usage) -> None:

@@ -91,6 +91,22 @@ class Settings(BaseSettings):
     review_timeout_action: Literal["approve", "cancel"] = Field(
         default="cancel", description="What happens to a plan still undecided when review_timeout passes."
     )
+    max_requests: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most model requests one run may make; unset: no cap (--max-requests).",
+    )
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="Most tokens one run may use; unset: no cap (--max-tokens)."
+    )
+    deadline: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds a run may take once started; it then ends with a partial report (--deadline).",
+    )
+    finish_grace: float = Field(
+        default=10.0, ge=0, description="Seconds running searches may still take after `finish`."
+    )
     min_question_chars: int = Field(default=3, ge=1, description="Shortest question accepted.")
     max_question_chars: int = Field(default=2000, ge=10, description="Longest question accepted.")
     executor_id: str | None = Field(

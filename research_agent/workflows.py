@@ -3,9 +3,16 @@
     deep_research(question, options)            run id R (chosen by the client)
       ├─ plan_research        R-plan            planner agent → ResearchPlan
       ├─ (review_plan)        DBOS.recv         waits in AWAITING_APPROVAL for a PlanDecision
-      ├─ run_search × N       R-search-1..N     searcher agent → SearchFindings (started together)
+      ├─ run_search × N       R-search-1..N     searcher agent → SearchFindings (queued together)
+      ├─ await_control        R-control         waits for `finish` (or the deadline) while searches run
+      ├─ (await_control)      R-grace           the grace period of searches still running after `finish`
       └─ analyze_findings     R-analyze         analyst agent → ResearchReport
              └─ run_search    R-extra-1..K      one per `extra_search` tool call
+
+Budgets (model requests, tokens) are shared out before each part runs, from the usage recorded so far, so a
+recovered run never gets a fresh budget. A deadline stops the searches at the deadline and bounds the analysis
+with a DBOS workflow timeout; when the analyst cannot write the report, the run ends with a partial report
+built from the findings, saying why.
 
 After every change `deep_research` publishes the run's `ResearchStatus` as event `status`. Workflow code
 does nothing non-deterministic itself: time comes from the `clock` step, I/O from model and search steps.
@@ -14,22 +21,41 @@ does nothing non-deterministic itself: time comes from the `clock` step, I/O fro
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from dbos import DBOS, PropagateOtelContext, SetWorkflowID
-from dbos._error import DBOSException  # not re-exported by dbos; the base class of its errors
-from pydantic_ai.usage import RunUsage
+from dbos import DBOS, PropagateOtelContext, SetWorkflowID, SetWorkflowTimeout, WorkflowHandleAsync
+from dbos._context import get_local_dbos_context  # the run's DBOS deadline has no public accessor
+from dbos._error import (  # not re-exported by dbos
+    DBOSAwaitedWorkflowCancelledError,
+    DBOSException,  # the base class of its errors
+    DBOSMaxStepRetriesExceeded,
+)
+from pydantic_ai.exceptions import UsageLimitExceeded
+from pydantic_ai.usage import RunUsage, UsageLimits
 
 from . import agents
 from .agents import AnalystDeps, PlannerDeps, SearchDeps
 from .citations import check_citations
-from .controls import PLAN_REVIEW_TOPIC, REVIEW_WAIT_SECONDS
+from .controls import CONTROL_TOPIC, DEADLINE_MARGIN, PLAN_REVIEW_TOPIC, REVIEW_WAIT_SECONDS, SearchPhaseOver
+from .models import OFFLINE
+from .naming import (
+    analyze_workflow_id,
+    control_workflow_id,
+    extra_workflow_id,
+    grace_workflow_id,
+    plan_workflow_id,
+    search_workflow_id,
+)
 from .observability import annotate_status, keep_trace_for_recovery
 from .prompts import analyst_prompt, planner_prompt, search_prompt
 from .runtime import SEARCH_QUEUE
 from .schema import (
+    CITATION_PATTERN,
     STATUS_EVENT,
     AnalysisOutcome,
+    Budget,
     CitationCheck,
+    FinishRequest,
     NumberedSource,
     Phase,
     PlanDecision,
@@ -38,6 +64,7 @@ from .schema import (
     ResearchPlan,
     ResearchReport,
     ResearchStatus,
+    RewriteRequest,
     SearchOutcome,
     SearchProgress,
     SearchState,
@@ -50,22 +77,6 @@ from .search.domains import domain_allowed
 
 RESULT_POLL_INTERVAL = 0.05
 """Seconds between checks for a queued child's result (DBOS's default, 1 s, would idle a run that long)."""
-
-
-def plan_workflow_id(run_id: str) -> str:
-    return f"{run_id}-plan"
-
-
-def search_workflow_id(run_id: str, index: int) -> str:
-    return f"{run_id}-search-{index}"
-
-
-def analyze_workflow_id(run_id: str) -> str:
-    return f"{run_id}-analyze"
-
-
-def extra_workflow_id(run_id: str, index: int) -> str:
-    return f"{run_id}-extra-{index}"
 
 
 @DBOS.step(name="clock")
@@ -85,29 +96,53 @@ def _usage(run_usage: RunUsage) -> Usage:
 
 def _model(model_id: str, options: ResearchOptions) -> str | None:
     """The model to pass to `agent.run`: None selects the agent's built-in offline model."""
-    return None if options.offline else model_id
+    return None if options.offline or model_id == OFFLINE else model_id
+
+
+def usage_limits(budget: Budget | None) -> UsageLimits | None:
+    """pydantic-ai's limits for one agent run spending at most `budget` (None: pydantic-ai's defaults)."""
+    if budget is None:
+        return None
+    return UsageLimits(
+        request_limit=budget.requests if budget.requests is not None else UsageLimits.request_limit,
+        total_tokens_limit=budget.tokens,
+    )
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, UsageLimitExceeded):  # pydantic-ai's message goes on with advice and a link
+        return f"{type(error).__name__}: {str(error).split('. ')[0]}"
+    return f"{type(error).__name__}: {error}"
 
 
 @DBOS.workflow(name="plan_research")
-async def plan_research(question: str, options: ResearchOptions) -> PlanOutcome:
+async def plan_research(question: str, options: ResearchOptions, budget: Budget | None = None) -> PlanOutcome:
     """Ask the planner for a research plan."""
     result = await agents.planner.run(
         planner_prompt(question, options.max_searches, options.corpus),
         model=_model(options.planner_model, options),
         deps=PlannerDeps(max_searches=options.max_searches),
+        usage_limits=usage_limits(budget),
     )
     return PlanOutcome(plan=result.output, usage=_usage(result.usage))
 
 
 @DBOS.workflow(name="run_search")
-async def run_search(index: int, step: SearchStep, options: ResearchOptions) -> SearchOutcome:
+async def run_search(
+    index: int, step: SearchStep, options: ResearchOptions, budget: Budget | None = None
+) -> SearchOutcome:
     """Run one search step with the search agent; a failure becomes an outcome with an error, not a crash."""
     started_at = await clock()
     returned: list[Source] = []
+    limits = usage_limits(budget)
+    spent = RunUsage()  # filled in as the agent runs, so a failed search's requests still count
     try:
         if options.search_backend == "builtin":
             result = await agents.web_searcher.run(
-                search_prompt(step.query, step.rationale, options.corpus), model=options.search_model
+                search_prompt(step.query, step.rationale, options.corpus),
+                model=options.search_model,
+                usage_limits=limits,
+                usage=spent,
             )
         else:
             deps = SearchDeps(
@@ -121,17 +156,31 @@ async def run_search(index: int, step: SearchStep, options: ResearchOptions) -> 
                 search_prompt(step.query, step.rationale, options.corpus),
                 model=_model(options.search_model, options),
                 deps=deps,
+                usage_limits=limits,
+                usage=spent,
             )
             returned = [
                 Source(**hit.model_dump(include={"title", "url", "location", "snippet"})) for hit in deps.hits
             ]
+    except DBOSMaxStepRetriesExceeded as error:
+        # The search step failed every attempt: the search has failed, the run goes on without it.
+        last = error.errors[-1] if error.errors else error
+        return SearchOutcome(
+            index=index,
+            query=step.query,
+            error=f"{type(last).__name__}: {last} (after {error.max_retries} attempts)",
+            usage=_usage(spent),
+            started_at=started_at,
+            finished_at=await clock(),
+        )
     except DBOSException:
         raise  # DBOS's own errors (non-determinism, cancelled children) are not a failed search
     except Exception as error:
         return SearchOutcome(
             index=index,
             query=step.query,
-            error=f"{type(error).__name__}: {error}",
+            error=_describe(error),
+            usage=_usage(spent),
             started_at=started_at,
             finished_at=await clock(),
         )
@@ -167,28 +216,106 @@ async def start_extra_search(deps: AnalystDeps, query: str) -> SearchOutcome:
     index = len(deps.extra_searches) + 1
     step = SearchStep(query=query, rationale="Extra search requested by the analyst.")
     with SetWorkflowID(extra_workflow_id(deps.run_id, index)), PropagateOtelContext():
-        handle = await DBOS.enqueue_workflow_async(SEARCH_QUEUE, run_search, index, step, deps.options)
+        handle = await DBOS.enqueue_workflow_async(
+            SEARCH_QUEUE, run_search, index, step, deps.options, deps.extra_budget
+        )
     return await handle.get_result(polling_interval_sec=RESULT_POLL_INTERVAL)
 
 
 @DBOS.workflow(name="analyze_findings")
 async def analyze_findings(
-    run_id: str, question: str, plan: ResearchPlan, outcomes: list[SearchOutcome], options: ResearchOptions
+    run_id: str,
+    question: str,
+    plan: ResearchPlan,
+    outcomes: list[SearchOutcome],
+    options: ResearchOptions,
+    budget: Budget | None = None,
+    rewrite: RewriteRequest | None = None,
+    reused_extras: list[SearchOutcome] | None = None,
 ) -> AnalysisOutcome:
-    """Have the analyst write the report; its citations are resolved against the numbered sources."""
-    numbered = number_sources(outcomes)
-    deps = AnalystDeps(run_id=run_id, options=options, sources=numbered)
+    """Have the analyst write the report; its citations are resolved against the numbered sources.
+
+    A rewrite (`rewrite` set) passes the original's extra searches as `reused_extras`: they are cited like
+    the analyst's own and no new search runs.
+    """
+    reused = reused_extras or []
+    numbered = number_sources(outcomes + reused)
+    extra_budget = None
+    if budget is not None:
+        # Each possible extra search gets a share; the analyst keeps the rest, so together they stay in budget.
+        extra_budget = budget.share(options.max_extra_searches + 2)
+        budget = budget.less(extra_budget, options.max_extra_searches)
+    deps = AnalystDeps(
+        run_id=run_id,
+        options=options,
+        sources=numbered,
+        extra_searches=list(reused),
+        extra_budget=extra_budget,
+    )
     result = await agents.analyst.run(
-        analyst_prompt(question, plan, outcomes, numbered),
+        analyst_prompt(question, plan, outcomes + reused, numbered),
         model=_model(options.analyst_model, options),
         deps=deps,
+        usage_limits=usage_limits(budget),
     )
     draft = result.output
     report = ResearchReport(title=draft.title, body=draft.body)
     cited = set(report.cited_numbers())
     report.sources = [source for source in deps.sources.values() if source.number in cited]
     # The extra searches' own usage is counted with each of them, under the search model.
-    return AnalysisOutcome(report=report, usage=_usage(result.usage), extra_searches=deps.extra_searches)
+    return AnalysisOutcome(
+        report=report,
+        usage=_usage(result.usage),
+        extra_searches=deps.extra_searches,
+        analyst_model=options.analyst_model,
+        rewrite=rewrite,
+    )
+
+
+@DBOS.workflow(name="await_control")
+async def await_control(timeout: float | None) -> FinishRequest | SearchPhaseOver | None:
+    """Wait for a message on the control topic: a `FinishRequest` from a person, or the run's note that
+    the wait is over. None when `timeout` seconds pass first (the deadline, or the end of a grace period).
+
+    The run waits on this workflow next to its searches (`DBOS.wait_first`), so a request wakes it at once.
+    """
+    if timeout is not None:
+        message = await DBOS.recv_async(CONTROL_TOPIC, timeout_seconds=max(timeout, 0.001))
+    else:
+        message = None
+        while message is None:
+            message = await DBOS.recv_async(CONTROL_TOPIC, timeout_seconds=REVIEW_WAIT_SECONDS)
+    return message if isinstance(message, FinishRequest | SearchPhaseOver) else None
+
+
+def partial_report(question: str, outcomes: list[SearchOutcome], reason: str) -> ResearchReport:
+    """A report written without the analyst: each search's own summary with the sources it found."""
+    numbered = number_sources(outcomes)
+    sections = [f"_The analysis was not written: {reason}. These are the searches' own findings._"]
+    for outcome in outcomes:
+        if outcome.findings is None:
+            continue
+        summary = CITATION_PATTERN.sub("", outcome.findings.summary).strip()
+        marks = "".join(f"[{numbered[source.key].number}]" for source in outcome.findings.sources)
+        sections.append(f"## {outcome.query}\n\n{summary} {marks}".rstrip())
+    if len(sections) == 1:
+        sections.append("No search found anything before the run stopped.")
+    report = ResearchReport(title=f"Partial report: {question}", body="\n\n".join(sections))
+    cited = set(report.cited_numbers())
+    report.sources = [source for source in numbered.values() if source.number in cited]
+    return report
+
+
+def note_gaps(report: ResearchReport, outcomes: list[SearchOutcome]) -> ResearchReport:
+    """The report with a closing note naming each planned search that failed or was skipped."""
+    missing = [outcome for outcome in outcomes if outcome.findings is None]
+    if not missing:
+        return report
+    lines = [f"**Gaps:** {len(missing)} of {len(outcomes)} planned searches are missing from this report."]
+    for outcome in missing:
+        what = "skipped" if outcome.skipped else "failed"
+        lines.append(f"- “{outcome.query}”: {what} ({outcome.error or 'no result'})")
+    return report.model_copy(update={"body": report.body.rstrip() + "\n\n---\n\n" + "\n".join(lines)})
 
 
 @DBOS.step(name="check_citations")
@@ -207,7 +334,10 @@ async def _publish(status: ResearchStatus, updated_at: datetime | None = None) -
 
 
 def _record_search(status: ResearchStatus, outcome: SearchOutcome, progress: SearchProgress) -> None:
-    progress.state = SearchState.DONE if outcome.findings is not None else SearchState.FAILED
+    if outcome.findings is not None:
+        progress.state = SearchState.DONE
+    else:
+        progress.state = SearchState.SKIPPED if outcome.skipped else SearchState.FAILED
     progress.sources = list(outcome.findings.sources) if outcome.findings else []
     progress.source_count = len(progress.sources)
     progress.error = outcome.error
@@ -254,6 +384,175 @@ async def review_plan(status: ResearchStatus, plan: ResearchPlan) -> ResearchPla
     return plan
 
 
+def _seconds_until(moment: datetime | None, now: datetime) -> float | None:
+    return None if moment is None else (moment - now).total_seconds()
+
+
+def _skipped(index: int, step: SearchStep, reason: str, now: datetime) -> SearchOutcome:
+    return SearchOutcome(index=index, query=step.query, error=reason, skipped=True, finished_at=now)
+
+
+async def _stop_searches(
+    status: ResearchStatus,
+    pending: dict[str, tuple[int, WorkflowHandleAsync[Any]]],
+    steps: list[SearchStep],
+    reason: str,
+    *,
+    running_too: bool,
+) -> list[SearchOutcome]:
+    """Cancel the searches that have not started (and, with `running_too`, those running); they are skipped."""
+    states = {
+        row.workflow_id: row.status
+        for row in await DBOS.list_workflows_async(
+            workflow_ids=list(pending), load_input=False, load_output=False
+        )
+    }
+    now = await clock()
+    skipped = []
+    for workflow_id, (index, _) in list(pending.items()):
+        if running_too or states.get(workflow_id) == "ENQUEUED":
+            await DBOS.cancel_workflow_async(workflow_id)
+            del pending[workflow_id]
+            outcome = _skipped(index, steps[index - 1], reason, now)
+            _record_search(status, outcome, status.searches[index - 1])
+            skipped.append(outcome)
+    return skipped
+
+
+async def search_phase(
+    status: ResearchStatus, plan: ResearchPlan, budget: Budget | None
+) -> list[SearchOutcome]:
+    """Run the plan's searches through the `search` queue and collect every outcome, in plan order.
+
+    While they run the run also waits on its control workflow: a `FinishRequest` skips the searches not yet
+    started and gives running ones `finish_grace` seconds; the deadline stops them all at once.
+    """
+    run_id, options, steps = status.run_id, status.options, plan.search_steps
+    outcomes: list[SearchOutcome] = []
+    status.phase = Phase.SEARCHING
+    status.searches = [
+        SearchProgress(index=i, query=step.query, rationale=step.rationale, state=SearchState.RUNNING)
+        for i, step in enumerate(steps, start=1)
+    ]
+    now = await clock()
+    share = None if budget is None else budget.share(len(steps) + 1)  # the last share is the analyst's
+    if share is not None and share.exhausted:
+        status.stopped_early = f"the budget ({budget.describe() if budget else ''}) ran out before any search"
+        for i, step in enumerate(steps, start=1):
+            outcome = _skipped(i, step, "skipped: no budget left", now)
+            _record_search(status, outcome, status.searches[i - 1])
+            outcomes.append(outcome)
+        await _publish(status, now)
+        return outcomes
+
+    # The control workflow exists before the run shows SEARCHING, so a finish request always finds it.
+    with SetWorkflowID(control_workflow_id(run_id)), PropagateOtelContext():
+        control: WorkflowHandleAsync[Any] | None = await DBOS.start_workflow_async(
+            await_control, _seconds_until(status.deadline_at, now)
+        )
+    await _publish(status, now)
+    pending: dict[str, tuple[int, WorkflowHandleAsync[Any]]] = {}
+    for i, step in enumerate(steps, start=1):
+        with SetWorkflowID(search_workflow_id(run_id, i)), PropagateOtelContext():
+            # Queued, not started: the `search` queue holds every worker to global limits.
+            handle = await DBOS.enqueue_workflow_async(SEARCH_QUEUE, run_search, i, step, options, share)
+        pending[handle.workflow_id] = (i, handle)
+    grace: WorkflowHandleAsync[Any] | None = None
+
+    while pending:
+        # `wait_first` is a recorded step, so a recovered run sees the same order and replays step for step.
+        waiting = [handle for _, handle in pending.values()] + [h for h in (control, grace) if h is not None]
+        finished = await DBOS.wait_first_async(waiting, polling_interval_sec=RESULT_POLL_INTERVAL)
+        if control is not None and finished.workflow_id == control.workflow_id:
+            message = await finished.get_result()
+            control = None
+            if isinstance(message, SearchPhaseOver):
+                continue  # the original's wait, in a fork that copied it: nothing to stop
+            deadline = message is None
+            reason = "the deadline passed" if deadline else message.reason
+            status.stopped_early = reason
+            outcomes += await _stop_searches(
+                status, pending, steps, f"skipped: {reason} before it started", running_too=deadline
+            )
+            if pending:
+                with SetWorkflowID(grace_workflow_id(run_id)), PropagateOtelContext():
+                    grace = await DBOS.start_workflow_async(await_control, options.finish_grace)
+            await _publish(status, await clock())
+            continue
+        if grace is not None and finished.workflow_id == grace.workflow_id:
+            await finished.get_result()
+            grace = None
+            reason = f"skipped: still running {options.finish_grace:g} s after {status.stopped_early}"
+            outcomes += await _stop_searches(status, pending, steps, reason, running_too=True)
+            await _publish(status, await clock())
+            continue
+        del pending[finished.workflow_id]
+        outcome = await finished.get_result()
+        outcomes.append(outcome)
+        _record_search(status, outcome, status.searches[outcome.index - 1])
+        await _publish(status, outcome.finished_at)
+    out_of_budget = any((o.error or "").startswith(UsageLimitExceeded.__name__) for o in outcomes)
+    if budget is not None and status.stopped_early is None and out_of_budget:
+        status.stopped_early = f"the budget ({budget.describe()} after planning) ran out during the searches"
+    for waiter in (control, grace):
+        if waiter is not None:  # let the waiting workflow end now rather than at its timeout
+            await DBOS.send_async(waiter.workflow_id, SearchPhaseOver(), CONTROL_TOPIC)
+    return sorted(outcomes, key=lambda o: o.index)
+
+
+async def analysis_phase(
+    status: ResearchStatus,
+    question: str,
+    plan: ResearchPlan,
+    outcomes: list[SearchOutcome],
+    budget: Budget | None,
+) -> AnalysisOutcome:
+    """The analyst's report, or a partial one built from the findings when the deadline or budget stops it."""
+    run_id, options = status.run_id, status.options
+    now = await clock()
+    remaining = None if budget is None else budget.after(status.usage)
+    time_left = _seconds_until(status.deadline_at, now)
+    stopped = None
+    if time_left is not None and time_left <= 0:
+        stopped = "the deadline passed before the analysis"
+    elif remaining is not None and remaining.exhausted:
+        stopped = f"the budget ({budget.describe() if budget else ''}) ran out before the analysis"
+    else:
+        # A DBOS timeout bounds the analysis by the deadline: the analyst is cancelled, the run goes on.
+        with (
+            SetWorkflowID(analyze_workflow_id(run_id)),
+            SetWorkflowTimeout(time_left),
+            PropagateOtelContext(),
+        ):
+            handle = await DBOS.start_workflow_async(
+                analyze_findings, run_id, question, plan, outcomes, options, remaining
+            )
+        try:
+            return await handle.get_result(polling_interval_sec=RESULT_POLL_INTERVAL)
+        except DBOSAwaitedWorkflowCancelledError:
+            stopped = "the deadline passed during the analysis"
+        except UsageLimitExceeded as error:
+            stopped = f"the analyst exceeded the budget ({_describe(error)})"
+    status.stopped_early = stopped
+    return AnalysisOutcome(report=partial_report(question, outcomes, stopped), usage=Usage())
+
+
+def _deadline_at(options: ResearchOptions, created_at: datetime) -> datetime | None:
+    """When the run must stop: its DBOS deadline less the margin for the partial report.
+
+    DBOS sets that deadline when a worker dequeues the run (or a fork of it) and restores it on recovery,
+    so it is the same in every replay, and a fork gets a fresh one. A run enqueued without a DBOS timeout
+    counts from its start.
+    """
+    if options.deadline is None:
+        return None
+    context = get_local_dbos_context()
+    deadline_ms = context.workflow_deadline_epoch_ms if context is not None else None
+    if deadline_ms is None:
+        return created_at + timedelta(seconds=options.deadline)
+    return datetime.fromtimestamp(deadline_ms / 1000, UTC) - timedelta(seconds=DEADLINE_MARGIN)
+
+
 @DBOS.workflow(name="deep_research")
 async def deep_research(question: str, options: ResearchOptions) -> ResearchReport | None:
     """Plan, search in parallel, analyse; the workflow id is the run id. None: the plan was rejected."""
@@ -261,12 +560,19 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
     assert run_id is not None
     await keep_trace_for_recovery(run_id)
     created_at = await clock()
-    status = ResearchStatus(run_id=run_id, question=question, options=options, created_at=created_at)
+    status = ResearchStatus(
+        run_id=run_id,
+        question=question,
+        options=options,
+        created_at=created_at,
+        deadline_at=_deadline_at(options, created_at),
+    )
+    budget = Budget.of(options)
     await _publish(status, created_at)
     try:
         # Children carry the trace context too, so one recovered on its own stays in the run's trace.
         with SetWorkflowID(plan_workflow_id(run_id)), PropagateOtelContext():
-            planned = await plan_research(question, options)
+            planned = await plan_research(question, options, budget)
         plan = planned.plan
         status.plan = plan
         status.add_usage(options.planner_model, planned.usage)
@@ -278,43 +584,26 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
                 await _publish(status, await clock())
                 return None
             plan = status.plan = reviewed
-        status.phase = Phase.SEARCHING
-        status.searches = [
-            SearchProgress(index=i, query=step.query, rationale=step.rationale, state=SearchState.RUNNING)
-            for i, step in enumerate(plan.search_steps, start=1)
-        ]
-        await _publish(status, await clock())
-
-        handles = []
-        for i, step in enumerate(plan.search_steps, start=1):
-            with SetWorkflowID(search_workflow_id(run_id, i)), PropagateOtelContext():
-                # Queued, not started: the `search` queue holds every worker to global limits.
-                handles.append(await DBOS.enqueue_workflow_async(SEARCH_QUEUE, run_search, i, step, options))
-        outcomes: list[SearchOutcome] = []
-        # Publish each search as it finishes. `wait_first` is itself a recorded step, so a recovered run
-        # sees the searches finish in the order it saw before the crash and replays step for step.
-        pending = list(handles)
-        while pending:
-            finished = await DBOS.wait_first_async(pending, polling_interval_sec=RESULT_POLL_INTERVAL)
-            pending.remove(finished)
-            outcome = await finished.get_result()
-            outcomes.append(outcome)
-            _record_search(status, outcome, status.searches[outcome.index - 1])
-            await _publish(status, outcome.finished_at)
-        outcomes.sort(key=lambda o: o.index)
+        remaining = None if budget is None else budget.after(status.usage)
+        outcomes = await search_phase(status, plan, remaining)
 
         status.phase = Phase.ANALYZING
         await _publish(status)
-        with SetWorkflowID(analyze_workflow_id(run_id)), PropagateOtelContext():
-            analysis = await analyze_findings(run_id, question, plan, outcomes, options)
+        analysis = await analysis_phase(status, question, plan, outcomes, budget)
         for extra in analysis.extra_searches:
             progress = SearchProgress(index=len(status.searches) + 1, query=extra.query, extra=True)
             _record_search(status, extra, progress)
             status.searches.append(progress)
-        status.add_usage(options.analyst_model, analysis.usage)
-        status.report, status.citations = await verify_citations(
-            analysis.report, outcomes + analysis.extra_searches
-        )
+        status.add_usage(analysis.analyst_model or options.analyst_model, analysis.usage)
+        status.rewrite = analysis.rewrite
+        report = note_gaps(analysis.report, outcomes)
+        status.report, status.citations = await verify_citations(report, outcomes + analysis.extra_searches)
+        status.phase = Phase.COMPLETED
+        await _publish(status, await clock())
+        return status.report
+    except UsageLimitExceeded as error:  # the planner ran out of budget: nothing to report on
+        status.stopped_early = f"the planner exceeded the budget ({_describe(error)})"
+        status.report = partial_report(question, [], status.stopped_early)
         status.phase = Phase.COMPLETED
         await _publish(status, await clock())
         return status.report

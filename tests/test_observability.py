@@ -23,9 +23,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from research_agent.client import ResearchClient, resolve_options
+from research_agent.naming import WorkflowRef
 from research_agent.observability import (
     REDACTED,
-    WorkflowRef,
     configure_observability,
     redact_secrets,
     secret_pattern,
@@ -39,16 +39,19 @@ from ._otlp import ReceivedSpan, otlp_receiver
 from ._process import cli, start_worker
 
 QUESTION = "Compare the economies of Chile and Peru"
-# One offline run of QUESTION: plan, four searches, analysis, citation check (DBOS workflows and steps, pydantic-ai agent
+# One offline run of QUESTION: plan, four searches (and the control workflow a finish request would go to),
+# analysis, citation check (DBOS workflows and steps, pydantic-ai agent
 # runs, model requests and tool calls, and the search step's log line).
 SPAN_TREE = """\
 deep_research
-  clock ×3
+  clock ×4
   set_event ×8
   plan_research
     invoke_agent planner
       chat offline-planner
         planner__model.request
+  await_control
+    recv
   run_search ×4
     clock ×2
     invoke_agent searcher
@@ -57,6 +60,7 @@ deep_research
       execute_tool search
         search
           search found {hits} results
+  send
   analyze_findings
     invoke_agent analyst
       chat offline-analyst
@@ -135,7 +139,7 @@ def test_a_run_is_one_trace_rooted_at_deep_research(captured: Captured, settings
     roots = [span for span in spans if span.parent is None]
     assert [root.name for root in roots] == ["deep_research"]
     assert _tree(spans) == SPAN_TREE
-    assert len(spans) == 65
+    assert len(spans) == 69
 
 
 def test_spans_name_the_run_phase_and_search(captured: Captured, settings: Settings):
@@ -220,7 +224,7 @@ def test_no_key_or_token_leaves_the_process(monkeypatch: pytest.MonkeyPatch, set
             for row in rows
             for step in client._client.list_workflow_steps(row.workflow_id)
         ]
-    assert len(rows) == 7
+    assert len(rows) == 8  # the run, plan, control, analysis and four searches
     for name in ("GOOGLE_API_KEY", "TAVILY_API_KEY"):
         assert not any(ENV_KEYS[name] in text for text in stored)
 
@@ -251,10 +255,15 @@ def test_configuring_twice_keeps_the_first_configuration(settings: Settings):
 
 def test_workflow_ids_name_their_run_phase_and_search():
     assert WorkflowRef.parse("r1") == WorkflowRef("r1", "r1")
-    assert WorkflowRef.parse("r1-plan") == WorkflowRef("r1-plan", "r1", Phase.PLANNING)
-    assert WorkflowRef.parse("r-1-search-12") == WorkflowRef("r-1-search-12", "r-1", Phase.SEARCHING, 12)
-    assert WorkflowRef.parse("r1-extra-2") == WorkflowRef("r1-extra-2", "r1", Phase.SEARCHING, 2, extra=True)
-    assert WorkflowRef.parse("r1-analyze") == WorkflowRef("r1-analyze", "r1", Phase.ANALYZING)
+    assert WorkflowRef.parse("r1-plan") == WorkflowRef("r1-plan", "r1", Phase.PLANNING, kind="plan")
+    assert WorkflowRef.parse("r-1-search-12") == WorkflowRef(
+        "r-1-search-12", "r-1", Phase.SEARCHING, 12, kind="search"
+    )
+    assert WorkflowRef.parse("r1-extra-2") == WorkflowRef(
+        "r1-extra-2", "r1", Phase.SEARCHING, 2, extra=True, kind="extra"
+    )
+    assert WorkflowRef.parse("r1-analyze") == WorkflowRef("r1-analyze", "r1", Phase.ANALYZING, kind="analyze")
+    assert WorkflowRef.parse("r1-control") == WorkflowRef("r1-control", "r1", Phase.SEARCHING, kind="control")
 
 
 def test_trace_links_need_a_project_and_a_trace():
@@ -300,7 +309,7 @@ def test_the_cli_exports_one_trace_per_run_to_an_otlp_collector(isolated_env: di
         run_spans = _run_spans(spans, run_id)
         assert {span.trace_id for span in run_spans} == {status.trace_id}
         assert [span.name for span in run_spans if not span.parent_span_id] == ["deep_research"]
-        assert len(run_spans) == 65
+        assert len(run_spans) == 69
         assert {span.resource["service.name"] for span in run_spans} == {"deep-research"}
     assert not _run_spans(spans, "no-collector")
 

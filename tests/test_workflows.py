@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -14,6 +16,7 @@ from research_agent.schema import Phase, ResearchOptions, ResearchStatus, Search
 from research_agent.settings import Settings, get_settings
 
 QUESTION = "Compare the economies of Chile and Peru"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -38,6 +41,17 @@ def _executions(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+def _until(read: Callable[[], T], holds: Callable[[T], bool], timeout: float = 30) -> T:
+    """Read until `holds` is true of the value (polled, never slept on blindly)."""
+    deadline = time.monotonic() + timeout
+    value = read()
+    while not holds(value):
+        assert time.monotonic() < deadline, f"never held: {value!r}"
+        time.sleep(0.02)
+        value = read()
+    return value
+
+
 def test_a_full_offline_run(client: ResearchClient, settings: Settings):
     options, _ = resolve_options(settings, offline=True)
     updates: list[ResearchStatus] = []
@@ -57,8 +71,17 @@ def test_a_full_offline_run(client: ResearchClient, settings: Settings):
         run_id
     ).get_result()  # the final event is published just before the return
     tree = _workflows(client, run_id)
-    assert set(tree) == {"run-a", "run-a-plan", "run-a-analyze", *(f"run-a-search-{i}" for i in range(1, 5))}
-    assert all(row.status == "SUCCESS" for row in tree.values())
+    assert set(tree) == {
+        "run-a",
+        "run-a-plan",
+        "run-a-control",
+        "run-a-analyze",
+        *(f"run-a-search-{i}" for i in range(1, 5)),
+    }
+    # R-control ends when the run tells it the searches are over, just before or after the run itself.
+    tree = _until(
+        lambda: _workflows(client, run_id), lambda t: all(r.status == "SUCCESS" for r in t.values())
+    )
 
     assert [s.state for s in final.searches] == [SearchState.DONE] * 4
     assert all(s.source_count == 5 and s.started_at and s.finished_at for s in final.searches)
@@ -161,6 +184,6 @@ def test_a_run_with_pydantic_ai_test_models_goes_through_every_agent(
     client._client.retrieve_workflow("tm").get_result()
     tree = _workflows(client, "tm")
     # TestModel's plan has one step; its analyst calls extra_search, which runs as child workflow tm-extra-1.
-    assert set(tree) == {"tm", "tm-plan", "tm-search-1", "tm-analyze", "tm-extra-1"}
+    assert set(tree) == {"tm", "tm-plan", "tm-search-1", "tm-control", "tm-analyze", "tm-extra-1"}
     assert [s.extra for s in final.searches] == [False, True]
     assert final.usage.requests >= 1 + 2 + 2
