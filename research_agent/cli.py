@@ -171,6 +171,8 @@ class ProgressPrinter:
         )
         if status.citations is not None:
             self.console.print(citation_summary(status.citations), markup=False)
+        if status.stopped_early:
+            self.console.print(f"[yellow]partial report[/]: {status.stopped_early}")
         if status.error:
             self.console.print(f"[red]{status.error}[/]")
 
@@ -198,6 +200,8 @@ class ProgressPrinter:
                 self.console.print(
                     f"  [green]✓[/] {label} {search.index}: {search.query} · {search.source_count} sources{took}"
                 )
+            elif search.state == SearchState.SKIPPED:
+                self.console.print(f"  [yellow]–[/] {label} {search.index}: {search.query} · {search.error}")
             else:
                 self.console.print(f"  [red]✗[/] {label} {search.index}: {search.query} · {search.error}")
 
@@ -237,6 +241,22 @@ DenyDomainOption = Annotated[
 SearchBackendOption = Annotated[
     SearchBackendName | None, typer.Option("--search-backend", help="Override RESEARCH_SEARCH_BACKEND.")
 ]
+MaxRequestsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-requests", help="Most model requests the run may make (default RESEARCH_MAX_REQUESTS)."
+    ),
+]
+MaxTokensOption = Annotated[
+    int | None,
+    typer.Option("--max-tokens", help="Most tokens the run may use (default RESEARCH_MAX_TOKENS)."),
+]
+DeadlineOption = Annotated[
+    float | None,
+    typer.Option(
+        "--deadline", help="Seconds the run may take; it then ends with a partial report (RESEARCH_DEADLINE)."
+    ),
+]
 ReviewPlanOption = Annotated[
     bool,
     typer.Option(
@@ -257,6 +277,9 @@ def run(
     allow_domain: AllowDomainOption = None,
     deny_domain: DenyDomainOption = None,
     review_plan: ReviewPlanOption = False,
+    max_requests: MaxRequestsOption = None,
+    max_tokens: MaxTokensOption = None,
+    deadline: DeadlineOption = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Submit and print the run id without waiting.")
     ] = False,
@@ -278,6 +301,9 @@ def run(
         allow_domains=allow_domain,
         deny_domains=deny_domain,
         review_plan=review_plan,
+        max_requests=max_requests,
+        max_tokens=max_tokens,
+        deadline=deadline,
     )
     if options.offline:
         err.print(
@@ -316,14 +342,19 @@ def _submit_and_follow(
             err.print(
                 "[dim]no worker is running, so this command runs it now; it stays resumable if stopped[/]"
             )
-        try:
-            status = client.wait(run_id, on_update=ProgressPrinter(err))
-        except KeyboardInterrupt:
-            err.print(
-                f"\n[yellow]interrupted[/]: run {run_id} is saved; it continues when a worker starts "
-                "(deep-research worker) or with: deep-research resume " + run_id
-            )
-            raise typer.Exit(130) from None
+        _follow(client, run_id, as_json)
+
+
+def _follow(client: ResearchClient, run_id: str, as_json: bool) -> NoReturn:
+    """Show the run's progress until it ends, print its report (or status), exit 0 only if it completed."""
+    try:
+        status = client.wait(run_id, on_update=ProgressPrinter(err))
+    except KeyboardInterrupt:
+        err.print(
+            f"\n[yellow]interrupted[/]: run {run_id} is saved; it continues when a worker starts "
+            "(deep-research worker) or with: deep-research resume " + run_id
+        )
+        raise typer.Exit(130) from None
     _print_result(status, as_json)
     raise typer.Exit(_exit_code(status))
 
@@ -390,6 +421,9 @@ def submit(
     allow_domain: AllowDomainOption = None,
     deny_domain: DenyDomainOption = None,
     review_plan: ReviewPlanOption = False,
+    max_requests: MaxRequestsOption = None,
+    max_tokens: MaxTokensOption = None,
+    deadline: DeadlineOption = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Queue and print the run ids; don't wait.")
     ] = False,
@@ -412,6 +446,9 @@ def submit(
         allow_domains=allow_domain,
         deny_domains=deny_domain,
         review_plan=review_plan,
+        max_requests=max_requests,
+        max_tokens=max_tokens,
+        deadline=deadline,
     )
     with _client(settings) as client:
         if file is None:
@@ -576,6 +613,16 @@ def show(
     if status.trace_id:
         link = trace_url(settings.logfire_project_url, status.trace_id)
         err.print(f"trace {status.trace_id}" + (f" · {link}" if link else ""), markup=False)
+    if status.rewrite is not None:
+        changed = [f"analyst {status.rewrite.analyst_model}"] if status.rewrite.analyst_model else []
+        changed += ["new instructions"] if status.rewrite.instructions else []
+        err.print(
+            f"rewrite of {status.rewrite.original_run_id}" + (f" ({', '.join(changed)})" if changed else "")
+        )
+    elif status.forked_from:
+        err.print(f"forked from {status.forked_from}")
+    if status.forks:
+        err.print(f"forks: {', '.join(status.forks)}")
     ProgressPrinter(err)(status)
     _print_result(status, as_json=False)
 
@@ -657,6 +704,78 @@ def fork(
         new_id = client.fork(run_id, start)
         err.print(f"forked {run_id} from {start} as{_worker_hint(client)}:")
     out.print(new_id)
+
+
+WaitOption = Annotated[
+    bool, typer.Option("--wait", help="Follow the new run and print its report, like `run`.")
+]
+
+
+def _announce(client: ResearchClient, what: str, new_id: str, wait: bool) -> None:
+    """Print the id of a run just made from another (stdout), then follow it if asked."""
+    err.print(f"{what} as run [bold]{new_id}[/]{_worker_hint(client)}")
+    if wait:
+        _follow(client, new_id, as_json=False)
+    out.print(new_id)
+
+
+@app.command()
+@handles_errors
+def finish(run_id: Annotated[str, typer.Argument(help="Run id of a searching run.")]) -> None:
+    """Stop searching now and write the report from what was found (skipped searches are named in it).
+
+    Searches not yet started are skipped; running ones get RESEARCH_FINISH_GRACE seconds to end.
+    Example: deep-research finish 3f2a9c1b7d4e
+    """
+    with _client(_settings()) as client:
+        status = client.finish(run_id)
+        done = sum(s.state is SearchState.DONE for s in status.searches)
+        err.print(
+            f"run {run_id}: told to finish with {done} of {len(status.searches)} searches done; "
+            f"the report follows{_worker_hint(client)}"
+        )
+
+
+@app.command()
+@handles_errors
+def retry(
+    run_id: Annotated[str, typer.Argument(help="Run id of a completed run.")], wait: WaitOption = False
+) -> None:
+    """Rerun only the failed or skipped searches of a run, then its analysis, as a new run.
+
+    The searches that succeeded are reused, not run again; the original run stays as it is.
+    Example: deep-research retry 3f2a9c1b7d4e --wait
+    """
+    with _client(_settings()) as client:
+        status = client.status(run_id)
+        missing = sum(
+            s.state in (SearchState.FAILED, SearchState.SKIPPED) for s in status.searches if not s.extra
+        )
+        new_id = client.retry(run_id)
+        _announce(client, f"retrying {missing} searches of {run_id}", new_id, wait)
+
+
+@app.command()
+@handles_errors
+def rewrite(
+    run_id: Annotated[str, typer.Argument(help="Run id of a completed run.")],
+    analyst_model: Annotated[
+        str | None,
+        typer.Option("--analyst-model", help="Model to write with, e.g. anthropic:claude-sonnet-4-5."),
+    ] = None,
+    instructions: Annotated[
+        str | None, typer.Option("--instructions", help="New analysis instructions (replace the plan's).")
+    ] = None,
+    wait: WaitOption = False,
+) -> None:
+    """Write a new report from a run's search results, with another analyst model or instructions.
+
+    No search runs again; the original run and its report stay. The new run links back to it.
+    Example: deep-research rewrite 3f2a9c1b7d4e --instructions "Focus on trade" --wait
+    """
+    with _client(_settings()) as client:
+        new_id = client.rewrite(run_id, analyst_model=analyst_model, instructions=instructions)
+        _announce(client, f"rewriting the report of {run_id}", new_id, wait)
 
 
 @app.command()
