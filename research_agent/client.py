@@ -538,13 +538,16 @@ class ResearchClient:
     ) -> str:
         """Fork `run_id` at `start_step` under a new id, its children in `replacements` swapped for new ones.
 
-        A control workflow the copied steps started is swapped for a fresh one too, so the fork can be told
-        to finish; the fork gets the run's deadline afresh from when a worker starts it.
+        When the fork waits for searches again, the control workflow its copied steps started is swapped for
+        a fresh one too, so the fork can be told to finish; the fork gets the run's deadline afresh from
+        when a worker starts it.
         """
         new_id = new_id or uuid.uuid4().hex[:12]
         options = self.status(run_id).options
         control = control_workflow_id(run_id)
-        if any(s["child_workflow_id"] == control and s["function_id"] < start_step for s in steps):
+        copied = any(s["child_workflow_id"] == control and s["function_id"] < start_step for s in steps)
+        waits = any(s["function_name"] == "DBOS.waitFirst" and s["function_id"] >= start_step for s in steps)
+        if copied and waits:  # the fork waits for searches again: it needs a control workflow of its own
             fresh = control_workflow_id(new_id)
             self._start(fresh, "await_control", INTERNAL_QUEUE_NAME, options, options.deadline)
             replacements = {**replacements, control: fresh}

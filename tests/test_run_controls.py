@@ -33,6 +33,14 @@ def _executions(path: Path, **match: object) -> list[dict[str, object]]:
     return [r for r in rows if r["stage"] == "end" and all(r.get(k) == v for k, v in match.items())]
 
 
+def _started(path: Path, **match: object) -> bool:
+    """Whether a real execution matching `match` has started (its `start` line is in the log)."""
+    if not path.exists():
+        return False
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return any(r["stage"] == "start" and all(r.get(k) == v for k, v in match.items()) for r in rows)
+
+
 @pytest.fixture
 def log(tmp_path: Path) -> Path:
     return tmp_path / "executions.jsonl"
@@ -101,7 +109,7 @@ def test_finish_gives_a_running_search_its_grace_period(
     with worker(slow), ResearchClient(slow) as client:
         options, _ = resolve_options(slow, offline=True)
         run_id = client.submit(QUESTION, options, run_id="grace")
-        wait_until(client, run_id, lambda s: s.phase is Phase.SEARCHING)
+        wait_until(client, run_id, lambda s: _started(log, workflow_id=f"{run_id}-search-1"))
         client.finish(run_id)
         final = client.wait(run_id, timeout=120)
     assert final.phase is Phase.COMPLETED, final.error

@@ -322,3 +322,71 @@ def test_the_worker_panel_shows_a_supervised_worker_and_crashes_it(settings: Set
     finally:
         victim.kill()
         path.unlink()
+
+
+# --- run controls ------------------------------------------------------------------------------------------
+
+
+def test_budget_and_deadline_fields_are_stored_with_the_run(client: ResearchClient):
+    test = app().run()
+    test.text_area[0].input(QUESTION)
+    requests, _tokens, deadline = test.number_input
+    requests.set_value(12)
+    deadline.set_value(90.0)
+    test.button(key=SUBMIT).click().run()
+    options = client.status(test.query_params["run"]).options
+    assert (options.max_requests, options.max_tokens, options.deadline) == (12, None, 90.0)
+
+
+def test_finish_now_on_a_searching_run(settings: Settings, monkeypatch: pytest.MonkeyPatch):
+    from .test_controls import wait_until
+
+    monkeypatch.setenv("RESEARCH_SEARCH_CONCURRENCY", "1")
+    monkeypatch.setenv("RESEARCH_OFFLINE_DELAY", "0.3")
+    get_settings.cache_clear()
+    paced = get_settings()
+    with worker(paced), ResearchClient(paced) as client:
+        options, _ = resolve_options(paced, offline=True)
+        run_id = client.submit(QUESTION, options)
+        wait_until(client, run_id, lambda s: s.phase is Phase.SEARCHING)
+        test = page(app(), "views/run.py", run=run_id)
+        test.button(key="finish").click().run()
+        assert not test.exception
+        final = client.wait(run_id, timeout=120)
+    assert final.stopped_early == "finish requested"
+    test = page(app(), "views/run.py", run=run_id)
+    body = texts(test)
+    assert "Partial report: finish requested." in body and "skipped" in body
+    assert test.button(key="retry-4")  # the last search was skipped: its card offers a retry
+    assert not [b for b in test.button if b.key == "finish"]  # no longer searching
+
+
+def test_retry_and_rewrite_open_new_runs_linked_to_the_original(settings: Settings):
+    from .test_controls import wait_until
+
+    with worker(settings), ResearchClient(settings) as client:
+        options, _ = resolve_options(settings, offline=True, max_requests=10)  # too little: searches fail
+        run_id = client.submit(QUESTION, options)
+        first = client.wait(run_id, timeout=120)
+        assert any(s.state.value == "failed" for s in first.searches)
+        test = page(app(), "views/run.py", run=run_id)
+        test.button(key="retry-1").click().run()
+        assert not test.exception
+        retried = test.query_params["run"]
+        assert retried != run_id and client.status(retried).forked_from == run_id
+        client.wait(retried, timeout=120)
+
+        test = page(app(), "views/run.py", run=retried)
+        instructions = next(t for t in test.text_area if t.label == "Analysis instructions")
+        instructions.input("Only growth.")
+        test.button(key="FormSubmitter:rewrite-Rewrite report").click().run()
+        assert not test.exception
+        rewritten = test.query_params["run"]
+        final = wait_until(client, rewritten, lambda s: s.rewrite is not None, timeout=120)
+        client.wait(rewritten, timeout=120)
+    assert final.rewrite is not None and final.rewrite.instructions == "Only growth."
+    test = page(app(), "views/run.py", run=rewritten)
+    links = [link.proto.label for link in test.get("page_link")]
+    assert any(label.startswith(f"Rewrite of run {retried}") for label in links)
+    test = page(app(), "views/run.py", run=run_id)
+    assert f"Run {retried} was made from this one" in [link.proto.label for link in test.get("page_link")]

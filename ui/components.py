@@ -172,10 +172,13 @@ _CARD_ICONS = {
     SearchState.RUNNING: ":blue[:material/autorenew:]",
     SearchState.DONE: ":green[:material/check_circle:]",
     SearchState.FAILED: ":red[:material/error:]",
+    SearchState.SKIPPED: ":orange[:material/skip_next:]",
 }
 
 
-def search_card(search: SearchProgress) -> None:
+def search_card(search: SearchProgress, retryable: bool = False) -> bool:
+    """One search as a card; with `retryable`, a failed or skipped one has a Retry button. True: clicked."""
+    clicked = False
     kind = "Extra search" if search.extra else "Search"
     with st.container(border=True):
         facts = [search.state.value]
@@ -188,19 +191,32 @@ def search_card(search: SearchProgress) -> None:
         st.markdown(escape_markdown(search.query))
         if search.rationale:
             st.caption(search.rationale)
-        if search.error:
+        if search.error and search.state is SearchState.SKIPPED:
+            st.warning(search.error)
+        elif search.error:
             st.error(search.error)
+        if retryable and search.state in (SearchState.FAILED, SearchState.SKIPPED) and not search.extra:
+            clicked = st.button(
+                "Retry failed searches",
+                key=f"retry-{search.index}",
+                help="A new run reruns this run's failed and skipped searches, reuses the rest, then writes "
+                "the report again.",
+            )
         if search.sources:
             with st.expander(f"Sources ({len(search.sources)})"):
                 st.markdown("\n".join(f"- {source_line(s)}" for s in search.sources))
+    return clicked
 
 
-def search_cards(searches: list[SearchProgress], per_row: int = 3) -> None:
+def search_cards(searches: list[SearchProgress], per_row: int = 3, retryable: bool = False) -> bool:
+    """The searches as cards, `per_row` a row; True when a failed card's Retry button was clicked."""
+    clicked = False
     for start in range(0, len(searches), per_row):
         columns = st.columns(per_row)
         for column, search in zip(columns, searches[start : start + per_row], strict=False):
             with column:
-                search_card(search)
+                clicked = search_card(search, retryable) or clicked
+    return clicked
 
 
 def linked_citations(body: str, numbers: set[int]) -> str:

@@ -62,6 +62,22 @@ with st.form("new-research"):
         placeholder="example.com",
         help="Web search results from these domains are dropped.",
     )
+    requests_box, tokens_box, deadline_box = st.columns(3)
+    max_requests = requests_box.number_input(
+        "Most model requests (0: no cap)",
+        min_value=0,
+        value=settings.max_requests or 0,
+        help="The run's whole budget; when it runs out the report is written from what was found.",
+    )
+    max_tokens = tokens_box.number_input(
+        "Most tokens (0: no cap)", min_value=0, value=settings.max_tokens or 0, step=1000
+    )
+    deadline = deadline_box.number_input(
+        "Deadline in seconds (0: none)",
+        min_value=0.0,
+        value=float(settings.deadline or 0),
+        help="At the deadline the searches stop and the run ends with a partial report.",
+    )
     review_plan = st.checkbox(
         "Review the plan before searching",
         help="The run stops after planning until you approve, edit or reject its plan on the run page.",
@@ -79,6 +95,9 @@ if submitted:
             allow_domains=[d for d in allow.split(",") if d.strip()],
             deny_domains=[d for d in deny.split(",") if d.strip()],
             review_plan=review_plan,
+            max_requests=int(max_requests) or None,
+            max_tokens=int(max_tokens) or None,
+            deadline=float(deadline) or None,
         )
         with backend.database_errors():
             run_id = client.submit(cleaned, options)

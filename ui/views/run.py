@@ -50,6 +50,99 @@ st.title(first.question, anchor=False)
 st.caption(f"run `{run_id}`")
 
 
+def _open(new_id: str) -> None:
+    st.switch_page("views/run.py", query_params={"run": new_id})
+
+
+def _lineage(status: ResearchStatus) -> None:
+    """Links between a run and the runs forked, retried or rewritten from it."""
+    if status.rewrite is not None:
+        changed = [f"analyst `{status.rewrite.analyst_model}`"] if status.rewrite.analyst_model else []
+        changed += ["new instructions"] if status.rewrite.instructions else []
+        what = f" ({', '.join(changed)})" if changed else ""
+        st.page_link(
+            "views/run.py",
+            label=f"Rewrite of run {status.rewrite.original_run_id}{what}: same searches, new report",
+            query_params={"run": status.rewrite.original_run_id},
+            icon=":material/history_edu:",
+        )
+    elif status.forked_from:
+        st.page_link(
+            "views/run.py",
+            label=f"Forked from run {status.forked_from}",
+            query_params={"run": status.forked_from},
+            icon=":material/call_split:",
+        )
+    for fork in status.forks:
+        st.page_link(
+            "views/run.py",
+            label=f"Run {fork} was made from this one",
+            query_params={"run": fork},
+            icon=":material/arrow_forward:",
+        )
+
+
+def _finish(client: ResearchClient, status: ResearchStatus) -> None:
+    if status.phase is not Phase.SEARCHING:
+        return
+    if st.button(
+        "Finish now",
+        key="finish",
+        icon=":material/stop_circle:",
+        help=f"Keep the searches done, skip those not started (running ones get {status.options.finish_grace:g} s), "
+        "and write the report from what exists.",
+    ):
+        try:
+            with backend.database_errors():
+                client.finish(status.run_id)
+        except InputError as error:
+            st.toast(str(error))
+        else:
+            st.toast("Finishing: the report is written from the searches done.")
+
+
+def _rewrite(client: ResearchClient, status: ResearchStatus) -> None:
+    """A form to write a new report from this run's search results."""
+    if status.phase is not Phase.COMPLETED or status.report is None:
+        return
+    with st.expander("Rewrite report"), st.form("rewrite"):
+        st.caption("A new run writes the report again from these search results; no search runs again.")
+        model = st.text_input(
+            "Analyst model",
+            value="" if status.options.analyst_model == "offline" else status.options.analyst_model,
+            placeholder="offline, or e.g. anthropic:claude-sonnet-4-5",
+        )
+        instructions = st.text_area(
+            "Analysis instructions",
+            value=status.plan.analysis_instructions if status.plan else "",
+        )
+        if not st.form_submit_button("Rewrite report", type="primary"):
+            return
+    try:
+        with backend.database_errors():
+            new_id = client.rewrite(
+                status.run_id,
+                analyst_model=model.strip() or None,
+                instructions=None
+                if status.plan and instructions == status.plan.analysis_instructions
+                else instructions,
+            )
+    except InputError as error:
+        st.error(str(error), icon=":material/edit_note:")
+    else:
+        _open(new_id)
+
+
+def _retry(client: ResearchClient, status: ResearchStatus) -> None:
+    try:
+        with backend.database_errors():
+            new_id = client.retry(status.run_id)
+    except InputError as error:
+        st.toast(str(error))
+    else:
+        _open(new_id)
+
+
 def _actions(client: ResearchClient, status: ResearchStatus) -> None:
     cancel, resume, fork_point, fork, download = st.columns([1, 1, 2, 1, 1.4], vertical_alignment="bottom")
     if cancel.button("Cancel", disabled=status.phase.finished, key="cancel", width="stretch"):
@@ -75,7 +168,7 @@ def _actions(client: ResearchClient, status: ResearchStatus) -> None:
         except InputError as error:
             st.toast(str(error))
         else:
-            st.switch_page("views/run.py", query_params={"run": new_id})
+            _open(new_id)
     if status.report is not None:
         download.download_button(
             "Download report (.md)",
@@ -144,10 +237,14 @@ def _render(status: ResearchStatus) -> None:
     _queued_hint(settings, status)
     if status.error:
         st.error(status.error)
+    if status.stopped_early:
+        st.warning(f"Partial report: {status.stopped_early}.", icon=":material/timer_off:")
+    _lineage(status)
     components.usage_metrics(status)
     if trace := components.trace_line(status, settings.logfire_project_url):
         st.caption(trace)
     _actions(client, status)
+    _finish(client, status)
     if status.phase is Phase.AWAITING_APPROVAL and status.plan is not None:
         _plan_review(client, status)
     elif status.plan is not None:
@@ -159,12 +256,14 @@ def _render(status: ResearchStatus) -> None:
                 st.caption(f"Plan {status.plan_review} before searching.")
     if status.searches:
         st.subheader("Searches", anchor=False)
-        components.search_cards(status.searches)
+        if components.search_cards(status.searches, retryable=status.phase is Phase.COMPLETED):
+            _retry(client, status)
     if status.report is not None:
         st.divider()
         components.report_view(status.report, status.question)
         if status.citations is not None:
             components.citation_check(status.citations)
+        _rewrite(client, status)
 
 
 live = not first.phase.finished
