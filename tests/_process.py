@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 COMMAND = [sys.executable, "-m", "research_agent"]
+WEB_STUB_COMMAND = [sys.executable, "-m", "tests._web_stub"]
+REPO = Path(__file__).parents[1]
 
 
 def cli(
@@ -21,12 +23,19 @@ def cli(
 
 
 def start_worker(
-    env: dict[str, str], cwd: Path, timeout: float = 60, executor_id: str | None = None
+    env: dict[str, str],
+    cwd: Path,
+    timeout: float = 60,
+    executor_id: str | None = None,
+    command: list[str] = COMMAND,
 ) -> subprocess.Popen[str]:
-    """Start `deep-research worker [--executor-id ID]` and return once it says it is ready."""
+    """Start `deep-research worker [--executor-id ID]` and return once it says it is ready.
+
+    `command` is how the CLI is run: `WEB_STUB_COMMAND` runs it with the stand-in web search backend.
+    """
     process = subprocess.Popen(
-        [*COMMAND, "worker", *(["--executor-id", executor_id] if executor_id else [])],
-        env={**os.environ, **env},
+        [*command, "worker", *(["--executor-id", executor_id] if executor_id else [])],
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
         cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

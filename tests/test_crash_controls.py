@@ -21,7 +21,7 @@ from research_agent.client import ResearchClient, resolve_options
 from research_agent.schema import Phase, ResearchPlan, SearchState, SearchStep
 from research_agent.settings import Settings
 
-from ._process import start_worker
+from ._process import WEB_STUB_COMMAND, start_worker
 from .test_controls import awaiting, wait_until
 from .test_crash import _assert_nothing_ran_twice, _executions, _finished
 
@@ -212,3 +212,24 @@ def test_budget_and_deadline_are_not_renewed_by_a_restart(
     assert final.deadline_at == started.deadline_at and final.deadline_at is not None
     assert final.stopped_early is not None and "deadline" in final.stopped_early
     assert final.updated_at is not None and final.updated_at <= final.deadline_at + timedelta(seconds=5)
+
+
+def test_domain_lists_hold_across_a_kill(
+    crash_env: dict[str, str], tmp_path: Path, workers: list[subprocess.Popen[str]]
+):
+    settings = _settings(crash_env)
+    workers.append(start_worker(crash_env, tmp_path, command=WEB_STUB_COMMAND))
+    with ResearchClient(settings) as client:
+        options, _ = resolve_options(
+            settings, search_backend="duckduckgo", allow_domains=["who.int"], deny_domains=["example.com"]
+        )
+        run_id = client.submit(QUESTION, options, run_id="crash-domains")
+        _poll(lambda: _started(_executions(crash_env), kind="model", role="analyst"))
+        kill(workers[0])
+        workers.append(start_worker(crash_env, tmp_path, command=WEB_STUB_COMMAND))
+        final = client.wait(run_id, timeout=120)
+    assert final.phase is Phase.COMPLETED, final.error
+    urls = {source.url for search in final.searches for source in search.sources}
+    assert urls == {"https://www.who.int/facts"}
+    assert final.report is not None and {s.url for s in final.report.sources} <= urls
+    _assert_nothing_ran_twice(_executions(crash_env), workers[0].pid)

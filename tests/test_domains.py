@@ -10,9 +10,10 @@ from research_agent.client import InputError, ResearchClient, resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase
 from research_agent.search import step as search_step_module
-from research_agent.search.backends import SearchHit
 from research_agent.search.domains import domain_allowed, normalize_domain
 from research_agent.settings import Settings, get_settings
+
+from ._web_stub import stub_backend
 
 
 @pytest.mark.parametrize(
@@ -54,22 +55,9 @@ def test_settings_and_run_options_take_comma_separated_lists(monkeypatch: pytest
         resolve_options(settings, offline=True, allow_domains=["who int"])
 
 
-class _WebStub:
-    """Stands in for a web search backend: results from an allowed, a denied and an unlisted domain."""
-
-    name = "duckduckgo"
-
-    async def search(self, query: str, max_results: int) -> list[SearchHit]:
-        return [
-            SearchHit(title=f"{query} at WHO", url="https://www.who.int/facts", snippet=f"{query}: facts"),
-            SearchHit(title=f"{query} spam", url="https://spam.example.com/x", snippet=f"{query}: buy now"),
-            SearchHit(title=f"{query} blog", url="https://blog.other.net/y", snippet=f"{query}: opinions"),
-        ][:max_results]
-
-
 @pytest.fixture
 def web_client(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ResearchClient]:
-    monkeypatch.setattr(search_step_module, "backend_for", lambda name, collection, settings: _WebStub())
+    monkeypatch.setattr(search_step_module, "backend_for", stub_backend)
     with worker(settings), ResearchClient(settings) as client:
         yield client
 
