@@ -155,6 +155,15 @@ def executor_id_of(settings: Settings) -> str:
     return f"{host}-{name}"
 
 
+class _NormalSyncConnection(sqlite3.Connection):
+    """A SQLite connection with `synchronous=NORMAL`: in WAL mode a commit is durable against a crash of
+    the process without an fsync of its own (see `Settings.sqlite_synchronous`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA synchronous=NORMAL")
+
+
 def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfig:
     """The DBOS configuration of a worker (the only place one is built)."""
     config: DBOSConfig = {
@@ -169,6 +178,13 @@ def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfi
         "enable_otlp": tracing_enabled(),
         "otel_attribute_format": "semconv",
     }
+    if sqlite_path(settings.database_url) is not None:
+        # A local file needs no liveness ping before each use; DBOS's engine keeps its own settings
+        # (immediate transactions, busy timeout), the connection factory only adds the sync level.
+        engine: dict[str, Any] = {"pool_pre_ping": False}
+        if settings.sqlite_synchronous == "NORMAL":
+            engine["connect_args"] = {"factory": _NormalSyncConnection}
+        config["db_engine_kwargs"] = engine
     return config
 
 

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
         default=None,
         description="If set, append one JSON line per real model request and search call (audits, tests).",
     )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="SQLite's synchronous setting for the worker (WAL mode). NORMAL: every commit survives a "
+        "crash of the process, the last ones can be lost to a power cut or OS crash (their steps then run "
+        "again). FULL: an fsync per commit, nothing committed is ever lost, each step is slower.",
+    )
     log_level: str = Field(default="WARNING", description="Log level of DBOS and the application.")
     tracing: bool | None = Field(
         default=None,

@@ -23,7 +23,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dbos import DBOS, PropagateOtelContext, SetWorkflowID, SetWorkflowTimeout, WorkflowHandleAsync
+from dbos import (
+    DBOS,
+    PropagateOtelContext,
+    SetWorkflowID,
+    SetWorkflowTimeout,
+    WorkflowHandleAsync,
+    WorkflowStatus,
+)
 from dbos._context import get_local_dbos_context  # the run's DBOS deadline has no public accessor
 from dbos._error import (  # not re-exported by dbos
     DBOSAwaitedWorkflowCancelledError,
@@ -131,8 +138,10 @@ async def plan_research(question: str, options: ResearchOptions, budget: Budget 
 async def run_search(
     index: int, step: SearchStep, options: ResearchOptions, budget: Budget | None = None
 ) -> SearchOutcome:
-    """Run one search step with the search agent; a failure becomes an outcome with an error, not a crash."""
-    started_at = await clock()
+    """Run one search step with the search agent; a failure becomes an outcome with an error, not a crash.
+
+    The outcome carries no times: the run reads them from DBOS's records of this workflow (`_timed`).
+    """
     returned: list[Source] = []
     limits = usage_limits(budget)
     spent = RunUsage()  # filled in as the agent runs, so a failed search's requests still count
@@ -170,8 +179,6 @@ async def run_search(
             query=step.query,
             error=f"{type(last).__name__}: {last} (after {error.max_retries} attempts)",
             usage=_usage(spent),
-            started_at=started_at,
-            finished_at=await clock(),
         )
     except DBOSException:
         raise  # DBOS's own errors (non-determinism, cancelled children) are not a failed search
@@ -181,8 +188,6 @@ async def run_search(
             query=step.query,
             error=_describe(error),
             usage=_usage(spent),
-            started_at=started_at,
-            finished_at=await clock(),
         )
     findings = result.output
     if options.allow_domains or options.deny_domains:
@@ -197,8 +202,6 @@ async def run_search(
         findings=findings,
         returned=returned,
         usage=_usage(result.usage),
-        started_at=started_at,
-        finished_at=await clock(),
     )
 
 
@@ -419,6 +422,32 @@ async def _stop_searches(
     return skipped
 
 
+_ENDED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
+
+
+def _epoch(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+async def _ended(workflow_ids: list[str]) -> list[WorkflowStatus]:
+    """Those of `workflow_ids` that have ended, with their results (one recorded step)."""
+    return await DBOS.list_workflows_async(
+        workflow_ids=workflow_ids, status=_ENDED, load_input=False, load_output=True
+    )
+
+
+def _timed(row: WorkflowStatus) -> SearchOutcome:
+    """A finished search's outcome, timed by DBOS's own records: from its dequeue to its completion."""
+    outcome = row.output
+    assert isinstance(outcome, SearchOutcome)
+    return outcome.model_copy(
+        update={
+            "started_at": _epoch(row.dequeued_at or row.created_at),
+            "finished_at": _epoch(row.updated_at),
+        }
+    )
+
+
 async def search_phase(
     status: ResearchStatus, plan: ResearchPlan, budget: Budget | None
 ) -> list[SearchOutcome]:
@@ -486,11 +515,14 @@ async def search_phase(
             outcomes += await _stop_searches(status, pending, steps, reason, running_too=True)
             await _publish(status, await clock())
             continue
-        del pending[finished.workflow_id]
-        outcome = await finished.get_result()
-        outcomes.append(outcome)
-        _record_search(status, outcome, status.searches[outcome.index - 1])
-        await _publish(status, outcome.finished_at)
+        # Every search that has ended by now, with its outcome and times, in one recorded step: searches
+        # that finish together are collected and published together.
+        for row in await _ended(list(pending)):
+            _, handle = pending.pop(row.workflow_id)
+            outcome = _timed(row) if row.status == "SUCCESS" else await handle.get_result()  # raises
+            outcomes.append(outcome)
+            _record_search(status, outcome, status.searches[outcome.index - 1])
+        await _publish(status, max(o.finished_at for o in outcomes if o.finished_at))
     out_of_budget = any((o.error or "").startswith(UsageLimitExceeded.__name__) for o in outcomes)
     if budget is not None and status.stopped_early is None and out_of_budget:
         status.stopped_early = f"the budget ({budget.describe()} after planning) ran out during the searches"
@@ -509,9 +541,9 @@ async def analysis_phase(
 ) -> AnalysisOutcome:
     """The analyst's report, or a partial one built from the findings when the deadline or budget stops it."""
     run_id, options = status.run_id, status.options
-    now = await clock()
     remaining = None if budget is None else budget.after(status.usage)
-    time_left = _seconds_until(status.deadline_at, now)
+    # The time is only needed against a deadline (a recorded step costs a write).
+    time_left = None if status.deadline_at is None else _seconds_until(status.deadline_at, await clock())
     stopped = None
     if time_left is not None and time_left <= 0:
         stopped = "the deadline passed before the analysis"
@@ -590,6 +622,17 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
         status.phase = Phase.ANALYZING
         await _publish(status)
         analysis = await analysis_phase(status, question, plan, outcomes, budget)
+        if any(extra.finished_at is None for extra in analysis.extra_searches):
+            timed = {
+                row.workflow_id: _timed(row)
+                for row in await _ended(
+                    [extra_workflow_id(run_id, extra.index) for extra in analysis.extra_searches]
+                )
+                if row.status == "SUCCESS"
+            }
+            analysis.extra_searches = [
+                timed.get(extra_workflow_id(run_id, extra.index), extra) for extra in analysis.extra_searches
+            ]
         for extra in analysis.extra_searches:
             progress = SearchProgress(index=len(status.searches) + 1, query=extra.query, extra=True)
             _record_search(status, extra, progress)

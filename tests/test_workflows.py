@@ -59,8 +59,9 @@ def test_a_full_offline_run(client: ResearchClient, settings: Settings):
     final = client.wait(run_id, on_update=updates.append, poll_interval=0.02, timeout=120)
 
     assert final.phase is Phase.COMPLETED, final.error
-    # One event per change: start, plan, each of the 4 searches, analysing, completed.
-    assert final.sequence == 1 + 1 + 4 + 1 + 1
+    # One event per change: start, plan, searches as they end (those ending together in one), analysing,
+    # completed.
+    assert 1 + 1 + 1 + 1 + 1 <= final.sequence <= 1 + 1 + 4 + 1 + 1
     sequences = [u.sequence for u in updates]
     assert sequences == sorted(sequences)
     order = [Phase.QUEUED, Phase.PLANNING, Phase.SEARCHING, Phase.ANALYZING, Phase.COMPLETED]
