@@ -130,7 +130,7 @@ def test_kill_while_searches_are_in_flight(crash_env, tmp_path, workers, referen
         started = {
             e["workflow_id"]
             for e in executions
-            if e.get("role") == "searcher" and e["stage"] == "start" and e["step_id"] == 4
+            if e.get("role") == "searcher" and e["stage"] == "start" and e["step_id"] == 3
         }
         return len(started) == 4
 
