@@ -27,8 +27,8 @@ compile: $(VENV)/.installed
 install: $(VENV)/.installed compile ## Install uv if missing and build .venv from the lock files
 
 lock: ## Re-resolve the hashed lock files after changing dependencies
-	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements.in -o requirements.lock
-	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements-dev.in -o requirements-dev.lock
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --overrides overrides.txt requirements.in -o requirements.lock
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --overrides overrides.txt requirements-dev.in -o requirements-dev.lock
 
 demo: install ## Serve the web UI on localhost:8501, offline, paced so a run can be watched (and crashed)
 	@RESEARCH_OFFLINE=true RESEARCH_OFFLINE_DELAY=$${RESEARCH_OFFLINE_DELAY:-1} $(RUN)/deep-research ui --port $${PORT:-8501}
