@@ -27,7 +27,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from ._audit import record_execution
-from .corpus import Collection, open_collection
+from .corpus import Collection, open_collection, resolve_collection
 from .corpus._collection import tokenize
 from .prompts import read_tag
 from .schema import NumberedSource, ReportDraft, ResearchPlan, SearchFindings, SearchStep, Source
@@ -114,8 +114,11 @@ def _offline_model(role: str, respond: Respond) -> FunctionModel:
     return FunctionModel(request, model_name=f"offline-{role}")
 
 
-def _collection(prompt: str) -> Collection:
-    return open_collection(read_tag(prompt, "corpus") or get_settings().corpus, get_settings().indexes)
+def _collection(prompt: str, question: str) -> Collection:
+    """The collection the prompt names; for `auto`, the one the question fits best."""
+    indexes = get_settings().indexes
+    name = read_tag(prompt, "corpus") or get_settings().corpus
+    return open_collection(resolve_collection(name, question, indexes), indexes)
 
 
 # --- planner -------------------------------------------------------------------------------------------
@@ -158,7 +161,7 @@ def plan_research_offline(question: str, max_searches: int, collection: Collecti
                 if entity and aspect
                 else f"Finds what the corpus says on {name or 'the question'}."
             )
-            steps.append(SearchStep(query=query, rationale=rationale))
+            steps.append(SearchStep(query=query, rationale=rationale, corpus=collection.name))
     # Compare like with like: every entity gets the same aspects before the budget runs out.
     if len(entities) > 1 and max_searches >= len(entities):
         steps = steps[: (max_searches // len(entities)) * len(entities)]
@@ -175,7 +178,7 @@ def _planner(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     prompt = _user_prompt(messages)
     question = read_tag(prompt, "question") or prompt
     max_searches = int(read_tag(prompt, "max_searches") or get_settings().max_searches)
-    return _output(info, plan_research_offline(question, max_searches, _collection(prompt)))
+    return _output(info, plan_research_offline(question, max_searches, _collection(prompt, question)))
 
 
 # --- searcher ------------------------------------------------------------------------------------------
@@ -253,7 +256,7 @@ def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     raw = read_tag(prompt, "research_data")
     data: dict[str, Any] = json.loads(raw) if raw else {"question": prompt, "searches": []}
     question: str = data.get("question", "")
-    collection = _collection(prompt)
+    collection = _collection(prompt, question)
     extra_returns = _tool_returns(messages, "extra_search")
     extra = [
         source

@@ -59,9 +59,9 @@ class Settings(BaseSettings):
         description="auto (builtin with a key, corpus offline), builtin, duckduckgo, tavily or corpus.",
     )
     corpus: str = Field(
-        default="factbook",
-        description="Collection the corpus backend searches: 'factbook' or a name given to "
-        "`deep-research index`.",
+        default="auto",
+        description="Collection the corpus backend searches: 'auto' (the one each question fits best), "
+        "'factbook', 'pydoc' (Python's own documentation) or a name given to `deep-research index`.",
     )
     offline: bool | None = Field(
         default=None,

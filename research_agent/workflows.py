@@ -23,6 +23,7 @@ from . import agents
 from .agents import AnalystDeps, PlannerDeps, SearchDeps
 from .citations import check_citations
 from .controls import PLAN_REVIEW_TOPIC, REVIEW_WAIT_SECONDS
+from .corpus import AUTO
 from .observability import annotate_status, keep_trace_for_recovery
 from .prompts import analyst_prompt, planner_prompt, search_prompt
 from .runtime import SEARCH_QUEUE
@@ -99,26 +100,39 @@ async def plan_research(question: str, options: ResearchOptions) -> PlanOutcome:
     return PlanOutcome(plan=result.output, usage=_usage(result.usage))
 
 
+def step_corpus(step: SearchStep, options: ResearchOptions) -> str:
+    """The collection a search step uses: the planner's choice for it when the run lets each question
+    choose (`auto`), else the run's."""
+    return step.corpus if options.corpus == AUTO and step.corpus else options.corpus
+
+
+def plan_corpus(plan: ResearchPlan, options: ResearchOptions) -> str:
+    """The one collection a plan's searches use, or the run's corpus when they differ."""
+    chosen = {step_corpus(step, options) for step in plan.search_steps}
+    return chosen.pop() if len(chosen) == 1 else options.corpus
+
+
 @DBOS.workflow(name="run_search")
 async def run_search(index: int, step: SearchStep, options: ResearchOptions) -> SearchOutcome:
     """Run one search step with the search agent; a failure becomes an outcome with an error, not a crash."""
     started_at = await clock()
     returned: list[Source] = []
+    corpus = step_corpus(step, options)
     try:
         if options.search_backend == "builtin":
             result = await agents.web_searcher.run(
-                search_prompt(step.query, step.rationale, options.corpus), model=options.search_model
+                search_prompt(step.query, step.rationale, corpus), model=options.search_model
             )
         else:
             deps = SearchDeps(
                 backend=options.search_backend,
-                corpus=options.corpus,
+                corpus=corpus,
                 max_results=options.max_results,
                 allow_domains=options.allow_domains,
                 deny_domains=options.deny_domains,
             )
             result = await agents.searcher.run(
-                search_prompt(step.query, step.rationale, options.corpus),
+                search_prompt(step.query, step.rationale, corpus),
                 model=_model(options.search_model, options),
                 deps=deps,
             )
@@ -179,7 +193,7 @@ async def analyze_findings(
     numbered = number_sources(outcomes)
     deps = AnalystDeps(run_id=run_id, options=options, sources=numbered)
     result = await agents.analyst.run(
-        analyst_prompt(question, plan, outcomes, numbered),
+        analyst_prompt(question, plan, outcomes, numbered, plan_corpus(plan, options)),
         model=_model(options.analyst_model, options),
         deps=deps,
     )

