@@ -6,7 +6,7 @@ VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(VENV)/bin
 
-.PHONY: all install compile uv lock demo demo-cli test lint typecheck format clean bench
+.PHONY: all install compile uv lock demo demo-cli test lint typecheck format clean bench eval
 
 all: lint typecheck test
 
@@ -57,3 +57,6 @@ clean:
 bench: install ## Run every benchmark (a few minutes); figures print as tables and go to bench/results.jsonl
 	@for script in step_overhead agent_overhead fanout event_latency end_to_end throughput recovery; do \
 		$(RUN)/python bench/$$script.py $(BENCH_FLAGS) || exit 1; done
+
+eval: install ## Evaluate research quality on evals/dataset.yaml (offline unless EVAL_FLAGS name a model)
+	$(RUN)/deep-research eval $(EVAL_FLAGS)

@@ -30,7 +30,15 @@ from ._audit import record_execution
 from .corpus import Collection, open_collection, resolve_collection
 from .corpus._collection import tokenize
 from .prompts import read_tag
-from .schema import NumberedSource, ReportDraft, ResearchPlan, SearchFindings, SearchStep, Source
+from .schema import (
+    CITATION_PATTERN,
+    NumberedSource,
+    ReportDraft,
+    ResearchPlan,
+    SearchFindings,
+    SearchStep,
+    Source,
+)
 from .search.backends import SearchHit
 from .settings import get_settings
 
@@ -234,6 +242,8 @@ def write_report_offline(question: str, sources: list[NumberedSource], collectio
         lines = []
         for source in members:
             excerpt = _excerpt(source.snippet, tokens | set(tokenize([source.title])[0]))
+            # Source text such as `items[0]` must not read as a citation of source 0.
+            excerpt = CITATION_PATTERN.sub(r"\\[\1\\]", excerpt)
             if excerpt:
                 label = source.title.removeprefix(f"{heading} — ") if heading in entities else source.title
                 lines.append(f"- **{label}**: {excerpt.rstrip('.')}. [{source.number}]")

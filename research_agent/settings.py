@@ -130,6 +130,12 @@ class Settings(BaseSettings):
         "`deep-research show` then link each run to its trace.",
     )
 
+    judge_model: str = Field(
+        default="anthropic:claude-sonnet-4-5",
+        description="provider:model of the LLM judge in `deep-research eval`; the judge runs only when this "
+        "model's key is set (empty: never).",
+    )
+
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     google_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("GOOGLE_API_KEY", "GEMINI_API_KEY")
