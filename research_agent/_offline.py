@@ -27,7 +27,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from ._audit import record_execution
-from .corpus import Collection, open_collection, resolve_collection
+from .corpus import Collection, Passage, open_collection, resolve_collection
 from .corpus._collection import tokenize
 from .prompts import read_tag
 from .schema import (
@@ -48,23 +48,43 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 _EXCERPT_CHARS = 320
 
 # Everyday words for what the Factbook files under other names; they steer which fields the planner picks.
-_ASPECT_HINTS: dict[str, str] = {
-    "econom": "economic overview real GDP growth rate per capita exports inflation unemployment industries",
-    "trade": "exports imports partners commodities",
-    "wealth": "real GDP per capita poverty",
-    "people": "population ethnic groups languages religions",
-    "demograph": "population age structure median age growth rate",
-    "health": "life expectancy health expenditure physician density",
-    "educat": "education expenditure literacy school life expectancy",
-    "geograph": "location area terrain climate natural resources",
-    "climate": "climate natural hazards environmental issues",
-    "energy": "electricity generation sources petroleum natural gas",
-    "militar": "military expenditures military and security forces",
-    "politic": "government type executive branch legislative branch political parties",
-    "govern": "government type constitution executive branch",
-    "histor": "background independence",
-    "environment": "environmental issues carbon dioxide emissions",
+# Keys are patterns over the lower-cased question, values words of the Factbook's field names.
+_FACTBOOK_HINTS: dict[str, str] = {
+    r"econom": "economic overview real GDP growth rate per capita exports inflation unemployment industries",
+    r"\btrade": "exports imports partners commodities",
+    r"\bexport|sells? abroad": "exports commodities partners",
+    r"wealth|\brich\b|\bpoor\b": "real GDP per capita poverty",
+    r"how many people|\binhabitants|\bpopulous": "population",
+    r"\bpeople\b": "population ethnic groups languages religions",
+    r"\blive\b.*\blong\b|\blong\b.*\blive\b|\blifespan|\blive to\b": "life expectancy at birth",
+    r"demograph": "population age structure median age growth rate",
+    r"health": "life expectancy health expenditure physician density",
+    r"educat|\bschool": "education expenditure literacy school life expectancy",
+    r"geograph": "location area terrain climate natural resources",
+    r"climate|weather": "climate natural hazards",
+    r"hazard|disaster": "natural hazards",
+    r"\bbig\b|\bsize\b|\blarge\b": "area total land water",
+    r"mountain|highest point|\bpeak\b": "elevation highest point",
+    r"\bborder|neighbo": "land boundaries border countries",
+    r"energy": "electricity generation sources petroleum natural gas",
+    r"militar|\barmy\b|\barmed forces": "military expenditures military and security forces",
+    r"politic": "government type executive branch legislative branch political parties",
+    r"govern": "government type constitution executive branch capital",
+    r"seat of government|capital city": "capital",
+    r"\bleader|president|prime minister|head of state": "executive branch chief of state head of government",
+    r"histor": "background independence",
+    r"independen|how old": "independence",
+    r"environment": "environmental issues carbon dioxide emissions",
+    r"\bmoney\b|currenc|\bdollar|\bworth\b": "exchange rates currency",
+    r"\bprices?\b|cost of living": "inflation rate consumer prices",
+    r"\bjobs?\b|jobless|unemploy": "unemployment rate",
+    r"\bfarm|\bcrops?\b|agricultur|\bgrows?\b": "agricultural products",
+    r"\btongues?\b|\bspeak|\bspoken": "languages",
+    r"faith|\bbelie|religio": "religions",
+    r"symbol|emblem|national animal|national flower": "national symbol(s)",
 }
+_HINTS: dict[str, dict[str, str]] = {"factbook": _FACTBOOK_HINTS}
+"""Hints by collection: only the Factbook files facts under names people rarely use."""
 
 
 def _user_prompt(messages: list[ModelMessage]) -> str:
@@ -132,35 +152,76 @@ def _collection(prompt: str, question: str) -> Collection:
 # --- planner -------------------------------------------------------------------------------------------
 
 
-def _aspect_query(question: str, entities: list[str]) -> str:
-    text = question
+def _without(question: str, entities: list[str]) -> str:
     for entity in entities:
-        text = re.sub(re.escape(entity), " ", text, flags=re.IGNORECASE)
+        question = re.sub(re.escape(entity), " ", question, flags=re.IGNORECASE)
+    return question
+
+
+def _hints(text: str, collection: Collection) -> str:
     lowered = text.lower()
-    hints = [hint for stem, hint in _ASPECT_HINTS.items() if stem in lowered]
-    return " ".join([text, *hints])
+    return " ".join(
+        h for pattern, h in _HINTS.get(collection.name, {}).items() if re.search(pattern, lowered)
+    )
+
+
+def _aspect_query(question: str, entities: list[str], collection: Collection) -> str:
+    """The question without the entities it names, with the collection's words for what it asks."""
+    text = _without(question, entities)
+    return f"{text} {_hints(text, collection)}".strip()
+
+
+def _aspects(question: str, entity: str, collection: Collection, wanted: int) -> list[Passage]:
+    """Passages of `entity` (any, when empty) whose sections answer the question, best first.
+
+    A section whose name holds the question's own words ranks first ("capital" finds the field Capital),
+    then one named in the collection's words for them (hints), then the search's own order; a name the
+    words cover more fully wins a tie ("population" prefers Population to Population growth rate).
+    """
+    asked = set(tokenize([_without(question, [entity] if entity else [])], collection.keep_words)[0])
+    hinted = set(tokenize([_hints(question, collection)])[0]) - asked
+    query = f"{entity} {_aspect_query(question, [entity] if entity else [], collection)}"
+    found = [passage for passage, _ in collection.search(query, k=wanted * 4)]
+    # Sections named like the question are candidates even when the search ranks them low.
+    candidates = (
+        found + [p for p in collection.entity_passages(entity) if p not in found] if entity else found
+    )
+    ranked: dict[str, tuple[tuple[float, ...], Passage]] = {}
+    for rank, passage in enumerate(candidates):
+        aspect = passage.section or passage.title
+        key: tuple[float, ...] = (rank,)
+        if entity:  # a field's name says what it holds; a document's title says less
+            name = set(tokenize([aspect], collection.keep_words)[0])
+            cover = len((asked | hinted) & name) / max(len(name), 1)
+            key = (-len(asked & name), -len(hinted & name), -cover, rank)
+        if aspect not in ranked or key < ranked[aspect][0]:
+            ranked[aspect] = (key, passage)
+    return [passage for _, passage in sorted(ranked.values(), key=lambda item: item[0])]
 
 
 def plan_research_offline(question: str, max_searches: int, collection: Collection) -> ResearchPlan:
-    """A plan whose searches pair the entities the question names with the fields the corpus has on them."""
+    """A plan whose searches pair the entities the question names with the fields the corpus has on them.
+
+    A question naming no entity (most of Python's documentation) searches first for itself, then for the
+    documents that search ranks best, by their titles.
+    """
     entities = collection.entities_in(question)
-    aspect_query = _aspect_query(question, entities)
     aspects: list[str] = []
-    for entity in entities or [""]:
-        for passage, _ in collection.search(f"{entity} {aspect_query}", k=max_searches * 3):
-            if (
-                passage.section
-                and passage.section not in aspects
-                and passage.entity == (entity or passage.entity)
-            ):
-                aspects.append(passage.section)
-    if not aspects:
-        aspects = [""]
+    if entities:
+        for entity in entities:
+            for passage in _aspects(question, entity, collection, max_searches):
+                if passage.section not in aspects:
+                    aspects.append(passage.section)
+    else:
+        aspects.append("")
+        aspects += [p.title for p in _aspects(question, "", collection, max_searches)]
     steps: list[SearchStep] = []
     for aspect in aspects:
         for entity in entities or [""]:
             field = aspect.replace(" — ", " ").strip()
-            query = " ".join(part for part in (entity, field) if part) or question
+            query = " ".join(part for part in (entity, field) if part) or _aspect_query(
+                question, [], collection
+            )
             if any(step.query == query for step in steps):
                 continue
             name = aspect.split(" — ")[-1]
@@ -280,7 +341,7 @@ def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     may_search = any(tool.name == "extra_search" for tool in info.function_tools)
     if uncovered and may_search and len(extra_returns) < len(uncovered):
         entity = uncovered[len(extra_returns)]
-        query = f"{entity} {_aspect_query(question, [entity])}".strip()
+        query = f"{entity} {_aspect_query(question, [entity], collection)}".strip()
         return ModelResponse(parts=[ToolCallPart("extra_search", {"query": query[:200]})])
     return _output(info, write_report_offline(question, sources, collection))
 

