@@ -27,13 +27,12 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from ._audit import record_execution
+from ._offline_report import excerpt, write_report_offline
 from .corpus import Collection, Passage, open_collection, resolve_collection
 from .corpus._collection import tokenize
 from .prompts import read_tag
 from .schema import (
-    CITATION_PATTERN,
     NumberedSource,
-    ReportDraft,
     ResearchPlan,
     SearchFindings,
     SearchStep,
@@ -44,8 +43,8 @@ from .settings import get_settings
 
 _hits = TypeAdapter(list[SearchHit])
 _numbered = TypeAdapter(list[NumberedSource])
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
-_EXCERPT_CHARS = 320
+_SOURCES_PER_SEARCH = 3
+"""Sources of each search the offline report quotes: the best ones, so the report stays readable."""
 
 # Everyday words for what the Factbook files under other names; they steer which fields the planner picks.
 # Keys are patterns over the lower-cased question, values words of the Factbook's field names.
@@ -108,20 +107,6 @@ def _tool_returns(messages: list[ModelMessage], tool_name: str) -> list[ToolRetu
 
 def _output(info: AgentInfo, value: Any) -> ModelResponse:
     return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, value.model_dump(mode="json"))])
-
-
-def _excerpt(text: str, query_tokens: set[str]) -> str:
-    """The sentence (or `;`-separated item) of `text` that shares most stemmed words with the query."""
-    pieces = [p.strip() for p in _SENTENCE_END.split(text) for p in p.split("; ") if p.strip()]
-    # Factbook notes explain a field's definition rather than state a fact about the country.
-    pieces = [p for p in pieces if not p.lower().startswith("note:")] or pieces
-    if not pieces:
-        return ""
-    best = max(pieces, key=lambda p: (len(query_tokens & set(tokenize([p])[0])), -pieces.index(p)))
-    best = best.rstrip(" …")
-    if len(best) > _EXCERPT_CHARS:
-        best = best[: best.rfind(" ", 0, _EXCERPT_CHARS)] + " …"
-    return best
 
 
 Respond = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
@@ -258,7 +243,7 @@ def findings_from_hits(query: str, hits: list[SearchHit]) -> SearchFindings:
     tokens = set(tokenize([query])[0])
     if not hits:
         return SearchFindings(query=query, summary=f"The search for '{query}' returned no sources.")
-    extracts = [f"{hit.title}: {_excerpt(hit.snippet, tokens)}" for hit in hits[:3]]
+    extracts = [f"{hit.title}: {excerpt(hit.snippet, tokens)}" for hit in hits[:3]]
     summary = " ".join(extract.rstrip(".") + "." for extract in extracts)
     sources = [Source(title=h.title, url=h.url, location=h.location, snippet=h.snippet) for h in hits]
     return SearchFindings(query=query, summary=summary, sources=sources)
@@ -277,49 +262,13 @@ def _searcher(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
 # --- analyst -------------------------------------------------------------------------------------------
 
 
-def listed_sources(data: dict[str, Any]) -> list[NumberedSource]:
-    """The numbered sources of every search in the analyst's research data."""
+def listed_sources(data: dict[str, Any], per_search: int | None = None) -> list[NumberedSource]:
+    """The numbered sources of every search in the analyst's research data (the best `per_search` of each)."""
     return [
         NumberedSource.model_validate(s)
         for search in data.get("searches", [])
-        for s in search.get("sources", [])
+        for s in search.get("sources", [])[:per_search]
     ]
-
-
-def write_report_offline(question: str, sources: list[NumberedSource], collection: Collection) -> ReportDraft:
-    """An extractive report: per entity (or per search), one cited excerpt from each source."""
-    unique: list[NumberedSource] = []
-    for source in sources:  # a source cited by several searches appears once, where first listed
-        if all(source.number != kept.number for kept in unique):
-            unique.append(source)
-    tokens = set(tokenize([question])[0])
-    entities = collection.entities_in(question)
-    groups: dict[str, list[NumberedSource]] = {entity: [] for entity in entities}
-    for source in unique:
-        owner = next((e for e in entities if source.title.startswith(e)), None)
-        groups.setdefault(owner or "Other findings", []).append(source)
-    sections = []
-    for heading, members in groups.items():
-        lines = []
-        for source in members:
-            excerpt = _excerpt(source.snippet, tokens | set(tokenize([source.title])[0]))
-            # Source text such as `items[0]` must not read as a citation of source 0.
-            excerpt = CITATION_PATTERN.sub(r"\\[\1\\]", excerpt)
-            if excerpt:
-                label = source.title.removeprefix(f"{heading} — ") if heading in entities else source.title
-                lines.append(f"- **{label}**: {excerpt.rstrip('.')}. [{source.number}]")
-        if lines:
-            sections.append(f"## {heading}\n\n" + "\n".join(lines))
-    missing = [entity for entity in entities if not groups.get(entity)]
-    if missing:
-        sections.append(
-            "## Gaps\n\n" + "\n".join(f"- The sources found say nothing about {e}." for e in missing)
-        )
-    if not sections:
-        body = "The searches returned no sources, so the question cannot be answered from this corpus."
-    else:
-        body = "\n\n".join(sections)
-    return ReportDraft(title=question.strip().rstrip("?.!") or "Research report", body=body)
 
 
 def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
@@ -335,7 +284,7 @@ def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         if isinstance(part.content, list)
         for source in _numbered.validate_python(part.content)
     ]
-    sources = listed_sources(data) + extra
+    sources = listed_sources(data, _SOURCES_PER_SEARCH) + extra[:_SOURCES_PER_SEARCH]
     entities = collection.entities_in(question)
     uncovered = [e for e in entities if not any(source.title.startswith(e) for source in sources)]
     may_search = any(tool.name == "extra_search" for tool in info.function_tools)
