@@ -150,6 +150,19 @@ def _hints(text: str, collection: Collection) -> str:
     )
 
 
+def _hint_weights(text: str, collection: Collection) -> dict[str, float]:
+    """The collection's words for what `text` asks, each weighted by how specific its hint is: a hint
+    naming one field ("how many people": population) outweighs a broad one ("people": five fields)."""
+    weights: dict[str, float] = {}
+    lowered = text.lower()
+    for pattern, hint in _HINTS.get(collection.name, {}).items():
+        if re.search(pattern, lowered):
+            words = set(tokenize([hint])[0])
+            for word in words:
+                weights[word] = weights.get(word, 0.0) + 1 / len(words)
+    return weights
+
+
 def _aspect_query(question: str, entities: list[str], collection: Collection) -> str:
     """The question without the entities it names, with the collection's words for what it asks."""
     text = _without(question, entities)
@@ -164,7 +177,7 @@ def _aspects(question: str, entity: str, collection: Collection, wanted: int) ->
     words cover more fully wins a tie ("population" prefers Population to Population growth rate).
     """
     asked = set(tokenize([_without(question, [entity] if entity else [])], collection.keep_words)[0])
-    hinted = set(tokenize([_hints(question, collection)])[0]) - asked
+    hinted = _hint_weights(question, collection)
     query = f"{entity} {_aspect_query(question, [entity] if entity else [], collection)}"
     found = [passage for passage, _ in collection.search(query, k=wanted * 4)]
     # Sections named like the question are candidates even when the search ranks them low.
@@ -177,8 +190,8 @@ def _aspects(question: str, entity: str, collection: Collection, wanted: int) ->
         key: tuple[float, ...] = (rank,)
         if entity:  # a field's name says what it holds; a document's title says less
             name = set(tokenize([aspect], collection.keep_words)[0])
-            cover = len((asked | hinted) & name) / max(len(name), 1)
-            key = (-len(asked & name), -len(hinted & name), -cover, rank)
+            cover = len((asked | hinted.keys()) & name) / max(len(name), 1)
+            key = (-len(asked & name), -sum(hinted.get(t, 0.0) for t in name - asked), -cover, rank)
         if aspect not in ranked or key < ranked[aspect][0]:
             ranked[aspect] = (key, passage)
     return [passage for _, passage in sorted(ranked.values(), key=lambda item: item[0])]

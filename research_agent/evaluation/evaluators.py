@@ -37,6 +37,10 @@ _SECTION = re.compile(r"^#{1,6} ", re.MULTILINE)
 _NOTHING: dict[str, EvaluationReason] = {}
 
 
+def _alternatives(expected: str | list[str]) -> list[str]:
+    return [expected] if isinstance(expected, str) else expected
+
+
 def _listed(items: list[str], limit: int = 4) -> str:
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
@@ -72,7 +76,11 @@ class SourceRecall(RunEvaluator):
         if not expected:
             return _NOTHING
         top = [source.link or source.title for source in retrieved_sources(ctx.output)[: self.k]]
-        missing = [e for e in expected if not any(location_matches(loc, e) for loc in top)]
+        missing = [
+            e if isinstance(e, str) else " / ".join(e)
+            for e in expected
+            if not any(location_matches(loc, alt) for loc in top for alt in _alternatives(e))
+        ]
         reason = f"not in the top {self.k}: {_listed(missing)}" if missing else None
         return EvaluationReason(value=1 - len(missing) / len(expected), reason=reason)
 
@@ -95,7 +103,7 @@ class FactRecall(RunEvaluator):
         missing = [
             fact if isinstance(fact, str) else " / ".join(fact)
             for fact in facts
-            if not any(normalize(alt) in text for alt in ([fact] if isinstance(fact, str) else fact))
+            if not any(normalize(alt) in text for alt in _alternatives(fact))
         ]
         reason = f"missing: {_listed(missing)}" if missing else None
         return EvaluationReason(value=1 - len(missing) / len(facts), reason=reason)
