@@ -50,8 +50,10 @@ def test_a_subset_of_the_dataset_meets_the_quality_targets(isolated_env: dict[st
     assert shown.returncode == 0 and '"phase": "COMPLETED"' in shown.stdout
 
     again = cli(
-        ["eval", "--model", "offline", "--cases", "pydoc-json-dumps", "--baseline", str(results)]
-        + ["--results", str(tmp_path / "results")],
+        [
+            *("eval", "--model", "offline", "--cases", "pydoc-json-dumps"),
+            *("--baseline", str(results), "--results", str(tmp_path / "results")),
+        ],
         isolated_env,
         tmp_path,
         timeout=240,
