@@ -58,5 +58,5 @@ bench: install ## Run every benchmark (a few minutes); figures print as tables a
 	@for script in step_overhead agent_overhead fanout event_latency end_to_end throughput recovery; do \
 		$(RUN)/python bench/$$script.py $(BENCH_FLAGS) || exit 1; done
 
-eval: install ## Evaluate research quality on evals/dataset.yaml (offline unless EVAL_FLAGS name a model)
+eval: install ## Evaluate research quality on evals/dataset.yaml (offline without keys; EVAL_FLAGS="--model ...")
 	$(RUN)/deep-research eval $(EVAL_FLAGS)
