@@ -27,7 +27,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from ._audit import record_execution
-from ._offline_report import excerpt, write_report_offline
+from ._offline_report import excerpt, without_entities, write_report_offline
 from .corpus import Collection, Passage, open_collection, resolve_collection
 from .corpus._collection import tokenize
 from .prompts import read_tag
@@ -137,12 +137,6 @@ def _collection(prompt: str, question: str) -> Collection:
 # --- planner -------------------------------------------------------------------------------------------
 
 
-def _without(question: str, entities: list[str]) -> str:
-    for entity in entities:
-        question = re.sub(re.escape(entity), " ", question, flags=re.IGNORECASE)
-    return question
-
-
 def _hints(text: str, collection: Collection) -> str:
     lowered = text.lower()
     return " ".join(
@@ -165,7 +159,7 @@ def _hint_weights(text: str, collection: Collection) -> dict[str, float]:
 
 def _aspect_query(question: str, entities: list[str], collection: Collection) -> str:
     """The question without the entities it names, with the collection's words for what it asks."""
-    text = _without(question, entities)
+    text = without_entities(question, entities)
     return f"{text} {_hints(text, collection)}".strip()
 
 
@@ -176,7 +170,7 @@ def _aspects(question: str, entity: str, collection: Collection, wanted: int) ->
     then one named in the collection's words for them (hints), then the search's own order; a name the
     words cover more fully wins a tie ("population" prefers Population to Population growth rate).
     """
-    asked = set(tokenize([_without(question, [entity] if entity else [])], collection.keep_words)[0])
+    asked = set(tokenize([without_entities(question, [entity] if entity else [])], collection.keep_words)[0])
     hinted = _hint_weights(question, collection)
     query = f"{entity} {_aspect_query(question, [entity] if entity else [], collection)}"
     found = [passage for passage, _ in collection.search(query, k=wanted * 4)]

@@ -21,6 +21,13 @@ _RARE = 0.002
 """Share of a collection's passages below which a capitalised word counts as a name it barely knows."""
 
 
+def without_entities(text: str, entities: list[str]) -> str:
+    """`text` with the names of `entities` blanked out."""
+    for entity in entities:
+        text = re.sub(re.escape(entity), " ", text, flags=re.IGNORECASE)
+    return text
+
+
 def excerpt(text: str, query_tokens: set[str]) -> str:
     """The span of `text` around its sentence (or `;`-separated item) that shares most stemmed words with
     the query, widened over neighbouring pieces up to `_EXCERPT_CHARS` (whitespace tidied)."""
@@ -50,9 +57,7 @@ def unanswered_words(question: str, sources: list[NumberedSource], collection: C
     """Words of the question that name something the sources never mention and the collection barely
     knows: a word it has never seen, or a capitalised name (not the question's first word) in fewer than
     `_RARE` of its passages. Entities the collection knows are not counted: their gaps are reported apart."""
-    text = question
-    for entity in collection.entities_in(question):
-        text = re.sub(re.escape(entity), " ", text, flags=re.IGNORECASE)
+    text = without_entities(question, collection.entities_in(question))
     seen = {t for s in sources for t in tokenize([f"{s.title} {s.snippet}"], collection.keep_words)[0]}
     first_word = _WORD.search(question)
     found: list[str] = []
@@ -74,8 +79,10 @@ def _listed(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" or {words[-1]}"
 
 
-def _bullet(source: NumberedSource, label: str, tokens: set[str]) -> str | None:
-    quoted = excerpt(source.snippet, tokens | set(tokenize([source.title])[0]))
+def _bullet(source: NumberedSource, label: str, tokens: set[str], entity: str = "") -> str | None:
+    # The entity's own name is in every piece about it, so it says nothing about which piece answers.
+    query = (tokens | set(tokenize([source.title])[0])) - set(tokenize([entity])[0])
+    quoted = excerpt(source.snippet, query)
     # Source text such as `items[0]` must not read as a citation of source 0.
     quoted = CITATION_PATTERN.sub(r"\\[\1\\]", quoted)
     return f"- **{label}**: {quoted.rstrip('.')}. [{source.number}]" if quoted else None
@@ -110,7 +117,7 @@ def write_report_offline(question: str, sources: list[NumberedSource], collectio
         lines = []
         for source in members:
             label = source.title.removeprefix(f"{heading} — ") if heading in entities else source.title
-            if line := _bullet(source, label, tokens):
+            if line := _bullet(source, label, tokens, heading if heading in entities else ""):
                 lines.append(line)
         if lines:
             sections.append(f"## {heading}\n\n" + "\n".join(lines))
