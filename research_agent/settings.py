@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     )
     corpus: str = Field(
         default="auto",
-        description="Collection the corpus backend searches: 'auto' (the one each question fits best), "
+        description="Collection the corpus backend searches: 'auto' (the bundled one each question fits best), "
         "'factbook', 'pydoc' (Python's own documentation) or a name given to `deep-research index`.",
     )
     offline: bool | None = Field(

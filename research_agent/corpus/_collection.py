@@ -348,9 +348,12 @@ def corpus_choices(index_dir: Path) -> list[str]:
 
 
 def choose_collection(text: str, index_dir: Path) -> str:
-    """The collection that `text` (a question or a query) fits best, among every one `auto` may choose."""
-    names = corpus_choices(index_dir)[1:]
-    collections = [open_collection(name, index_dir) for name in names]
+    """The bundled collection that `text` (a question or a query) fits best.
+
+    A person's own collections are searched when named (`--corpus notes`), never chosen: a small one holding
+    a question's words once would otherwise look like the best fit for everything it mentions.
+    """
+    collections = [open_collection(name, index_dir) for name in BUNDLED]
     # A word no collection knows (a misspelling, a made-up name) says nothing about which one to search.
     tokens = [t for t in tokenize([text])[0] if any(c.document_frequency(t) for c in collections)]
     fits = [(c.fit(tokens), -rank, c.name) for rank, c in enumerate(collections)]
