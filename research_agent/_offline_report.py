@@ -16,7 +16,9 @@ from .schema import CITATION_PATTERN, NumberedSource, ReportDraft
 
 _PIECE = re.compile(r"[^;]+?(?:[.!?](?=\s+[A-Z(])|;|$)", re.DOTALL)
 _EXCERPT_CHARS = 320
-_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+# A word the report may quote back: letters, maybe joined by ' . or -. Tokens with digits or underscores
+# (an id, a pasted key) are never repeated into the report, where they would be stored and traced.
+_WORD = re.compile(r"[^\W\d_]+(?:['’.-][^\W\d_]+)*")
 _RARE = 0.002
 """Share of a collection's passages below which a capitalised word counts as a name it barely knows."""
 
@@ -59,15 +61,16 @@ def unanswered_words(question: str, sources: list[NumberedSource], collection: C
     `_RARE` of its passages. Entities the collection knows are not counted: their gaps are reported apart."""
     text = without_entities(question, collection.entities_in(question))
     seen = {t for s in sources for t in tokenize([f"{s.title} {s.snippet}"], collection.keep_words)[0]}
-    first_word = _WORD.search(question)
     found: list[str] = []
-    for match in _WORD.finditer(text):
-        word = match.group(0).strip(".-'’")
+    for position, raw in enumerate(text.split()):
+        word = raw.strip("\"'’“”()[]{}.,;:!?")
+        if not _WORD.fullmatch(word):
+            continue
         tokens = tokenize([word], collection.keep_words)[0]
         if not tokens or any(t in seen for t in tokens):
             continue
         frequency = min(collection.document_frequency(t) for t in tokens)
-        is_name = word[:1].isupper() and not (first_word and match.start() == first_word.start())
+        is_name = word[:1].isupper() and not (position == 0 and text.split()[0] == question.split()[0])
         if (
             frequency == 0 or (is_name and frequency < _RARE * len(collection.passages))
         ) and word not in found:
