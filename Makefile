@@ -6,7 +6,7 @@ VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(VENV)/bin
 
-.PHONY: all install compile uv lock demo demo-cli test lint typecheck format clean bench
+.PHONY: all install compile uv lock demo demo-cli test lint typecheck format clean bench eval
 
 all: lint typecheck test
 
@@ -27,8 +27,8 @@ compile: $(VENV)/.installed
 install: $(VENV)/.installed compile ## Install uv if missing and build .venv from the lock files
 
 lock: ## Re-resolve the hashed lock files after changing dependencies
-	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements.in -o requirements.lock
-	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 requirements-dev.in -o requirements-dev.lock
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --overrides overrides.txt requirements.in -o requirements.lock
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --overrides overrides.txt requirements-dev.in -o requirements-dev.lock
 
 demo: install ## Serve the web UI on localhost:8501, offline, paced so a run can be watched (and crashed)
 	@RESEARCH_OFFLINE=true RESEARCH_OFFLINE_DELAY=$${RESEARCH_OFFLINE_DELAY:-1} $(RUN)/deep-research ui --port $${PORT:-8501}
@@ -57,3 +57,6 @@ clean:
 bench: install ## Run every benchmark (a few minutes); figures print as tables and go to bench/results.jsonl
 	@for script in step_overhead agent_overhead fanout event_latency end_to_end throughput recovery; do \
 		$(RUN)/python bench/$$script.py $(BENCH_FLAGS) || exit 1; done
+
+eval: install ## Evaluate research quality on evals/dataset.yaml (offline without keys; EVAL_FLAGS="--model ...")
+	$(RUN)/deep-research eval $(EVAL_FLAGS)

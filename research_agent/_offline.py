@@ -27,36 +27,63 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from ._audit import record_execution
-from .corpus import Collection, open_collection
+from ._offline_report import excerpt, without_entities, write_report_offline
+from .corpus import Collection, Passage, open_collection, resolve_collection
 from .corpus._collection import tokenize
 from .prompts import read_tag
-from .schema import NumberedSource, ReportDraft, ResearchPlan, SearchFindings, SearchStep, Source
+from .schema import (
+    NumberedSource,
+    ResearchPlan,
+    SearchFindings,
+    SearchStep,
+    Source,
+)
 from .search.backends import SearchHit
 from .settings import get_settings
 
 _hits = TypeAdapter(list[SearchHit])
 _numbered = TypeAdapter(list[NumberedSource])
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
-_EXCERPT_CHARS = 320
+_SOURCES_PER_SEARCH = 3
+"""Sources of each search the offline report quotes: the best ones, so the report stays readable."""
 
 # Everyday words for what the Factbook files under other names; they steer which fields the planner picks.
-_ASPECT_HINTS: dict[str, str] = {
-    "econom": "economic overview real GDP growth rate per capita exports inflation unemployment industries",
-    "trade": "exports imports partners commodities",
-    "wealth": "real GDP per capita poverty",
-    "people": "population ethnic groups languages religions",
-    "demograph": "population age structure median age growth rate",
-    "health": "life expectancy health expenditure physician density",
-    "educat": "education expenditure literacy school life expectancy",
-    "geograph": "location area terrain climate natural resources",
-    "climate": "climate natural hazards environmental issues",
-    "energy": "electricity generation sources petroleum natural gas",
-    "militar": "military expenditures military and security forces",
-    "politic": "government type executive branch legislative branch political parties",
-    "govern": "government type constitution executive branch",
-    "histor": "background independence",
-    "environment": "environmental issues carbon dioxide emissions",
+# Keys are patterns over the lower-cased question, values words of the Factbook's field names.
+_FACTBOOK_HINTS: dict[str, str] = {
+    r"econom": "economic overview real GDP growth rate per capita exports inflation unemployment industries",
+    r"\btrade": "exports imports partners commodities",
+    r"\bexport|sells? abroad": "exports commodities partners",
+    r"wealth|\brich\b|\bpoor\b": "real GDP per capita poverty",
+    r"how many people|\binhabitants|\bpopulous": "population",
+    r"\bpeople\b": "population ethnic groups languages religions",
+    r"\blive\b.*\blong\b|\blong\b.*\blive\b|\blifespan|\blive to\b": "life expectancy at birth",
+    r"demograph": "population age structure median age growth rate",
+    r"health": "life expectancy health expenditure physician density",
+    r"educat|\bschool": "education expenditure literacy school life expectancy",
+    r"geograph": "location area terrain climate natural resources",
+    r"climate|weather": "climate natural hazards",
+    r"hazard|disaster": "natural hazards",
+    r"\bbig\b|\bsize\b|\blarge\b": "area total land water",
+    r"mountain|highest point|\bpeak\b": "elevation highest point",
+    r"\bborder|neighbo": "land boundaries border countries",
+    r"energy": "electricity generation sources petroleum natural gas",
+    r"militar|\barmy\b|\barmed forces": "military expenditures military and security forces",
+    r"politic": "government type executive branch legislative branch political parties",
+    r"govern": "government type constitution executive branch capital",
+    r"seat of government|capital city": "capital",
+    r"\bleader|president|prime minister|head of state": "executive branch chief of state head of government",
+    r"histor": "background independence",
+    r"independen|how old": "independence",
+    r"environment": "environmental issues carbon dioxide emissions",
+    r"\bmoney\b|currenc|\bdollar|\bworth\b": "exchange rates currency",
+    r"\bprices?\b|cost of living": "inflation rate consumer prices",
+    r"\bjobs?\b|jobless|unemploy": "unemployment rate",
+    r"\bfarm|\bcrops?\b|agricultur|\bgrows?\b": "agricultural products",
+    r"\btongues?\b|\bspeak|\bspoken": "languages",
+    r"faith|\bbelie|religio": "religions",
+    r"symbol|emblem|national animal|national flower": "national symbol(s)",
 }
+_HINTS: dict[str, dict[str, str]] = {"factbook": _FACTBOOK_HINTS}
+"""Hints by collection: only the Factbook files facts under names people rarely use."""
 
 
 def _user_prompt(messages: list[ModelMessage]) -> str:
@@ -82,20 +109,6 @@ def _output(info: AgentInfo, value: Any) -> ModelResponse:
     return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, value.model_dump(mode="json"))])
 
 
-def _excerpt(text: str, query_tokens: set[str]) -> str:
-    """The sentence (or `;`-separated item) of `text` that shares most stemmed words with the query."""
-    pieces = [p.strip() for p in _SENTENCE_END.split(text) for p in p.split("; ") if p.strip()]
-    # Factbook notes explain a field's definition rather than state a fact about the country.
-    pieces = [p for p in pieces if not p.lower().startswith("note:")] or pieces
-    if not pieces:
-        return ""
-    best = max(pieces, key=lambda p: (len(query_tokens & set(tokenize([p])[0])), -pieces.index(p)))
-    best = best.rstrip(" …")
-    if len(best) > _EXCERPT_CHARS:
-        best = best[: best.rfind(" ", 0, _EXCERPT_CHARS)] + " …"
-    return best
-
-
 Respond = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
 
 
@@ -114,42 +127,93 @@ def _offline_model(role: str, respond: Respond) -> FunctionModel:
     return FunctionModel(request, model_name=f"offline-{role}")
 
 
-def _collection(prompt: str) -> Collection:
-    return open_collection(read_tag(prompt, "corpus") or get_settings().corpus, get_settings().indexes)
+def _collection(prompt: str, question: str) -> Collection:
+    """The collection the prompt names; for `auto`, the one the question fits best."""
+    indexes = get_settings().indexes
+    name = read_tag(prompt, "corpus") or get_settings().corpus
+    return open_collection(resolve_collection(name, question, indexes), indexes)
 
 
 # --- planner -------------------------------------------------------------------------------------------
 
 
-def _aspect_query(question: str, entities: list[str]) -> str:
-    text = question
-    for entity in entities:
-        text = re.sub(re.escape(entity), " ", text, flags=re.IGNORECASE)
+def _hints(text: str, collection: Collection) -> str:
     lowered = text.lower()
-    hints = [hint for stem, hint in _ASPECT_HINTS.items() if stem in lowered]
-    return " ".join([text, *hints])
+    return " ".join(
+        h for pattern, h in _HINTS.get(collection.name, {}).items() if re.search(pattern, lowered)
+    )
+
+
+def _hint_weights(text: str, collection: Collection) -> dict[str, float]:
+    """The collection's words for what `text` asks, each weighted by how specific its hint is: a hint
+    naming one field ("how many people": population) outweighs a broad one ("people": five fields)."""
+    weights: dict[str, float] = {}
+    lowered = text.lower()
+    for pattern, hint in _HINTS.get(collection.name, {}).items():
+        if re.search(pattern, lowered):
+            words = set(tokenize([hint])[0])
+            for word in words:
+                weights[word] = weights.get(word, 0.0) + 1 / len(words)
+    return weights
+
+
+def _aspect_query(question: str, entities: list[str], collection: Collection) -> str:
+    """The question without the entities it names, with the collection's words for what it asks."""
+    text = without_entities(question, entities)
+    return f"{text} {_hints(text, collection)}".strip()
+
+
+def _aspects(question: str, entity: str, collection: Collection, wanted: int) -> list[Passage]:
+    """Passages of `entity` (any, when empty) whose sections answer the question, best first.
+
+    A section whose name holds the question's own words ranks first ("capital" finds the field Capital),
+    then one named in the collection's words for them (hints), then the search's own order; a name the
+    words cover more fully wins a tie ("population" prefers Population to Population growth rate).
+    """
+    asked = set(tokenize([without_entities(question, [entity] if entity else [])], collection.keep_words)[0])
+    hinted = _hint_weights(question, collection)
+    query = f"{entity} {_aspect_query(question, [entity] if entity else [], collection)}"
+    found = [passage for passage, _ in collection.search(query, k=wanted * 4)]
+    # Sections named like the question are candidates even when the search ranks them low.
+    candidates = (
+        found + [p for p in collection.entity_passages(entity) if p not in found] if entity else found
+    )
+    ranked: dict[str, tuple[tuple[float, ...], Passage]] = {}
+    for rank, passage in enumerate(candidates):
+        aspect = passage.section or passage.title
+        key: tuple[float, ...] = (rank,)
+        if entity:  # a field's name says what it holds; a document's title says less
+            name = set(tokenize([aspect], collection.keep_words)[0])
+            cover = len((asked | hinted.keys()) & name) / max(len(name), 1)
+            key = (-len(asked & name), -sum(hinted.get(t, 0.0) for t in name - asked), -cover, rank)
+        if aspect not in ranked or key < ranked[aspect][0]:
+            ranked[aspect] = (key, passage)
+    return [passage for _, passage in sorted(ranked.values(), key=lambda item: item[0])]
 
 
 def plan_research_offline(question: str, max_searches: int, collection: Collection) -> ResearchPlan:
-    """A plan whose searches pair the entities the question names with the fields the corpus has on them."""
+    """A plan whose searches pair the entities the question names with the fields the corpus has on them.
+
+    A question naming no entity (most of Python's documentation) searches first for itself, then for the
+    documents that search ranks best, by their titles.
+    """
     entities = collection.entities_in(question)
-    aspect_query = _aspect_query(question, entities)
     aspects: list[str] = []
-    for entity in entities or [""]:
-        for passage, _ in collection.search(f"{entity} {aspect_query}", k=max_searches * 3):
-            if (
-                passage.section
-                and passage.section not in aspects
-                and passage.entity == (entity or passage.entity)
-            ):
-                aspects.append(passage.section)
-    if not aspects:
-        aspects = [""]
+    if entities:
+        for entity in entities:
+            for passage in _aspects(question, entity, collection, max_searches):
+                if passage.section not in aspects:
+                    aspects.append(passage.section)
+    else:
+        aspects.append("")
+        aspects += [p.title for p in _aspects(question, "", collection, max_searches)]
     steps: list[SearchStep] = []
     for aspect in aspects:
         for entity in entities or [""]:
             field = aspect.replace(" — ", " ").strip()
-            query = " ".join(part for part in (entity, field) if part) or question
+            query = " ".join(part for part in (entity, field) if part) or _aspect_query(
+                question, [], collection
+            )
             if any(step.query == query for step in steps):
                 continue
             name = aspect.split(" — ")[-1]
@@ -158,7 +222,7 @@ def plan_research_offline(question: str, max_searches: int, collection: Collecti
                 if entity and aspect
                 else f"Finds what the corpus says on {name or 'the question'}."
             )
-            steps.append(SearchStep(query=query, rationale=rationale))
+            steps.append(SearchStep(query=query, rationale=rationale, corpus=collection.name))
     # Compare like with like: every entity gets the same aspects before the budget runs out.
     if len(entities) > 1 and max_searches >= len(entities):
         steps = steps[: (max_searches // len(entities)) * len(entities)]
@@ -175,7 +239,7 @@ def _planner(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     prompt = _user_prompt(messages)
     question = read_tag(prompt, "question") or prompt
     max_searches = int(read_tag(prompt, "max_searches") or get_settings().max_searches)
-    return _output(info, plan_research_offline(question, max_searches, _collection(prompt)))
+    return _output(info, plan_research_offline(question, max_searches, _collection(prompt, question)))
 
 
 # --- searcher ------------------------------------------------------------------------------------------
@@ -186,7 +250,7 @@ def findings_from_hits(query: str, hits: list[SearchHit]) -> SearchFindings:
     tokens = set(tokenize([query])[0])
     if not hits:
         return SearchFindings(query=query, summary=f"The search for '{query}' returned no sources.")
-    extracts = [f"{hit.title}: {_excerpt(hit.snippet, tokens)}" for hit in hits[:3]]
+    extracts = [f"{hit.title}: {excerpt(hit.snippet, tokens)}" for hit in hits[:3]]
     summary = " ".join(extract.rstrip(".") + "." for extract in extracts)
     sources = [Source(title=h.title, url=h.url, location=h.location, snippet=h.snippet) for h in hits]
     return SearchFindings(query=query, summary=summary, sources=sources)
@@ -205,47 +269,13 @@ def _searcher(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
 # --- analyst -------------------------------------------------------------------------------------------
 
 
-def listed_sources(data: dict[str, Any]) -> list[NumberedSource]:
-    """The numbered sources of every search in the analyst's research data."""
+def listed_sources(data: dict[str, Any], per_search: int | None = None) -> list[NumberedSource]:
+    """The numbered sources of every search in the analyst's research data (the best `per_search` of each)."""
     return [
         NumberedSource.model_validate(s)
         for search in data.get("searches", [])
-        for s in search.get("sources", [])
+        for s in search.get("sources", [])[:per_search]
     ]
-
-
-def write_report_offline(question: str, sources: list[NumberedSource], collection: Collection) -> ReportDraft:
-    """An extractive report: per entity (or per search), one cited excerpt from each source."""
-    unique: list[NumberedSource] = []
-    for source in sources:  # a source cited by several searches appears once, where first listed
-        if all(source.number != kept.number for kept in unique):
-            unique.append(source)
-    tokens = set(tokenize([question])[0])
-    entities = collection.entities_in(question)
-    groups: dict[str, list[NumberedSource]] = {entity: [] for entity in entities}
-    for source in unique:
-        owner = next((e for e in entities if source.title.startswith(e)), None)
-        groups.setdefault(owner or "Other findings", []).append(source)
-    sections = []
-    for heading, members in groups.items():
-        lines = []
-        for source in members:
-            excerpt = _excerpt(source.snippet, tokens | set(tokenize([source.title])[0]))
-            if excerpt:
-                label = source.title.removeprefix(f"{heading} — ") if heading in entities else source.title
-                lines.append(f"- **{label}**: {excerpt.rstrip('.')}. [{source.number}]")
-        if lines:
-            sections.append(f"## {heading}\n\n" + "\n".join(lines))
-    missing = [entity for entity in entities if not groups.get(entity)]
-    if missing:
-        sections.append(
-            "## Gaps\n\n" + "\n".join(f"- The sources found say nothing about {e}." for e in missing)
-        )
-    if not sections:
-        body = "The searches returned no sources, so the question cannot be answered from this corpus."
-    else:
-        body = "\n\n".join(sections)
-    return ReportDraft(title=question.strip().rstrip("?.!") or "Research report", body=body)
 
 
 def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
@@ -253,7 +283,7 @@ def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     raw = read_tag(prompt, "research_data")
     data: dict[str, Any] = json.loads(raw) if raw else {"question": prompt, "searches": []}
     question: str = data.get("question", "")
-    collection = _collection(prompt)
+    collection = _collection(prompt, question)
     extra_returns = _tool_returns(messages, "extra_search")
     extra = [
         source
@@ -261,13 +291,13 @@ def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         if isinstance(part.content, list)
         for source in _numbered.validate_python(part.content)
     ]
-    sources = listed_sources(data) + extra
+    sources = listed_sources(data, _SOURCES_PER_SEARCH) + extra[:_SOURCES_PER_SEARCH]
     entities = collection.entities_in(question)
     uncovered = [e for e in entities if not any(source.title.startswith(e) for source in sources)]
     may_search = any(tool.name == "extra_search" for tool in info.function_tools)
     if uncovered and may_search and len(extra_returns) < len(uncovered):
         entity = uncovered[len(extra_returns)]
-        query = f"{entity} {_aspect_query(question, [entity])}".strip()
+        query = f"{entity} {_aspect_query(question, [entity], collection)}".strip()
         return ModelResponse(parts=[ToolCallPart("extra_search", {"query": query[:200]})])
     return _output(info, write_report_offline(question, sources, collection))
 

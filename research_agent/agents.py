@@ -16,6 +16,7 @@ from pydantic_ai.durable_exec.dbos import DBOSDurability, DBOSParallelExecutionM
 from pydantic_ai.native_tools import WebSearchTool
 
 from . import _offline
+from .corpus import corpus_choices
 from .models import resolve_model_id
 from .prompts import (
     ANALYST_INSTRUCTIONS,
@@ -36,6 +37,7 @@ from .schema import (
     source_key,
 )
 from .search import SearchHit, search_step
+from .settings import get_settings
 
 # One retry layer: the SDKs' own retries are off (models.py), DBOS retries a failed request with backoff.
 MODEL_STEP_CONFIG = StepConfig(retries_allowed=True, max_attempts=4, interval_seconds=2.0, backoff_rate=2.0)
@@ -95,6 +97,9 @@ def _plan_fits(ctx: RunContext[PlannerDeps], plan: ResearchPlan) -> ResearchPlan
     steps = [step for step in plan.search_steps if step.query.strip()]
     if not steps:
         raise ModelRetry("The plan has no search steps; write at least one search with a non-empty query.")
+    # A collection the planner named that does not exist (a model may write "web") is left to the search.
+    known = corpus_choices(get_settings().indexes)
+    steps = [step if step.corpus in known else step.model_copy(update={"corpus": None}) for step in steps]
     return plan.model_copy(update={"search_steps": steps[: ctx.deps.max_searches]})
 
 

@@ -257,6 +257,20 @@ DeadlineOption = Annotated[
         "--deadline", help="Seconds the run may take; it then ends with a partial report (RESEARCH_DEADLINE)."
     ),
 ]
+CorpusOption = Annotated[
+    str | None,
+    typer.Option(
+        "--corpus",
+        help="Collection for corpus search: auto (chosen by the question), factbook, pydoc or yours.",
+    ),
+]
+
+
+def _with_corpus(settings: Settings, corpus: str | None) -> Settings:
+    """`settings` with the corpus option applied (checked against the known collections later)."""
+    return settings.model_copy(update={"corpus": corpus}) if corpus else settings
+
+
 ReviewPlanOption = Annotated[
     bool,
     typer.Option(
@@ -274,6 +288,7 @@ def run(
     ] = None,
     offline: OfflineOption = False,
     search_backend: SearchBackendOption = None,
+    corpus: CorpusOption = None,
     allow_domain: AllowDomainOption = None,
     deny_domain: DenyDomainOption = None,
     review_plan: ReviewPlanOption = False,
@@ -291,7 +306,7 @@ def run(
 
     Example: deep-research run "Compare the economies of Chile and Peru" --offline
     """
-    settings = _settings()
+    settings = _with_corpus(_settings(), corpus)
     question = validate_question(question, settings)
     run_id = validate_run_id(run_id) if run_id else None
     options, reason = resolve_options(
@@ -418,6 +433,7 @@ def submit(
     ] = None,
     offline: OfflineOption = False,
     search_backend: SearchBackendOption = None,
+    corpus: CorpusOption = None,
     allow_domain: AllowDomainOption = None,
     deny_domain: DenyDomainOption = None,
     review_plan: ReviewPlanOption = False,
@@ -437,7 +453,7 @@ def submit(
     """
     if (question is None) == (file is None):
         raise InputError("give either a QUESTION or --file QUESTIONS.txt (one question a line)")
-    settings = _settings()
+    settings = _with_corpus(_settings(), corpus)
     questions = _read_questions(file) if file is not None else [question or ""]
     options, reason = resolve_options(
         settings,
@@ -797,6 +813,81 @@ def index(
     if skipped:
         err.print(f"[yellow]skipped {len(skipped)} unreadable files:[/] {', '.join(skipped[:10])}")
     err.print(f'search it with: RESEARCH_CORPUS={name} deep-research run "..." --offline')
+
+
+@app.command("eval")
+@handles_errors
+def eval_command(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="provider:model for planner, searcher and analyst, or 'offline' (default: as `run` chooses).",
+        ),
+    ] = None,
+    cases: Annotated[
+        str | None,
+        typer.Option("--cases", help="Only cases whose name matches: wildcards (pydoc-*) or a substring."),
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="A results file to compare with, per evaluator.")
+    ] = None,
+    dataset: Annotated[
+        Path | None, typer.Option("--dataset", help="Dataset file (default: evals/dataset.yaml).")
+    ] = None,
+    results: Annotated[
+        Path | None,
+        typer.Option("--results", help="Directory for the results file (default: evals/results)."),
+    ] = None,
+    judge_model: Annotated[
+        str | None,
+        typer.Option(
+            "--judge-model",
+            help="Model of the LLM judge (default RESEARCH_JUDGE_MODEL; used if its key is set).",
+        ),
+    ] = None,
+    corpus: CorpusOption = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Cases run at once.")] = 4,
+) -> None:
+    """Evaluate research quality: run the dataset's questions as real runs and score every report.
+
+    Example: deep-research eval --model offline --cases 'pydoc-*' --baseline evals/results/OLD.json
+    """
+    from .evaluation import cases as eval_cases
+    from .evaluation import figures, present, runner
+
+    settings = runner.evaluation_settings(_with_corpus(_settings(), corpus))
+    path = dataset or runner.DEFAULT_DATASET
+    if not path.is_file():
+        raise InputError(f"no dataset at {path}; pass --dataset FILE (YAML or JSON)")
+    chosen = eval_cases.select_cases(eval_cases.load_dataset(path), cases)
+    if not chosen.cases:
+        raise InputError(f"no case of {path} matches --cases {cases!r}")
+    before = runner.load_report(baseline) if baseline else None
+    options = runner.evaluation_options(settings, model)
+    judges, judge_note = runner.judge_evaluators(settings, judge_model or settings.judge_model)
+    err.print(
+        f"evaluating {len(chosen.cases)} cases · "
+        + ("offline models" if options.offline else f"model {options.analyst_model}")
+        + f" · corpus {options.corpus} · {judge_note} · runs in {redacted_url(settings.database_url)}"
+    )
+    started = time.monotonic()
+    report = runner.run_evaluation(
+        chosen, settings, options, extra_evaluators=judges, concurrency=concurrency, progress=err.is_terminal
+    )
+    took = time.monotonic() - started
+    # Piped into a file, the table keeps room for its columns instead of rich's 80.
+    table_console = out if out.is_terminal else Console(highlight=False, width=160)
+    present.print_report(report, table_console, before)
+    present.print_shortfalls(report, table_console)
+    saved = runner.save_report(report, results or runner.EVALS_DIR / "results")
+    err.print(f"{len(report.cases)} cases in {took:.0f} s · results: {saved}")
+    for failure in report.failures:
+        err.print(f"[red]case {failure.name} failed:[/] {failure.error_message}")
+    missed = figures.missed_targets(report)
+    if missed:
+        err.print("below target: " + ", ".join(f"{name} {value:.3f}" for name, value in missed.items()))
+    raise typer.Exit(1 if report.failures else 0)
 
 
 @app.command("ui")

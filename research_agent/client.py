@@ -29,7 +29,7 @@ from .controls import (
     PlanEditError,
     checked_plan,
 )
-from .corpus._collection import list_collections
+from .corpus import corpus_choices
 from .models import OFFLINE, ModelConfigError, check_online_models, offline_reason, supports_native_web_search
 from .naming import CHILD_SUFFIX, WorkflowRef, analyze_workflow_id, control_workflow_id, search_workflow_id
 from .runtime import (
@@ -171,7 +171,7 @@ def resolve_options(
         raise InputError(
             "the builtin search backend needs a real search model; use --search-backend corpus offline"
         )
-    if backend == "corpus" and settings.corpus not in ("factbook", *list_collections(settings.indexes)):
+    if backend == "corpus" and settings.corpus not in corpus_choices(settings.indexes):
         raise InputError(
             f"no collection named {settings.corpus!r}; create it with: deep-research index PATH --name {settings.corpus}"
         )

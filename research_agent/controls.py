@@ -42,7 +42,7 @@ class PlanEditError(ValueError):
 def checked_plan(plan: ResearchPlan) -> ResearchPlan:
     """`plan` with blank steps dropped, or `PlanEditError` when nothing runnable is left or too much is."""
     steps = [
-        SearchStep(query=step.query.strip(), rationale=step.rationale.strip())
+        step.model_copy(update={"query": step.query.strip(), "rationale": step.rationale.strip()})
         for step in plan.search_steps
         if step.query.strip()
     ]

@@ -60,7 +60,11 @@ def search_prompt(query: str, rationale: str, corpus: str) -> str:
 
 
 def analyst_prompt(
-    question: str, plan: ResearchPlan, outcomes: list[SearchOutcome], numbered: dict[str, NumberedSource]
+    question: str,
+    plan: ResearchPlan,
+    outcomes: list[SearchOutcome],
+    numbered: dict[str, NumberedSource],
+    corpus: str,
 ) -> str:
     """The analyst's material: each search's summary and its sources under their citation numbers."""
     searches = []
@@ -78,5 +82,6 @@ def analyst_prompt(
     return (
         f"<question>{question}</question>\n"
         f"<research_data>\n{json.dumps(data, ensure_ascii=False, indent=1)}\n</research_data>\n"
+        f"<corpus>{corpus}</corpus>\n"
         "Write the report."
     )

@@ -53,7 +53,8 @@ class ResearchOptions(BaseModel):
     search_model: str = "offline"
     analyst_model: str = "offline"
     search_backend: str = "corpus"
-    corpus: str = "factbook"
+    corpus: str = "auto"
+    """Collection the corpus backend searches; `auto`: the one the question (or each query) fits best."""
     max_searches: int = 5
     max_results: int = 5
     max_extra_searches: int = 2
@@ -133,6 +134,11 @@ class SearchStep(BaseModel):
 
     query: str = Field(description="The search query, as it would be typed into a search engine.")
     rationale: str = Field(description="Why this search helps answer the question.")
+    corpus: str | None = Field(
+        default=None,
+        description="Optional: the local document collection to search (used when the run's corpus is "
+        "'auto'); leave empty to let the search choose by its query.",
+    )
 
 
 class ResearchPlan(BaseModel):

@@ -59,9 +59,9 @@ class Settings(BaseSettings):
         description="auto (builtin with a key, corpus offline), builtin, duckduckgo, tavily or corpus.",
     )
     corpus: str = Field(
-        default="factbook",
-        description="Collection the corpus backend searches: 'factbook' or a name given to "
-        "`deep-research index`.",
+        default="auto",
+        description="Collection the corpus backend searches: 'auto' (the bundled one each question fits best), "
+        "'factbook', 'pydoc' (Python's own documentation) or a name given to `deep-research index`.",
     )
     offline: bool | None = Field(
         default=None,
@@ -150,6 +150,12 @@ class Settings(BaseSettings):
         default=None,
         description="Your Logfire project's URL (https://logfire-us.pydantic.dev/ORG/PROJECT); the UI and "
         "`deep-research show` then link each run to its trace.",
+    )
+
+    judge_model: str = Field(
+        default="anthropic:claude-sonnet-4-5",
+        description="provider:model of the LLM judge in `deep-research eval`; the judge runs only when this "
+        "model's key is set (empty: never).",
     )
 
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")

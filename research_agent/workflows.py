@@ -44,6 +44,7 @@ from . import agents
 from .agents import AnalystDeps, PlannerDeps, SearchDeps
 from .citations import check_citations
 from .controls import CONTROL_TOPIC, DEADLINE_MARGIN, PLAN_REVIEW_TOPIC, REVIEW_WAIT_SECONDS, SearchPhaseOver
+from .corpus import AUTO
 from .models import OFFLINE
 from .naming import (
     analyze_workflow_id,
@@ -134,6 +135,18 @@ async def plan_research(question: str, options: ResearchOptions, budget: Budget 
     return PlanOutcome(plan=result.output, usage=_usage(result.usage))
 
 
+def step_corpus(step: SearchStep, options: ResearchOptions) -> str:
+    """The collection a search step uses: the planner's choice for it when the run lets each question
+    choose (`auto`), else the run's."""
+    return step.corpus if options.corpus == AUTO and step.corpus else options.corpus
+
+
+def plan_corpus(plan: ResearchPlan, options: ResearchOptions) -> str:
+    """The one collection a plan's searches use, or the run's corpus when they differ."""
+    chosen = {step_corpus(step, options) for step in plan.search_steps}
+    return chosen.pop() if len(chosen) == 1 else options.corpus
+
+
 @DBOS.workflow(name="run_search")
 async def run_search(
     index: int, step: SearchStep, options: ResearchOptions, budget: Budget | None = None
@@ -145,10 +158,11 @@ async def run_search(
     returned: list[Source] = []
     limits = usage_limits(budget)
     spent = RunUsage()  # filled in as the agent runs, so a failed search's requests still count
+    corpus = step_corpus(step, options)
     try:
         if options.search_backend == "builtin":
             result = await agents.web_searcher.run(
-                search_prompt(step.query, step.rationale, options.corpus),
+                search_prompt(step.query, step.rationale, corpus),
                 model=options.search_model,
                 usage_limits=limits,
                 usage=spent,
@@ -156,13 +170,13 @@ async def run_search(
         else:
             deps = SearchDeps(
                 backend=options.search_backend,
-                corpus=options.corpus,
+                corpus=corpus,
                 max_results=options.max_results,
                 allow_domains=options.allow_domains,
                 deny_domains=options.deny_domains,
             )
             result = await agents.searcher.run(
-                search_prompt(step.query, step.rationale, options.corpus),
+                search_prompt(step.query, step.rationale, corpus),
                 model=_model(options.search_model, options),
                 deps=deps,
                 usage_limits=limits,
@@ -256,7 +270,7 @@ async def analyze_findings(
         extra_budget=extra_budget,
     )
     result = await agents.analyst.run(
-        analyst_prompt(question, plan, outcomes + reused, numbered),
+        analyst_prompt(question, plan, outcomes + reused, numbered, plan_corpus(plan, options)),
         model=_model(options.analyst_model, options),
         deps=deps,
         usage_limits=usage_limits(budget),

@@ -31,11 +31,12 @@ _KEY_VARIABLES = (
 
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One Factbook index for the whole session (building it takes a few seconds)."""
-    from research_agent.corpus import open_collection
+    """The bundled indexes (Factbook, pydoc), built once for the whole session (it takes a few seconds)."""
+    from research_agent.corpus import BUNDLED, open_collection
 
     directory = tmp_path_factory.mktemp("indexes")
-    open_collection("factbook", directory)
+    for name in BUNDLED:
+        open_collection(name, directory)
     return directory
 
 

@@ -1,8 +1,17 @@
+import platform
 from pathlib import Path
 
 import pytest
 
-from research_agent.corpus import CorpusError, index_folder, list_collections, open_collection
+from research_agent.corpus import (
+    CorpusError,
+    choose_collection,
+    corpus_choices,
+    index_folder,
+    list_collections,
+    open_collection,
+    resolve_collection,
+)
 
 
 def test_factbook_passages_are_titled_by_country_and_field(index_dir: Path):
@@ -113,3 +122,41 @@ def test_a_corrupt_factbook_index_is_rebuilt(tmp_path: Path, index_dir: Path):
     shutil.copytree(index_dir / "factbook", copy / "factbook")
     (copy / "factbook" / "manifest.json").write_text("garbage")
     assert len(open_collection("factbook", copy).passages) > 30_000
+
+
+def test_the_pydoc_collection_holds_this_pythons_topics_and_docstrings(index_dir: Path):
+    pydoc = open_collection("pydoc", index_dir)
+    assert pydoc.manifest["source"] == f"python {platform.python_version()}"
+    by_location = {p.location: p for p in pydoc.passages}
+    assert by_location["pydoc:topic/with"].title == 'The "with" statement'
+    dumps = by_location["pydoc:json.dumps"]
+    assert dumps.text.startswith("json.dumps(obj, *,") and "JSON formatted" in dumps.text
+    assert "pydoc:str.split" in by_location and "pydoc:pathlib.Path.glob" in by_location
+    assert not pydoc.entities  # module names are everyday words: no search is narrowed to them
+    hits = pydoc.search("serialize an object to a JSON formatted string", k=5)
+    assert "pydoc:json.dumps" in [p.location for p, _ in hits]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Compare the economies of Chile and Peru", "factbook"),
+        ("What is the population of Japan?", "factbook"),
+        ("How does json.dumps handle non-ASCII characters?", "pydoc"),
+        ("What does the with statement do?", "pydoc"),
+        ("What is the capital of Wakanda?", "factbook"),  # unknown words weigh nothing either way
+    ],
+)
+def test_auto_chooses_the_collection_a_question_fits(index_dir: Path, question: str, expected: str):
+    assert choose_collection(question, index_dir) == expected
+    assert resolve_collection("auto", question, index_dir) == expected
+    assert resolve_collection("factbook", question, index_dir) == "factbook"
+
+
+def test_bundled_names_and_auto_are_not_free_for_a_folder(tmp_path: Path):
+    _write_docs(tmp_path / "docs")
+    for name in ("factbook", "pydoc", "auto"):
+        with pytest.raises(CorpusError, match="bundled collection"):
+            index_folder(tmp_path / "docs", name, tmp_path / "idx")
+    index_folder(tmp_path / "docs", "notes", tmp_path / "idx")
+    assert corpus_choices(tmp_path / "idx") == ["auto", "factbook", "pydoc", "notes"]

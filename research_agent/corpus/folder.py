@@ -76,7 +76,8 @@ def _sections(text: str, default_heading: str) -> Iterator[tuple[str, str]]:
         yield heading, "\n".join(lines)
 
 
-def _chunks(body: str) -> Iterator[str]:
+def split_paragraphs(body: str) -> Iterator[str]:
+    """`body` in pieces of about `_TARGET_CHARS` characters, cut at blank lines, whitespace tidied."""
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", body) if p.strip()]
     current = ""
     for paragraph in paragraphs:
@@ -102,7 +103,7 @@ def read_document(path: Path, root: Path) -> list[Passage]:
     relative = path.relative_to(root).as_posix()
     passages = []
     for heading, body in _sections(raw, title):
-        for part, chunk in enumerate(_chunks(body)):
+        for part, chunk in enumerate(split_paragraphs(body)):
             section = heading if heading != title else ""
             passages.append(
                 Passage(

@@ -9,7 +9,7 @@ from typing import Protocol
 import httpx
 from pydantic import BaseModel
 
-from ..corpus import open_collection
+from ..corpus import open_collection, resolve_collection
 
 SNIPPET_CHARS = 600
 TAVILY_URL = "https://api.tavily.com/search"
@@ -46,7 +46,8 @@ def _snippet(text: str) -> str:
 
 
 class CorpusBackend:
-    """BM25 over a local collection (the bundled Factbook or a folder indexed by the user)."""
+    """BM25 over a local collection (a bundled one or a folder indexed by the user; `auto`: the collection
+    each query fits best)."""
 
     name = "corpus"
 
@@ -55,7 +56,8 @@ class CorpusBackend:
         self.index_dir = index_dir
 
     async def search(self, query: str, max_results: int) -> list[SearchHit]:
-        collection = open_collection(self.collection, self.index_dir)
+        name = resolve_collection(self.collection, query, self.index_dir)
+        collection = open_collection(name, self.index_dir)
         return [
             SearchHit(title=p.title, location=p.location, snippet=_snippet(p.text), score=round(score, 4))
             for p, score in collection.search(query, max_results)

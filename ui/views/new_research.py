@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from research_agent.client import InputError, resolve_options, validate_question
-from research_agent.corpus import list_collections
+from research_agent.corpus import corpus_choices
 from research_agent.models import offline_reason
 from ui import backend
 
@@ -22,7 +22,7 @@ st.caption(
 )
 
 missing = offline_reason(settings)
-collections = ["factbook", *(c for c in list_collections(settings.indexes) if c != "factbook")]
+collections = corpus_choices(settings.indexes)
 
 with st.form("new-research"):
     question = st.text_area(
