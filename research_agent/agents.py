@@ -23,6 +23,7 @@ from .prompts import (
     SEARCHER_INSTRUCTIONS,
     WEB_SEARCHER_INSTRUCTIONS,
 )
+from .retries import STEP_RETRIES
 from .schema import (
     CITATION_PATTERN,
     NumberedSource,
@@ -36,8 +37,9 @@ from .schema import (
 )
 from .search import SearchHit, search_step
 
-# One retry layer: the SDKs' own retries are off (models.py), DBOS retries a failed request with backoff.
-MODEL_STEP_CONFIG = StepConfig(retries_allowed=True, max_attempts=4, interval_seconds=2.0, backoff_rate=2.0)
+# One retry layer: the SDKs' own retries are off (models.py), DBOS retries a failed request (retries.py).
+# pydantic-ai's StepConfig omits `should_retry`, but hands the whole dict to `DBOS.step`, which takes it.
+MODEL_STEP_CONFIG: StepConfig = STEP_RETRIES  # type: ignore[assignment]
 
 
 def _durability(

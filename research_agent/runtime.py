@@ -225,10 +225,24 @@ def executor_is_busy(settings: Settings, executor_id: str | None = None) -> bool
         return True
 
 
+class _OneLineRetries(logging.Filter):
+    """DBOS logs every step retry with a full traceback; a rate limit needs one line, not forty."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith("Step being automatically retried"):
+            error = record.exc_info[1]
+            record.msg = f"{record.msg}: {type(error).__name__}: {error}"
+            record.exc_info = None
+        return True
+
+
 def _quiet_libraries(settings: Settings) -> None:
     level = getattr(logging, settings.log_level.upper(), logging.WARNING)
     for name in ("dbos", "httpx", "bm25s"):
         logging.getLogger(name).setLevel(level)
+    dbos_logger = logging.getLogger("dbos")
+    if not any(isinstance(f, _OneLineRetries) for f in dbos_logger.filters):
+        dbos_logger.addFilter(_OneLineRetries())
 
 
 @contextmanager

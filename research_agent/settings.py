@@ -118,6 +118,40 @@ class Settings(BaseSettings):
         default=None,
         description="If set, append one JSON line per real model request and search call (audits, tests).",
     )
+    # Fault injection (faults.py), for tests and drills: off unless a rate is set. Never in production.
+    fault_rate_429: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Drills: share of model requests and searches failing with HTTP 429.",
+    )
+    fault_rate_5xx: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Drills: share of model requests and searches failing with 500/503.",
+    )
+    fault_rate_timeout: float = Field(
+        default=0.0, ge=0, le=1, description="Drills: share of model requests and searches that time out."
+    )
+    fault_rate_malformed: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Drills: share of model answers whose structured output is garbled.",
+    )
+    fault_retry_after: float = Field(
+        default=0.2,
+        ge=0,
+        le=60,
+        description="Drills: seconds half of the injected 429s ask to wait (Retry-After).",
+    )
+    fault_timeout_seconds: float = Field(
+        default=0.2, ge=0, le=60, description="Drills: how long an injected timeout hangs before it fails."
+    )
+    fault_seed: int = Field(
+        default=0, description="Drills: which calls fail (the same seed fails the same calls)."
+    )
     log_level: str = Field(default="WARNING", description="Log level of DBOS and the application.")
     tracing: bool | None = Field(
         default=None,
@@ -157,6 +191,17 @@ class Settings(BaseSettings):
                 f"expected 'provider:model' (for example anthropic:claude-sonnet-4-5), got {value!r}"
             )
         return value.strip()
+
+    @model_validator(mode="after")
+    def _fault_rates_add_up(self) -> Settings:
+        total = (
+            self.fault_rate_429 + self.fault_rate_5xx + self.fault_rate_timeout + self.fault_rate_malformed
+        )
+        if total > 1:
+            raise ValueError(
+                f"the RESEARCH_FAULT_RATE_* shares add up to {total:g}; keep their sum at most 1"
+            )
+        return self
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dbos import DBOS, PropagateOtelContext, SetWorkflowID
-from dbos._error import DBOSException  # not re-exported by dbos; the base class of its errors
+from dbos._error import DBOSException, DBOSMaxStepRetriesExceeded  # not re-exported by dbos
 from pydantic_ai.usage import RunUsage
 
 from . import agents
@@ -25,6 +25,7 @@ from .citations import check_citations
 from .controls import PLAN_REVIEW_TOPIC, REVIEW_WAIT_SECONDS
 from .observability import annotate_status, keep_trace_for_recovery
 from .prompts import analyst_prompt, planner_prompt, search_prompt
+from .retries import describe_failure
 from .runtime import SEARCH_QUEUE
 from .schema import (
     STATUS_EVENT,
@@ -125,13 +126,15 @@ async def run_search(index: int, step: SearchStep, options: ResearchOptions) -> 
             returned = [
                 Source(**hit.model_dump(include={"title", "url", "location", "snippet"})) for hit in deps.hits
             ]
-    except DBOSException:
-        raise  # DBOS's own errors (non-determinism, cancelled children) are not a failed search
     except Exception as error:
+        # DBOS's own errors (non-determinism, cancelled children) are not a failed search; a step that
+        # used up its retries is.
+        if isinstance(error, DBOSException) and not isinstance(error, DBOSMaxStepRetriesExceeded):
+            raise
         return SearchOutcome(
             index=index,
             query=step.query,
-            error=f"{type(error).__name__}: {error}",
+            error=describe_failure(error),
             started_at=started_at,
             finished_at=await clock(),
         )
@@ -320,6 +323,6 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
         return status.report
     except Exception as error:
         status.phase = Phase.FAILED
-        status.error = f"{type(error).__name__}: {error}"
+        status.error = describe_failure(error)
         await _publish(status, await clock())
         raise
