@@ -1,13 +1,19 @@
-"""Helpers to run the real `deep-research` command in subprocesses."""
+"""Helpers to run the real `deep-research` command in subprocesses, kill them and read what they executed."""
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
+import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
+
+from research_agent.settings import Settings
 
 COMMAND = [sys.executable, "-m", "research_agent"]
 
@@ -48,3 +54,33 @@ def start_worker(
             return process
     process.kill()
     raise RuntimeError("worker did not start:\n" + "".join(lines))
+
+
+def settings_from_env(env: dict[str, str]) -> Settings:
+    """The settings a subprocess given `env` would read (RESEARCH_* variables only, no .env file)."""
+    fields = {k.removeprefix("RESEARCH_").lower(): v for k, v in env.items() if k.startswith("RESEARCH_")}
+    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+
+
+def read_executions(env: dict[str, str]) -> list[dict[str, Any]]:
+    """The lines of the execution log named by `env` (RESEARCH_EXECUTION_LOG), oldest first."""
+    path = Path(env["RESEARCH_EXECUTION_LOG"])
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def finished_executions(executions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Model requests and searches that ran to their end (not cut off, not failed)."""
+    return [e for e in executions if e["kind"] in ("model", "search") and e["stage"] == "end"]
+
+
+def repeated_executions(executions: list[dict[str, Any]]) -> dict[tuple[Any, ...], int]:
+    """(kind, workflow, step) of every call that ran to its end more than once, with how often."""
+    counts = Counter((e["kind"], e["workflow_id"], e["step_id"]) for e in finished_executions(executions))
+    return {key: n for key, n in counts.items() if n > 1}
+
+
+def kill(process: subprocess.Popen[str]) -> None:
+    """SIGKILL `process` and reap it."""
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL

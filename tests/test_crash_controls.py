@@ -7,10 +7,7 @@ the `end` lines of the execution log to show that no finished model request or s
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,45 +16,17 @@ from research_agent.client import ResearchClient, resolve_options
 from research_agent.schema import Phase, ResearchPlan, SearchStep
 from research_agent.settings import Settings
 
-from ._process import start_worker
+from ._process import finished_executions, kill, read_executions, settings_from_env, start_worker
 from .test_controls import awaiting, wait_until
-from .test_crash import _assert_nothing_ran_twice, _executions, _finished
+from .test_crash import assert_nothing_ran_twice
 
 pytestmark = pytest.mark.crash
 QUESTION = "Compare the economies of Chile and Peru"
 
 
 @pytest.fixture
-def crash_env(isolated_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    return {
-        **isolated_env,
-        "RESEARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'crash.sqlite'}",
-        "RESEARCH_OFFLINE": "true",
-        "RESEARCH_OFFLINE_DELAY": "0.4",
-        "RESEARCH_EXECUTION_LOG": str(tmp_path / "executions.jsonl"),
-    }
-
-
-@pytest.fixture
 def crash_settings(crash_env: dict[str, str]) -> Settings:
-    values = {k.removeprefix("RESEARCH_").lower(): v for k, v in crash_env.items()}
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
-@pytest.fixture
-def workers() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
-
-
-def kill(process: subprocess.Popen[str]) -> None:
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    return settings_from_env(crash_env)
 
 
 def test_a_plan_awaiting_approval_survives_a_kill_and_takes_a_decision_sent_while_no_worker_runs(
@@ -79,9 +48,9 @@ def test_a_plan_awaiting_approval_survives_a_kill_and_takes_a_decision_sent_whil
         final = client.wait(run_id, timeout=120)
     assert final.phase is Phase.COMPLETED, final.error
     assert final.plan == edited and final.plan_review == "edited"
-    executions = _executions(crash_env)
-    _assert_nothing_ran_twice(executions, workers[0].pid)
-    finished = _finished(executions)
+    executions = read_executions(crash_env)
+    assert_nothing_ran_twice(executions, workers[0].pid)
+    finished = finished_executions(executions)
     planner = [e for e in finished if e.get("role") == "planner"]
     assert [e["pid"] for e in planner] == [workers[0].pid]  # planned once, before the kill
     searches = [e for e in finished if e["kind"] == "search"]
