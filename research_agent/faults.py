@@ -23,11 +23,13 @@ import httpx
 from dbos import DBOS
 
 from ._audit import record_execution
-from .search.backends import SearchBackend, SearchHit
 from .settings import Settings, get_settings
 
-if TYPE_CHECKING:  # pydantic-ai takes a second to import; clients import this module through search/
+if TYPE_CHECKING:
+    # pydantic-ai takes a second to import, and clients import this module (through search/).
     from pydantic_ai.messages import ModelResponse
+
+    from .search.backends import SearchBackend, SearchHit  # search/step.py imports this module
 
 Fault = Literal["429", "5xx", "timeout", "malformed"]
 FAULT_URL = "https://search.invalid/fault-injection"
