@@ -41,12 +41,14 @@ from .client import (
     ForkPoint,
     InputError,
     ResearchClient,
+    is_child_workflow,
     resolve_options,
     validate_question,
     validate_run_id,
 )
 from .controls import PlanEditError, read_plan_file
 from .corpus import CorpusError, index_folder, list_collections
+from .faults import fault_summary, faults_enabled
 from .models import ModelConfigError
 from .observability import trace_url
 from .runtime import (
@@ -341,9 +343,13 @@ def worker_command(
     """
     settings = _settings()
     stop = threading.Event()
-    with worker(settings, executor_id) as info:
+    with worker(settings, executor_id, drain_seconds=settings.shutdown_grace) as info:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        if faults_enabled(settings):
+            err.print(
+                f"[bold yellow]fault injection is on[/] ({fault_summary(settings)}): for tests and drills only"
+            )
         err.print(
             f"worker [bold]{info['executor_id']}[/] (v{info['version']}) on {redacted_url(info['database'])} "
             f"· queues research (≤{settings.worker_concurrency} here), search (≤{settings.search_concurrency} "
@@ -351,7 +357,29 @@ def worker_command(
             "· Ctrl-C to stop",
         )
         stop.wait()
-        err.print("worker stopping; unfinished runs resume when it starts again")
+        err.print(
+            f"worker stopping: running work has {settings.shutdown_grace:g} s to finish, no new work starts"
+        )
+    _report_hand_back(info)
+
+
+def _report_hand_back(info: dict[str, Any]) -> None:
+    """Say what a stopped worker left for the next one."""
+    if "hand_back_error" in info:
+        err.print(
+            f"[yellow]worker stopped[/]; its unfinished runs resume when it starts again "
+            f"(handing them to other workers failed: {info['hand_back_error']})"
+        )
+        return
+    handed = info.get("handed_back", [])
+    runs = [w for w in handed if not is_child_workflow(w)]
+    if handed:
+        err.print(
+            f"worker stopped; handed {len(runs)} unfinished runs ({len(handed)} workflows) back to the queue, "
+            "where the next worker resumes each from its last completed step"
+        )
+    else:
+        err.print("worker stopped; no unfinished work")
 
 
 def _read_questions(path: Path) -> list[str]:

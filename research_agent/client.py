@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from dbos import DBOSClient, EnqueueOptions, StepInfo, WorkflowStatus
-from dbos._utils import INTERNAL_QUEUE_NAME
 
 from . import __version__
 from .controls import PLAN_REVIEW_KEY, PLAN_REVIEW_TOPIC, PlanEditError, checked_plan
@@ -29,6 +28,7 @@ from .runtime import (
     check_database,
     executor_is_busy,
     executor_lock,
+    hand_back,
     normalized_database_url,
     validate_executor_id,
 )
@@ -97,6 +97,11 @@ def validate_run_id(run_id: str) -> str:
             "(and no child suffix such as -plan)"
         )
     return run_id
+
+
+def is_child_workflow(workflow_id: str) -> bool:
+    """Whether `workflow_id` names a run's plan, search, analysis or extra search rather than a run."""
+    return _CHILD_SUFFIX.search(workflow_id) is not None
 
 
 def batch_run_id(question: str) -> str:
@@ -544,16 +549,7 @@ class ResearchClient:
         sys_db = self._client._sys_db  # pyright: ignore[reportPrivateUsage]
         try:
             with executor_lock(self.settings, executor_id):
-                pending = sys_db.get_pending_workflows(executor_id, __version__)
-                ids = [workflow.workflow_id for workflow in pending]
-                recovered = [
-                    workflow_id
-                    for workflow_id in ids
-                    # Re-enqueued where it was queued before (runs, searches), others on DBOS's
-                    # internal queue; every worker listens to both. Idempotent: only PENDING rows of this
-                    # executor change, so a second `recover` finds nothing.
-                    if sys_db.reenqueue_for_recovery(workflow_id, [executor_id], INTERNAL_QUEUE_NAME)
-                ]
+                recovered = hand_back(sys_db, executor_id)  # a second `recover` finds nothing
                 others = self._client.list_workflows(
                     status="PENDING", executor_id=executor_id, load_input=False, load_output=False
                 )

@@ -46,6 +46,17 @@ def faults_enabled(settings: Settings) -> bool:
     )
 
 
+def fault_summary(settings: Settings) -> str:
+    """The fault rates in force, e.g. '429 20%, 5xx 2%'."""
+    rates = {
+        "429": settings.fault_rate_429,
+        "5xx": settings.fault_rate_5xx,
+        "timeout": settings.fault_rate_timeout,
+        "malformed output": settings.fault_rate_malformed,
+    }
+    return ", ".join(f"{name} {rate:.0%}" for name, rate in rates.items() if rate)
+
+
 def _draw(settings: Settings, target: str, salt: str = "") -> float:
     """A number in [0, 1) fixed by the seed, the call (workflow, step, attempt) and `salt`."""
     status = DBOS.step_status

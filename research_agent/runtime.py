@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import secrets
 import socket
 import sqlite3
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS, DBOSConfig
+from dbos._utils import INTERNAL_QUEUE_NAME
 from filelock import FileLock, Timeout
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -29,6 +32,9 @@ from sqlalchemy.exc import ArgumentError
 from . import __version__
 from .observability import configure_observability, tracing_enabled
 from .settings import EXECUTOR_ID_PATTERN, Settings
+
+if TYPE_CHECKING:
+    from dbos._sys_db import SystemDatabase  # a type only: clients never open one themselves
 
 APP_NAME = "deep-research"
 RESEARCH_QUEUE = "research"
@@ -245,12 +251,51 @@ def _quiet_libraries(settings: Settings) -> None:
         dbos_logger.addFilter(_OneLineRetries())
 
 
+def hand_back(sys_db: SystemDatabase, executor_id: str) -> list[str]:
+    """Put `executor_id`'s unfinished workflows of this release back on their queues; their ids.
+
+    The caller holds that executor's lock, so no live worker is running them. Each goes back where it was
+    queued before (runs, searches), others to DBOS's internal queue; every worker listens to both and
+    resumes each from its last completed step. Idempotent: only PENDING rows of this executor change.
+    """
+    pending = sys_db.get_pending_workflows(executor_id, __version__)
+    return [
+        workflow.workflow_id
+        for workflow in pending
+        if sys_db.reenqueue_for_recovery(workflow.workflow_id, [executor_id], INTERNAL_QUEUE_NAME)
+    ]
+
+
+def _stop(settings: Settings, executor_id: str, drain_seconds: float) -> list[str]:
+    """Stop DBOS: no new work, `drain_seconds` for running work to finish, the rest back to the queues.
+
+    Returns the ids of the workflows handed back. Raises what the database raises while handing back.
+    """
+    # Work still running when the drain ends is abandoned: each of its tasks would log a warning and leave
+    # an unawaited coroutine behind. The caller reports what was handed back instead, in one line.
+    logging.getLogger("dbos").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    # Stops dequeuing at once, then waits (in whole seconds) while workflows are still running here.
+    DBOS.destroy(workflow_completion_timeout_sec=math.ceil(drain_seconds))
+    from dbos import DBOSClient
+
+    client = DBOSClient(system_database_url=normalized_database_url(settings), retry_connection_errors=False)
+    try:
+        return hand_back(client._sys_db, executor_id)  # pyright: ignore[reportPrivateUsage]
+    finally:
+        client.destroy()
+
+
 @contextmanager
-def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[str, Any]]:
+def worker(
+    settings: Settings, executor_id: str | None = None, drain_seconds: float = 0
+) -> Iterator[dict[str, Any]]:
     """Run a DBOS worker in this process for the duration of the block.
 
     Takes the executor lock, launches DBOS (which recovers this executor's unfinished runs) and listens to
-    the `research` queue. Yields a description of the worker (executor id, database).
+    the `research` queue. Yields a description of the worker (executor id, database). On the way out it
+    stops taking work, gives running work `drain_seconds` to finish, and hands what is left back to the
+    queues (listed under `handed_back` in the description) before letting go of the lock.
     """
     from . import workflows  # noqa: F401  # registers the workflows before launch
 
@@ -260,6 +305,11 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
         _quiet_libraries(settings)
         configure_observability(settings)  # before DBOS, so its spans and pydantic-ai's share one trace
         DBOS(config=dbos_config(settings, executor))
+        info: dict[str, Any] = {
+            "executor_id": executor,
+            "database": normalized_database_url(settings),
+            "version": __version__,
+        }
         try:
             DBOS.launch()
             DBOS.register_queue(
@@ -276,10 +326,11 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
                 polling_interval_sec=settings.queue_poll_interval,
                 on_conflict="always_update",
             )
-            yield {
-                "executor_id": executor,
-                "database": normalized_database_url(settings),
-                "version": __version__,
-            }
+            yield info
         finally:
-            DBOS.destroy(workflow_completion_timeout_sec=0)
+            try:
+                info["handed_back"] = _stop(settings, executor, drain_seconds)
+            except Exception as error:  # the worker is stopping anyway: report it, don't mask why
+                info["hand_back_error"] = (
+                    str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+                )

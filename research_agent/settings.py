@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         description="Seconds between a worker's polls of its queues: the most a queued run or search waits "
         "for a free worker to notice it (each poll is one small query per queue).",
     )
+    shutdown_grace: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="Seconds a worker told to stop (SIGTERM, Ctrl-C) lets running work finish before it hands "
+        "the rest back to the queue for the next worker.",
+    )
     execution_log: Path | None = Field(
         default=None,
         description="If set, append one JSON line per real model request and search call (audits, tests).",
