@@ -12,10 +12,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import re
 import secrets
+import signal
 import socket
 import sqlite3
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -29,7 +32,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from . import __version__
+from . import __version__, _logging
 from .observability import configure_observability, tracing_enabled
 from .settings import EXECUTOR_ID_PATTERN, Settings
 
@@ -140,6 +143,85 @@ def validate_executor_id(executor_id: str) -> str:
     return executor_id
 
 
+class _AdvisoryLock:
+    """A Postgres advisory lock on a connection of its own, kept while the database comes and goes.
+
+    The lock lives as long as its session, so a database restart or a network cut ends it silently, and a
+    second worker with the same executor id could then start and run the same workflows. A watchdog
+    checks the session every few seconds and takes the lock again once the database is back; if another
+    process took it meanwhile, this one must not go on, and gets SIGTERM (a worker then stops cleanly).
+    """
+
+    CHECK_SECONDS = 2.0
+
+    def __init__(self, url: str, key: int, executor_id: str) -> None:
+        self.url = url
+        self.key = key
+        self.executor_id = executor_id
+        self._connection: Any = None
+        self._stop = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, name="executor-lock", daemon=True)
+
+    def _try_lock(self) -> bool:
+        import psycopg
+
+        connection = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        row = connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        if row and row[0]:
+            self._connection = connection
+            return True
+        connection.close()
+        return False
+
+    def acquire(self, wait: float) -> bool:
+        deadline = time.monotonic() + wait
+        while not self._try_lock():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        self._watchdog.start()
+        return True
+
+    def _watch(self) -> None:
+        import psycopg
+
+        log = logging.getLogger("research_agent.runtime")
+        while not self._stop.wait(self.CHECK_SECONDS):
+            try:
+                self._connection.execute("SELECT 1")
+                continue
+            except psycopg.Error:
+                log.warning(
+                    f"lost the database connection that holds the lock of executor {self.executor_id}; "
+                    "taking it again when the database is back"
+                )
+            while not self._stop.wait(self.CHECK_SECONDS):
+                try:
+                    if self._try_lock():
+                        log.warning(f"database back: the lock of executor {self.executor_id} is held again")
+                        break
+                except psycopg.Error:
+                    continue  # still unreachable
+                log.error(
+                    f"another worker took executor {self.executor_id} while the database was away; "
+                    "stopping this one so no run is executed twice"
+                )
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    def release(self) -> None:
+        import psycopg
+
+        self._stop.set()
+        if self._watchdog.is_alive():
+            self._watchdog.join(timeout=10)
+        try:
+            self._connection.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+            self._connection.close()
+        except psycopg.Error:
+            pass  # the session is gone, and its lock with it
+
+
 def executor_id_of(settings: Settings) -> str:
     """This install's executor id: RESEARCH_EXECUTOR_ID, else the host name and a name kept in the data dir.
 
@@ -202,24 +284,16 @@ def executor_lock(settings: Settings, executor_id: str, wait: float = 0) -> Iter
         finally:
             lock.release()
         return
-    import psycopg
-
     key = int.from_bytes(
         hashlib.sha256(f"deep-research:{executor_id}".encode()).digest()[:8], "big", signed=True
     )
-    with psycopg.connect(_libpq_url(settings.database_url), autocommit=True) as connection:
-        deadline = time.monotonic() + wait
-        while True:
-            row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            if row and row[0]:
-                break
-            if time.monotonic() >= deadline:
-                raise ExecutorBusyError(busy)
-            time.sleep(0.05)
-        try:
-            yield
-        finally:
-            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    advisory = _AdvisoryLock(_libpq_url(settings.database_url), key, executor_id)
+    if not advisory.acquire(wait):
+        raise ExecutorBusyError(busy)
+    try:
+        yield
+    finally:
+        advisory.release()
 
 
 def executor_is_busy(settings: Settings, executor_id: str | None = None) -> bool:
@@ -231,24 +305,11 @@ def executor_is_busy(settings: Settings, executor_id: str | None = None) -> bool
         return True
 
 
-class _OneLineRetries(logging.Filter):
-    """DBOS logs every step retry with a full traceback; a rate limit needs one line, not forty."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and str(record.msg).startswith("Step being automatically retried"):
-            error = record.exc_info[1]
-            record.msg = f"{record.msg}: {type(error).__name__}: {error}"
-            record.exc_info = None
-        return True
-
-
 def _quiet_libraries(settings: Settings) -> None:
     level = getattr(logging, settings.log_level.upper(), logging.WARNING)
     for name in ("dbos", "httpx", "bm25s"):
         logging.getLogger(name).setLevel(level)
-    dbos_logger = logging.getLogger("dbos")
-    if not any(isinstance(f, _OneLineRetries) for f in dbos_logger.filters):
-        dbos_logger.addFilter(_OneLineRetries())
+    _logging.install(logging.getLogger("dbos"))
 
 
 def hand_back(sys_db: SystemDatabase, executor_id: str) -> list[str]:

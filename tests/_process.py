@@ -8,6 +8,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -26,10 +27,29 @@ def cli(
     )
 
 
+_OUTPUT: dict[int, list[str]] = {}
+
+
+def worker_output(process: subprocess.Popen[str]) -> str:
+    """Everything the worker `process` has written on stderr so far."""
+    return "".join(_OUTPUT.get(process.pid, []))
+
+
+def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
+    # A worker whose stderr pipe fills up (64 KiB of warnings during a database outage) blocks on its
+    # next log line, so its output is read for as long as it runs.
+    assert process.stderr is not None
+    for line in process.stderr:
+        lines.append(line)
+
+
 def start_worker(
     env: dict[str, str], cwd: Path, timeout: float = 60, executor_id: str | None = None
 ) -> subprocess.Popen[str]:
-    """Start `deep-research worker [--executor-id ID]` and return once it says it is ready."""
+    """Start `deep-research worker [--executor-id ID]` and return once it says it is ready.
+
+    Its stderr keeps being read in the background; `worker_output(process)` returns it.
+    """
     process = subprocess.Popen(
         [*COMMAND, "worker", *(["--executor-id", executor_id] if executor_id else [])],
         env={**os.environ, **env},
@@ -51,6 +71,8 @@ def start_worker(
             break
         lines.append(line)
         if "Ctrl-C to stop" in line:
+            _OUTPUT[process.pid] = lines
+            threading.Thread(target=_drain, args=(process, lines), daemon=True).start()
             return process
     process.kill()
     raise RuntimeError("worker did not start:\n" + "".join(lines))

@@ -17,7 +17,7 @@ import pytest
 from research_agent.client import ResearchClient, resolve_options
 from research_agent.schema import Phase, ResearchReport
 
-from .._process import read_executions, settings_from_env, start_worker
+from .._process import read_executions, settings_from_env, start_worker, worker_output
 from ._harness import assert_reports_match, checkpoint_reruns, final_statuses, poll, record_figures
 
 pytestmark = pytest.mark.chaos
@@ -51,10 +51,10 @@ def test_sigterm_finishes_running_work_and_hands_back_the_rest(
         )
         signalled = time.monotonic()
         stopping.send_signal(signal.SIGTERM)
-        assert stopping.stderr is not None
-        said = stopping.stderr.read()
         stopping.wait(timeout=GRACE + 30)
         stop_seconds = time.monotonic() - signalled
+        poll(lambda: "worker stopped" in worker_output(stopping), timeout=10, what="the last line")
+        said = worker_output(stopping)
         assert stopping.returncode == 0, said
         assert "Traceback" not in said and "WARNING" not in said, said
         assert f"worker stopping: running work has {GRACE} s to finish" in said
