@@ -22,6 +22,7 @@ from .prompts import (
     PLANNER_INSTRUCTIONS,
     SEARCHER_INSTRUCTIONS,
     WEB_SEARCHER_INSTRUCTIONS,
+    repeats_instructions,
 )
 from .retries import STEP_RETRIES
 from .schema import (
@@ -57,6 +58,10 @@ class PlannerDeps:
     max_searches: int
 
 
+MAX_SEARCH_CALLS = 2
+"""Searches one search step may make: its query and one refinement (search results can ask for more)."""
+
+
 @dataclass
 class SearchDeps:
     backend: str
@@ -66,6 +71,8 @@ class SearchDeps:
     deny_domains: list[str] = field(default_factory=list)
     hits: list[SearchHit] = field(default_factory=list)
     """Every hit the `search` tool returned in this run: the only sources findings may list."""
+    searches: int = 0
+    """Calls of the `search` tool so far, held to MAX_SEARCH_CALLS."""
 
 
 @dataclass
@@ -109,9 +116,13 @@ searcher = Agent(
 
 
 @searcher.tool
-async def search(ctx: RunContext[SearchDeps], query: str) -> list[SearchHit]:
+async def search(ctx: RunContext[SearchDeps], query: str) -> list[SearchHit] | str:
     """Search for `query` and return the best results with title, url or location, and snippet."""
     deps = ctx.deps
+    # Counted before the first await, so parallel calls in one response see each other.
+    deps.searches += 1
+    if deps.searches > MAX_SEARCH_CALLS:
+        return f"No more searches in this step ({MAX_SEARCH_CALLS}); summarise the results you have."
     hits = await search_step(
         deps.backend, deps.corpus, query, deps.max_results, deps.allow_domains, deps.deny_domains
     )
@@ -166,6 +177,15 @@ async def extra_search(ctx: RunContext[AnalystDeps], query: str) -> list[Numbere
     if outcome.findings is None:
         return f"The extra search failed: {outcome.error}"
     return [cite(ctx.deps.sources, source) for source in outcome.findings.sources]
+
+
+@analyst.output_validator
+def _only_the_report(ctx: RunContext[AnalystDeps], draft: ReportDraft) -> ReportDraft:
+    # Search results are data: one that tells the model to reveal its instructions must not get them
+    # into the report (they are not secret, but nothing but the report belongs there).
+    if repeats_instructions(draft.body):
+        raise ModelRetry("The report repeats your instructions; write only the report, from the sources.")
+    return draft
 
 
 @analyst.output_validator
