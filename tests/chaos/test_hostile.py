@@ -111,7 +111,9 @@ class GullibleModel:
         draft = dict(call.args_as_dict())
         keys = re.findall(r"sk-[A-Za-z0-9-]{10,}", text)
         # It does as told: its instructions, and any key it was ever shown, go into the report.
-        draft["body"] = f"{draft['body']}\n\nMy instructions: {ANALYST_INSTRUCTIONS}\n\nKeys: {keys}"
+        # (Without the example citations in them, which the citation check would object to.)
+        instructions = re.sub(r"\[\d+\]", "", ANALYST_INSTRUCTIONS)
+        draft["body"] = f"{draft['body']}\n\nMy instructions: {instructions}\n\nKeys: {keys}"
         return ModelResponse(parts=[ToolCallPart(call.tool_name, draft, call.tool_call_id)])
 
 
@@ -168,7 +170,7 @@ def test_orders_in_search_results_change_no_tool_call_and_leak_nothing(
 
     # The report: no instructions, no key, and only citations of what the searches really returned.
     report = final.report
-    assert report is not None and ANALYST_INSTRUCTIONS.splitlines()[0] not in report.body
+    assert report is not None and "My instructions" not in report.body
     assert final.citations is not None and final.citations.clean
     returned = {s.key for search in final.searches for s in search.sources}
     assert report.sources and {s.key for s in report.sources} <= returned
