@@ -25,6 +25,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -34,6 +35,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer vendors its own click
+from typer.core import TyperGroup
+from typer.exceptions import Abort
 
 from . import __version__
 from .citations import citation_summary
@@ -64,8 +68,31 @@ from .schema import Phase, ResearchOptions, ResearchStatus, SearchState
 from .settings import SearchBackendName, Settings, get_settings
 from .supervisor import WorkerSupervisor
 
+
+class _OneLineUsageErrors(TyperGroup):
+    """Usage errors (an unknown option, a missing argument, a bad value) as one line and exit code 2, like
+    every other error of this command, instead of typer's framed panel."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except NoArgsIsHelpError as error:
+            error.show()
+            sys.exit(2)
+        except ClickException as error:
+            context = getattr(error, "ctx", None)
+            hint = f"; see {context.command_path} --help" if context is not None else ""
+            message = " ".join(error.format_message().split()).rstrip(".")
+            err.print(f"[bold red]error:[/] {escape(message[:1].lower() + message[1:])}{hint}")
+            sys.exit(error.exit_code)
+        except Abort:
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="deep-research",
+    cls=_OneLineUsageErrors,
     help="Crash-proof multi-agent research: plan, search in parallel, write a cited report.",
     no_args_is_help=True,
     add_completion=False,
@@ -108,8 +135,9 @@ def handles_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    context: typer.Context,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
     ] = False,
@@ -120,6 +148,8 @@ def _root(
     if version:
         out.print(__version__)
         raise typer.Exit()
+    if context.invoked_subcommand is None:  # options but no command, e.g. `deep-research --debug`
+        fail("no command given; see deep-research --help")
 
 
 # --- progress ------------------------------------------------------------------------------------------
