@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import string
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from typer.testing import CliRunner
 from research_agent.cli import app
 from research_agent.client import ResearchClient
 from research_agent.schema import Phase
-from research_agent.settings import get_settings
+from research_agent.settings import EXECUTOR_ID_PATTERN, get_settings
 
 from ._process import cli, settings_from_env, start_worker
 
@@ -180,8 +181,9 @@ def _command_args(seeded: dict[str, Any]) -> st.SearchStrategy[list[str]]:
             args += draw(st.sampled_from([*options[command], ["--bogus"], ["--"]]))
             if draw(st.booleans()):
                 args.append(draw(_words | st.sampled_from(["-1", "0", "1000001", "corpus", "nan"])))
-        if command == "worker" and "--executor-id" not in args:
-            args += ["--executor-id", draw(_words)]  # valid ids are skipped below: a worker runs forever
+        if command == "worker":
+            # Last, so it is the one that counts, and never valid: a worker that starts runs for ever.
+            args += ["--executor-id", draw(_words.filter(lambda w: not re.fullmatch(EXECUTOR_ID_PATTERN, w)))]
         if command == "ui":
             args += ["--port", port]  # always the taken port: the UI must refuse it, not serve
         return args
@@ -190,18 +192,9 @@ def _command_args(seeded: dict[str, Any]) -> st.SearchStrategy[list[str]]:
 
 
 def test_any_arguments_to_any_command_run_or_are_refused_in_one_line(seeded: dict[str, Any]):
-    from hypothesis import assume
-
-    from research_agent.settings import EXECUTOR_ID_PATTERN
-
     @EXAMPLES
     @given(args=_command_args(seeded))
     def check(args: list[str]) -> None:
-        if args[0] == "worker":
-            import re
-
-            given_ids = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--executor-id"]
-            assume(not re.fullmatch(EXECUTOR_ID_PATTERN, given_ids[-1]))
         invoke(seeded, args)
         assert_intact(seeded)
 

@@ -33,7 +33,7 @@ from ._harness import (
 
 pytestmark = pytest.mark.chaos
 RUNS = scale(ci=20, full=100)
-KILLS = scale(ci=8, full=40)
+KILLS = scale(ci=6, full=40)
 MAX_PAUSE = 1.5
 """Longest a worker lives after its first finished call (seconds)."""
 

@@ -26,7 +26,7 @@ from ._harness import poll, record_figures, scale, unfinished
 
 pytestmark = pytest.mark.chaos
 CLIENTS = 8
-RUNS = scale(ci=40, full=200)
+RUNS = scale(ci=30, full=200)
 STORED = scale(ci=RUNS, full=1000)
 """Runs in the SQLite database when its history page is timed."""
 APP = str(Path(__file__).parents[2] / "ui" / "app.py")
