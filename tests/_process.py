@@ -17,6 +17,18 @@ from typing import Any
 from research_agent.settings import Settings
 
 COMMAND = [sys.executable, "-m", "research_agent"]
+QUESTIONS = [  # offline questions the Factbook answers, each a little different
+    "Compare the economies of Chile and Peru",
+    "What languages are spoken in Switzerland",
+    "How large is the population of Japan",
+    "Compare the climates of Norway and Egypt",
+    "What are the main exports of Brazil",
+    "Describe the government of Canada",
+    "What is the geography of Kenya like",
+    "Compare the militaries of France and Germany",
+    "What natural resources does Australia have",
+    "How is India's economy structured",
+]
 
 
 def cli(

@@ -22,22 +22,17 @@ import pytest
 from research_agent.client import ResearchClient
 from research_agent.schema import Phase
 
-from ._process import cli, read_executions, repeated_executions, settings_from_env, start_worker
+from ._process import (
+    QUESTIONS,
+    cli,
+    read_executions,
+    repeated_executions,
+    settings_from_env,
+    start_worker,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.crash]
 ARTIFACTS = Path(__file__).parent / "artifacts"
-QUESTIONS = [
-    "Compare the economies of Chile and Peru",
-    "What languages are spoken in Switzerland",
-    "How large is the population of Japan",
-    "Compare the climates of Norway and Egypt",
-    "What are the main exports of Brazil",
-    "Describe the government of Canada",
-    "What is the geography of Kenya like",
-    "Compare the militaries of France and Germany",
-    "What natural resources does Australia have",
-    "How is India's economy structured",
-]
 SEARCH_CONCURRENCY = 3
 SEARCH_RATE = 5  # starts per SEARCH_PERIOD seconds
 SEARCH_PERIOD = 1.0

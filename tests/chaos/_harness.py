@@ -18,17 +18,12 @@ from typing import Any
 from research_agent.client import ResearchClient
 from research_agent.schema import Phase, ResearchStatus
 
+from .._process import QUESTIONS as ALL_QUESTIONS
 from .._process import read_executions
 
 FULL = os.environ.get("CHAOS_SCALE", "ci") == "full"
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
-QUESTIONS = [
-    "Compare the economies of Chile and Peru",
-    "What languages are spoken in Switzerland",
-    "How large is the population of Japan",
-    "Compare the climates of Norway and Egypt",
-    "What are the main exports of Brazil",
-]
+QUESTIONS = ALL_QUESTIONS[:5]
 
 
 def scale(ci: int, full: int) -> int:
