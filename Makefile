@@ -6,7 +6,7 @@ VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(VENV)/bin
 
-.PHONY: all install compile uv lock demo demo-cli test lint typecheck format clean bench eval
+.PHONY: all install compile uv lock demo demo-cli test chaos lint typecheck format clean bench eval
 
 all: lint typecheck test
 
@@ -39,6 +39,11 @@ demo-cli: install ## Run one research offline in the terminal, with live progres
 
 test: install ## Run the whole test suite
 	$(RUN)/pytest -q
+
+chaos: install ## The chaos suite at full counts (faults, kills, outages, load, bad input; ~25 min), then its figures
+	rm -f tests/artifacts/chaos-*.json
+	CHAOS_SCALE=full $(RUN)/pytest -q tests/chaos tests/test_bad_input.py --timeout 3600
+	@$(RUN)/python -m tests.chaos.figures
 
 lint: install ## ruff check and format check
 	$(RUN)/ruff check .

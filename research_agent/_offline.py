@@ -26,6 +26,7 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+from . import faults
 from ._audit import record_execution
 from ._offline_report import excerpt, without_entities, write_report_offline
 from .corpus import Collection, Passage, open_collection, resolve_collection
@@ -113,18 +114,25 @@ Respond = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
 
 
 def _offline_model(role: str, respond: Respond) -> FunctionModel:
-    """A FunctionModel for `role` whose requests are paced by `offline_delay` like a slow real model."""
+    """A FunctionModel for `role` whose requests are paced by `offline_delay` like a slow real model.
+
+    Drills and tests make it fail like a real provider through the fault settings (faults.py).
+    """
+    name = f"offline-{role}"
 
     async def request(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         record_execution("model", "start", role=role)
+        garble = await faults.before_model_request(name, role)
         delay = get_settings().offline_delay
         if delay:
             await asyncio.sleep(delay)
         response = respond(messages, info)
+        if garble:
+            response = faults.garbled(response, {tool.name for tool in info.output_tools})
         record_execution("model", "end", role=role)
         return response
 
-    return FunctionModel(request, model_name=f"offline-{role}")
+    return FunctionModel(request, model_name=name)
 
 
 def _collection(prompt: str, question: str) -> Collection:

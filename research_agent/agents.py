@@ -23,7 +23,9 @@ from .prompts import (
     PLANNER_INSTRUCTIONS,
     SEARCHER_INSTRUCTIONS,
     WEB_SEARCHER_INSTRUCTIONS,
+    repeats_instructions,
 )
+from .retries import STEP_RETRIES
 from .schema import (
     CITATION_PATTERN,
     Budget,
@@ -39,8 +41,9 @@ from .schema import (
 from .search import SearchHit, search_step
 from .settings import get_settings
 
-# One retry layer: the SDKs' own retries are off (models.py), DBOS retries a failed request with backoff.
-MODEL_STEP_CONFIG = StepConfig(retries_allowed=True, max_attempts=4, interval_seconds=2.0, backoff_rate=2.0)
+# One retry layer: the SDKs' own retries are off (models.py), DBOS retries a failed request (retries.py).
+# pydantic-ai's StepConfig omits `should_retry`, but hands the whole dict to `DBOS.step`, which takes it.
+MODEL_STEP_CONFIG: StepConfig = STEP_RETRIES  # type: ignore[assignment]
 
 
 def _durability(
@@ -58,6 +61,10 @@ class PlannerDeps:
     max_searches: int
 
 
+MAX_SEARCH_CALLS = 2
+"""Searches one search step may make: its query and one refinement (search results can ask for more)."""
+
+
 @dataclass
 class SearchDeps:
     backend: str
@@ -67,6 +74,8 @@ class SearchDeps:
     deny_domains: list[str] = field(default_factory=list)
     hits: list[SearchHit] = field(default_factory=list)
     """Every hit the `search` tool returned in this run: the only sources findings may list."""
+    searches: int = 0
+    """Calls of the `search` tool so far, held to MAX_SEARCH_CALLS."""
 
 
 @dataclass
@@ -115,9 +124,13 @@ searcher = Agent(
 
 
 @searcher.tool
-async def search(ctx: RunContext[SearchDeps], query: str) -> list[SearchHit]:
+async def search(ctx: RunContext[SearchDeps], query: str) -> list[SearchHit] | str:
     """Search for `query` and return the best results with title, url or location, and snippet."""
     deps = ctx.deps
+    # Counted before the first await, so parallel calls in one response see each other.
+    deps.searches += 1
+    if deps.searches > MAX_SEARCH_CALLS:
+        return f"No more searches in this step ({MAX_SEARCH_CALLS}); summarise the results you have."
     hits = await search_step(
         deps.backend, deps.corpus, query, deps.max_results, deps.allow_domains, deps.deny_domains
     )
@@ -172,6 +185,15 @@ async def extra_search(ctx: RunContext[AnalystDeps], query: str) -> list[Numbere
     if outcome.findings is None:
         return f"The extra search failed: {outcome.error}"
     return [cite(ctx.deps.sources, source) for source in outcome.findings.sources]
+
+
+@analyst.output_validator
+def _only_the_report(ctx: RunContext[AnalystDeps], draft: ReportDraft) -> ReportDraft:
+    # Search results are data: one that tells the model to reveal its instructions must not get them
+    # into the report (they are not secret, but nothing but the report belongs there).
+    if repeats_instructions(draft.body):
+        raise ModelRetry("The report repeats your instructions; write only the report, from the sources.")
+    return draft
 
 
 @analyst.output_validator

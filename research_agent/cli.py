@@ -25,6 +25,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -34,6 +35,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer vendors its own click
+from typer.core import TyperGroup
+from typer.exceptions import Abort
 
 from . import __version__
 from .citations import citation_summary
@@ -41,12 +45,14 @@ from .client import (
     ForkPoint,
     InputError,
     ResearchClient,
+    is_child_workflow,
     resolve_options,
     validate_question,
     validate_run_id,
 )
 from .controls import PlanEditError, read_plan_file
 from .corpus import CorpusError, index_folder, list_collections
+from .faults import fault_summary, faults_enabled
 from .models import ModelConfigError
 from .observability import trace_url
 from .runtime import (
@@ -62,8 +68,31 @@ from .schema import Phase, ResearchOptions, ResearchStatus, SearchState
 from .settings import SearchBackendName, Settings, get_settings
 from .supervisor import WorkerSupervisor
 
+
+class _OneLineUsageErrors(TyperGroup):
+    """Usage errors (an unknown option, a missing argument, a bad value) as one line and exit code 2, like
+    every other error of this command, instead of typer's framed panel."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            code = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except NoArgsIsHelpError as error:
+            error.show()
+            sys.exit(2)
+        except ClickException as error:
+            context = getattr(error, "ctx", None)
+            hint = f"; see {context.command_path} --help" if context is not None else ""
+            message = " ".join(error.format_message().split()).rstrip(".")
+            err.print(f"[bold red]error:[/] {escape(message[:1].lower() + message[1:])}{hint}")
+            sys.exit(error.exit_code)
+        except Abort:
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="deep-research",
+    cls=_OneLineUsageErrors,
     help="Crash-proof multi-agent research: plan, search in parallel, write a cited report.",
     no_args_is_help=True,
     add_completion=False,
@@ -106,8 +135,9 @@ def handles_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    context: typer.Context,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
     ] = False,
@@ -118,6 +148,8 @@ def _root(
     if version:
         out.print(__version__)
         raise typer.Exit()
+    if context.invoked_subcommand is None:  # options but no command, e.g. `deep-research --debug`
+        fail("no command given; see deep-research --help")
 
 
 # --- progress ------------------------------------------------------------------------------------------
@@ -387,9 +419,13 @@ def worker_command(
     """
     settings = _settings()
     stop = threading.Event()
-    with worker(settings, executor_id) as info:
+    with worker(settings, executor_id, drain_seconds=settings.shutdown_grace) as info:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
+        if faults_enabled(settings):
+            err.print(
+                f"[bold yellow]fault injection is on[/] ({fault_summary(settings)}): for tests and drills only"
+            )
         err.print(
             f"worker [bold]{info['executor_id']}[/] (v{info['version']}) on {redacted_url(info['database'])} "
             f"· queues research (≤{settings.worker_concurrency} here), search (≤{settings.search_concurrency} "
@@ -397,7 +433,29 @@ def worker_command(
             "· Ctrl-C to stop",
         )
         stop.wait()
-        err.print("worker stopping; unfinished runs resume when it starts again")
+        err.print(
+            f"worker stopping: running work has {settings.shutdown_grace:g} s to finish, no new work starts"
+        )
+    _report_hand_back(info)
+
+
+def _report_hand_back(info: dict[str, Any]) -> None:
+    """Say what a stopped worker left for the next one."""
+    if "hand_back_error" in info:
+        err.print(
+            f"[yellow]worker stopped[/]; its unfinished runs resume when it starts again "
+            f"(handing them to other workers failed: {info['hand_back_error']})"
+        )
+        return
+    handed = info.get("handed_back", [])
+    runs = [w for w in handed if not is_child_workflow(w)]
+    if handed:
+        err.print(
+            f"worker stopped; handed {len(runs)} unfinished runs ({len(handed)} workflows) back to the queue, "
+            "where the next worker resumes each from its last completed step"
+        )
+    else:
+        err.print("worker stopped; no unfinished work")
 
 
 def _read_questions(path: Path) -> list[str]:

@@ -39,6 +39,7 @@ from .runtime import (
     check_database,
     executor_is_busy,
     executor_lock,
+    hand_back,
     normalized_database_url,
     validate_executor_id,
 )
@@ -115,6 +116,11 @@ def validate_run_id(run_id: str) -> str:
 def _hard_timeout(options: ResearchOptions) -> float | None:
     """The DBOS workflow timeout of a run with a deadline: the deadline plus time for a partial report."""
     return None if options.deadline is None else options.deadline + DEADLINE_MARGIN
+
+
+def is_child_workflow(workflow_id: str) -> bool:
+    """Whether `workflow_id` names a run's plan, search, analysis or extra search rather than a run."""
+    return CHILD_SUFFIX.search(workflow_id) is not None
 
 
 def batch_run_id(question: str) -> str:
@@ -414,13 +420,28 @@ class ResearchClient:
         event = self._client.get_event(workflow.workflow_id, STATUS_EVENT, timeout_seconds=0)
         return self._reconcile(workflow, event).phase
 
+    def _status_events(self, run_ids: list[str]) -> dict[str, Any]:
+        """The last `status` event of each of `run_ids` that has one, in one query (not one per run)."""
+        from dbos._serialization import deserialize_value
+
+        sys_db = self._client._sys_db  # pyright: ignore[reportPrivateUsage]
+        events = sys_db.tables.workflow_events
+        query = sa.select(events.c.workflow_uuid, events.c.value, events.c.serialization).where(
+            events.c.key == STATUS_EVENT, events.c.workflow_uuid.in_(run_ids)
+        )
+        with sys_db.engine.connect() as connection:
+            rows = connection.execute(query).fetchall()
+        return {row[0]: deserialize_value(row[1], row[2], sys_db.serializer) for row in rows}
+
     def list_runs(self, limit: int = 20, phase: Phase | None = None) -> list[RunSummary]:
         rows = self._client.list_workflows(
             name=RESEARCH_WORKFLOW, sort_desc=True, limit=limit, load_output=False, has_parent=False
         )
+        # The history page lists up to 1,000 runs: their events in one query keep it under a second.
+        events = self._status_events([workflow.workflow_id for workflow in rows])
         summaries = []
         for workflow in rows:
-            status = self._reconcile(workflow, self._client.get_event(workflow.workflow_id, STATUS_EVENT, 0))
+            status = self._reconcile(workflow, events.get(workflow.workflow_id))
             if phase is None or status.phase == phase:
                 summaries.append(
                     RunSummary(
@@ -724,16 +745,7 @@ class ResearchClient:
         sys_db = self._client._sys_db  # pyright: ignore[reportPrivateUsage]
         try:
             with executor_lock(self.settings, executor_id):
-                pending = sys_db.get_pending_workflows(executor_id, __version__)
-                ids = [workflow.workflow_id for workflow in pending]
-                recovered = [
-                    workflow_id
-                    for workflow_id in ids
-                    # Re-enqueued where it was queued before (runs, searches), others on DBOS's
-                    # internal queue; every worker listens to both. Idempotent: only PENDING rows of this
-                    # executor change, so a second `recover` finds nothing.
-                    if sys_db.reenqueue_for_recovery(workflow_id, [executor_id], INTERNAL_QUEUE_NAME)
-                ]
+                recovered = hand_back(sys_db, executor_id)  # a second `recover` finds nothing
                 others = self._client.list_workflows(
                     status="PENDING", executor_id=executor_id, load_input=False, load_output=False
                 )

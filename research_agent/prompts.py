@@ -6,6 +6,7 @@ back with `read_tag`; the analyst's research material travels as one JSON docume
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -36,25 +37,51 @@ is missing; its results come back with new source numbers you can cite."""
 _TAG_CACHE: dict[str, re.Pattern[str]] = {}
 
 
-def read_tag(text: str, tag: str) -> str | None:
-    """Content of the first `<tag>...</tag>` in `text`."""
-    pattern = _TAG_CACHE.setdefault(tag, re.compile(rf"<{tag}>\s*(.*?)\s*</{tag}>", re.DOTALL))
+def _sentences(text: str) -> list[str]:
+    return [" ".join(s.split()).lower() for s in re.split(r"(?<=[.;:])\s+", text) if len(s) >= 40]
+
+
+_INSTRUCTION_SENTENCES = [
+    sentence
+    for instructions in (
+        PLANNER_INSTRUCTIONS,
+        SEARCHER_INSTRUCTIONS,
+        WEB_SEARCHER_INSTRUCTIONS,
+        ANALYST_INSTRUCTIONS,
+    )
+    for sentence in _sentences(instructions)
+]
+
+
+def repeats_instructions(text: str) -> bool:
+    """Whether `text` quotes a sentence of any agent's instructions."""
+    flat = " ".join(text.split()).lower()
+    return any(sentence in flat for sentence in _INSTRUCTION_SENTENCES)
+
+
+def tag(name: str, value: object) -> str:
+    """`<name>value</name>` with `value` escaped, so no text inside (a question, a search result) can close
+    the tag or open another: data stays data."""
+    return f"<{name}>{html.escape(str(value), quote=False)}</{name}>"
+
+
+def read_tag(text: str, name: str) -> str | None:
+    """Content of the first `<name>...</name>` in `text`, unescaped (the inverse of `tag`)."""
+    pattern = _TAG_CACHE.setdefault(name, re.compile(rf"<{name}>\s*(.*?)\s*</{name}>", re.DOTALL))
     match = pattern.search(text)
-    return match.group(1) if match else None
+    return html.unescape(match.group(1)) if match else None
 
 
 def planner_prompt(question: str, max_searches: int, corpus: str) -> str:
     return (
-        f"<question>{question}</question>\n"
-        f"<max_searches>{max_searches}</max_searches>\n"
-        f"<corpus>{corpus}</corpus>\n"
+        f"{tag('question', question)}\n{tag('max_searches', max_searches)}\n{tag('corpus', corpus)}\n"
         "Write the research plan."
     )
 
 
 def search_prompt(query: str, rationale: str, corpus: str) -> str:
     return (
-        f"<query>{query}</query>\n<rationale>{rationale}</rationale>\n<corpus>{corpus}</corpus>\n"
+        f"{tag('query', query)}\n{tag('rationale', rationale)}\n{tag('corpus', corpus)}\n"
         "Search, then report your findings."
     )
 
@@ -79,9 +106,8 @@ def analyst_prompt(
             ]
         searches.append(entry)
     data = {"question": question, "analysis_instructions": plan.analysis_instructions, "searches": searches}
+    research_data = "\n" + json.dumps(data, ensure_ascii=False, indent=1) + "\n"
     return (
-        f"<question>{question}</question>\n"
-        f"<research_data>\n{json.dumps(data, ensure_ascii=False, indent=1)}\n</research_data>\n"
-        f"<corpus>{corpus}</corpus>\n"
+        f"{tag('question', question)}\n{tag('research_data', research_data)}\n{tag('corpus', corpus)}\n"
         "Write the report."
     )

@@ -11,24 +11,33 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import os
 import re
 import secrets
+import signal
 import socket
 import sqlite3
+import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS, DBOSConfig
+from dbos._utils import INTERNAL_QUEUE_NAME
 from filelock import FileLock, Timeout
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from . import __version__
+from . import __version__, _logging
 from .observability import configure_observability, tracing_enabled
 from .settings import EXECUTOR_ID_PATTERN, Settings
+
+if TYPE_CHECKING:
+    from dbos._sys_db import SystemDatabase  # a type only: clients never open one themselves
 
 APP_NAME = "deep-research"
 RESEARCH_QUEUE = "research"
@@ -134,6 +143,85 @@ def validate_executor_id(executor_id: str) -> str:
     return executor_id
 
 
+class _AdvisoryLock:
+    """A Postgres advisory lock on a connection of its own, kept while the database comes and goes.
+
+    The lock lives as long as its session, so a database restart or a network cut ends it silently, and a
+    second worker with the same executor id could then start and run the same workflows. A watchdog
+    checks the session every few seconds and takes the lock again once the database is back; if another
+    process took it meanwhile, this one must not go on, and gets SIGTERM (a worker then stops cleanly).
+    """
+
+    CHECK_SECONDS = 2.0
+
+    def __init__(self, url: str, key: int, executor_id: str) -> None:
+        self.url = url
+        self.key = key
+        self.executor_id = executor_id
+        self._connection: Any = None
+        self._stop = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, name="executor-lock", daemon=True)
+
+    def _try_lock(self) -> bool:
+        import psycopg
+
+        connection = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        row = connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+        if row and row[0]:
+            self._connection = connection
+            return True
+        connection.close()
+        return False
+
+    def acquire(self, wait: float) -> bool:
+        deadline = time.monotonic() + wait
+        while not self._try_lock():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        self._watchdog.start()
+        return True
+
+    def _watch(self) -> None:
+        import psycopg
+
+        log = logging.getLogger("research_agent.runtime")
+        while not self._stop.wait(self.CHECK_SECONDS):
+            try:
+                self._connection.execute("SELECT 1")
+                continue
+            except psycopg.Error:
+                log.warning(
+                    f"lost the database connection that holds the lock of executor {self.executor_id}; "
+                    "taking it again when the database is back"
+                )
+            while not self._stop.wait(self.CHECK_SECONDS):
+                try:
+                    if self._try_lock():
+                        log.warning(f"database back: the lock of executor {self.executor_id} is held again")
+                        break
+                except psycopg.Error:
+                    continue  # still unreachable
+                log.error(
+                    f"another worker took executor {self.executor_id} while the database was away; "
+                    "stopping this one so no run is executed twice"
+                )
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    def release(self) -> None:
+        import psycopg
+
+        self._stop.set()
+        if self._watchdog.is_alive():
+            self._watchdog.join(timeout=10)
+        try:
+            self._connection.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+            self._connection.close()
+        except psycopg.Error:
+            pass  # the session is gone, and its lock with it
+
+
 def executor_id_of(settings: Settings) -> str:
     """This install's executor id: RESEARCH_EXECUTOR_ID, else the host name and a name kept in the data dir.
 
@@ -212,24 +300,16 @@ def executor_lock(settings: Settings, executor_id: str, wait: float = 0) -> Iter
         finally:
             lock.release()
         return
-    import psycopg
-
     key = int.from_bytes(
         hashlib.sha256(f"deep-research:{executor_id}".encode()).digest()[:8], "big", signed=True
     )
-    with psycopg.connect(_libpq_url(settings.database_url), autocommit=True) as connection:
-        deadline = time.monotonic() + wait
-        while True:
-            row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            if row and row[0]:
-                break
-            if time.monotonic() >= deadline:
-                raise ExecutorBusyError(busy)
-            time.sleep(0.05)
-        try:
-            yield
-        finally:
-            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    advisory = _AdvisoryLock(_libpq_url(settings.database_url), key, executor_id)
+    if not advisory.acquire(wait):
+        raise ExecutorBusyError(busy)
+    try:
+        yield
+    finally:
+        advisory.release()
 
 
 def executor_is_busy(settings: Settings, executor_id: str | None = None) -> bool:
@@ -245,14 +325,54 @@ def _quiet_libraries(settings: Settings) -> None:
     level = getattr(logging, settings.log_level.upper(), logging.WARNING)
     for name in ("dbos", "httpx", "bm25s"):
         logging.getLogger(name).setLevel(level)
+    _logging.install(logging.getLogger("dbos"))
+
+
+def hand_back(sys_db: SystemDatabase, executor_id: str) -> list[str]:
+    """Put `executor_id`'s unfinished workflows of this release back on their queues; their ids.
+
+    The caller holds that executor's lock, so no live worker is running them. Each goes back where it was
+    queued before (runs, searches), others to DBOS's internal queue; every worker listens to both and
+    resumes each from its last completed step. Idempotent: only PENDING rows of this executor change.
+    """
+    pending = sys_db.get_pending_workflows(executor_id, __version__)
+    return [
+        workflow.workflow_id
+        for workflow in pending
+        if sys_db.reenqueue_for_recovery(workflow.workflow_id, [executor_id], INTERNAL_QUEUE_NAME)
+    ]
+
+
+def _stop(settings: Settings, executor_id: str, drain_seconds: float) -> list[str]:
+    """Stop DBOS: no new work, `drain_seconds` for running work to finish, the rest back to the queues.
+
+    Returns the ids of the workflows handed back. Raises what the database raises while handing back.
+    """
+    # Work still running when the drain ends is abandoned: each of its tasks would log a warning and leave
+    # an unawaited coroutine behind. The caller reports what was handed back instead, in one line.
+    logging.getLogger("dbos").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    # Stops dequeuing at once, then waits (in whole seconds) while workflows are still running here.
+    DBOS.destroy(workflow_completion_timeout_sec=math.ceil(drain_seconds))
+    from dbos import DBOSClient
+
+    client = DBOSClient(system_database_url=normalized_database_url(settings), retry_connection_errors=False)
+    try:
+        return hand_back(client._sys_db, executor_id)  # pyright: ignore[reportPrivateUsage]
+    finally:
+        client.destroy()
 
 
 @contextmanager
-def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[str, Any]]:
+def worker(
+    settings: Settings, executor_id: str | None = None, drain_seconds: float = 0
+) -> Iterator[dict[str, Any]]:
     """Run a DBOS worker in this process for the duration of the block.
 
     Takes the executor lock, launches DBOS (which recovers this executor's unfinished runs) and listens to
-    the `research` queue. Yields a description of the worker (executor id, database).
+    the `research` queue. Yields a description of the worker (executor id, database). On the way out it
+    stops taking work, gives running work `drain_seconds` to finish, and hands what is left back to the
+    queues (listed under `handed_back` in the description) before letting go of the lock.
     """
     from . import workflows  # noqa: F401  # registers the workflows before launch
 
@@ -262,6 +382,11 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
         _quiet_libraries(settings)
         configure_observability(settings)  # before DBOS, so its spans and pydantic-ai's share one trace
         DBOS(config=dbos_config(settings, executor))
+        info: dict[str, Any] = {
+            "executor_id": executor,
+            "database": normalized_database_url(settings),
+            "version": __version__,
+        }
         try:
             DBOS.launch()
             DBOS.register_queue(
@@ -278,10 +403,11 @@ def worker(settings: Settings, executor_id: str | None = None) -> Iterator[dict[
                 polling_interval_sec=settings.queue_poll_interval,
                 on_conflict="always_update",
             )
-            yield {
-                "executor_id": executor,
-                "database": normalized_database_url(settings),
-                "version": __version__,
-            }
+            yield info
         finally:
-            DBOS.destroy(workflow_completion_timeout_sec=0)
+            try:
+                info["handed_back"] = _stop(settings, executor, drain_seconds)
+            except Exception as error:  # the worker is stopping anyway: report it, don't mask why
+                info["hand_back_error"] = (
+                    str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+                )

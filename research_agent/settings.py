@@ -130,6 +130,13 @@ class Settings(BaseSettings):
         description="Seconds between a worker's polls of its queues: the most a queued run or search waits "
         "for a free worker to notice it (each poll is one small query per queue).",
     )
+    shutdown_grace: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="Seconds a worker told to stop (SIGTERM, Ctrl-C) lets running work finish before it hands "
+        "the rest back to the queue for the next worker.",
+    )
     execution_log: Path | None = Field(
         default=None,
         description="If set, append one JSON line per real model request and search call (audits, tests).",
@@ -139,6 +146,40 @@ class Settings(BaseSettings):
         description="SQLite's synchronous setting for the worker (WAL mode). NORMAL: every commit survives a "
         "crash of the process, the last ones can be lost to a power cut or OS crash (their steps then run "
         "again). FULL: an fsync per commit, nothing committed is ever lost, each step is slower.",
+    )
+    # Fault injection (faults.py), for tests and drills: off unless a rate is set. Never in production.
+    fault_rate_429: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Drills: share of model requests and searches failing with HTTP 429.",
+    )
+    fault_rate_5xx: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Drills: share of model requests and searches failing with 500/503.",
+    )
+    fault_rate_timeout: float = Field(
+        default=0.0, ge=0, le=1, description="Drills: share of model requests and searches that time out."
+    )
+    fault_rate_malformed: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Drills: share of model answers whose structured output is garbled.",
+    )
+    fault_retry_after: float = Field(
+        default=0.2,
+        ge=0,
+        le=60,
+        description="Drills: seconds half of the injected 429s ask to wait (Retry-After).",
+    )
+    fault_timeout_seconds: float = Field(
+        default=0.2, ge=0, le=60, description="Drills: how long an injected timeout hangs before it fails."
+    )
+    fault_seed: int = Field(
+        default=0, description="Drills: which calls fail (the same seed fails the same calls)."
     )
     log_level: str = Field(default="WARNING", description="Log level of DBOS and the application.")
     tracing: bool | None = Field(
@@ -185,6 +226,17 @@ class Settings(BaseSettings):
                 f"expected 'provider:model' (for example anthropic:claude-sonnet-4-5), got {value!r}"
             )
         return value.strip()
+
+    @model_validator(mode="after")
+    def _fault_rates_add_up(self) -> Settings:
+        total = (
+            self.fault_rate_429 + self.fault_rate_5xx + self.fault_rate_timeout + self.fault_rate_malformed
+        )
+        if total > 1:
+            raise ValueError(
+                f"the RESEARCH_FAULT_RATE_* shares add up to {total:g}; keep their sum at most 1"
+            )
+        return self
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

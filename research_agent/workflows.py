@@ -56,6 +56,7 @@ from .naming import (
 )
 from .observability import annotate_status, keep_trace_for_recovery
 from .prompts import analyst_prompt, planner_prompt, search_prompt
+from .retries import describe_failure
 from .runtime import SEARCH_QUEUE
 from .schema import (
     CITATION_PATTERN,
@@ -115,12 +116,6 @@ def usage_limits(budget: Budget | None) -> UsageLimits | None:
         request_limit=budget.requests if budget.requests is not None else UsageLimits.request_limit,
         total_tokens_limit=budget.tokens,
     )
-
-
-def _describe(error: Exception) -> str:
-    if isinstance(error, UsageLimitExceeded):  # pydantic-ai's message goes on with advice and a link
-        return f"{type(error).__name__}: {str(error).split('. ')[0]}"
-    return f"{type(error).__name__}: {error}"
 
 
 @DBOS.workflow(name="plan_research")
@@ -185,22 +180,15 @@ async def run_search(
             returned = [
                 Source(**hit.model_dump(include={"title", "url", "location", "snippet"})) for hit in deps.hits
             ]
-    except DBOSMaxStepRetriesExceeded as error:
-        # The search step failed every attempt: the search has failed, the run goes on without it.
-        last = error.errors[-1] if error.errors else error
-        return SearchOutcome(
-            index=index,
-            query=step.query,
-            error=f"{type(last).__name__}: {last} (after {error.max_retries} attempts)",
-            usage=_usage(spent),
-        )
-    except DBOSException:
-        raise  # DBOS's own errors (non-determinism, cancelled children) are not a failed search
     except Exception as error:
+        # DBOS's own errors (non-determinism, cancelled children) are not a failed search; a step that
+        # used up its retries is.
+        if isinstance(error, DBOSException) and not isinstance(error, DBOSMaxStepRetriesExceeded):
+            raise
         return SearchOutcome(
             index=index,
             query=step.query,
-            error=_describe(error),
+            error=describe_failure(error),
             usage=_usage(spent),
         )
     findings = result.output
@@ -578,7 +566,7 @@ async def analysis_phase(
         except DBOSAwaitedWorkflowCancelledError:
             stopped = "the deadline passed during the analysis"
         except UsageLimitExceeded as error:
-            stopped = f"the analyst exceeded the budget ({_describe(error)})"
+            stopped = f"the analyst exceeded the budget ({describe_failure(error)})"
     status.stopped_early = stopped
     return AnalysisOutcome(report=partial_report(question, outcomes, stopped), usage=Usage())
 
@@ -659,13 +647,13 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
         await _publish(status, await clock())
         return status.report
     except UsageLimitExceeded as error:  # the planner ran out of budget: nothing to report on
-        status.stopped_early = f"the planner exceeded the budget ({_describe(error)})"
+        status.stopped_early = f"the planner exceeded the budget ({describe_failure(error)})"
         status.report = partial_report(question, [], status.stopped_early)
         status.phase = Phase.COMPLETED
         await _publish(status, await clock())
         return status.report
     except Exception as error:
         status.phase = Phase.FAILED
-        status.error = f"{type(error).__name__}: {error}"
+        status.error = describe_failure(error)
         await _publish(status, await clock())
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,3 +91,26 @@ def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("RESEARCH_DATABASE_URL", database_url)
     get_settings.cache_clear()
     return get_settings()
+
+
+@pytest.fixture
+def crash_env(isolated_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """Worker variables for crash tests: a SQLite file, offline models paced at 0.4 s, an execution log."""
+    return {
+        **isolated_env,
+        "RESEARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'crash.sqlite'}",
+        "RESEARCH_OFFLINE": "true",
+        "RESEARCH_OFFLINE_DELAY": "0.4",
+        "RESEARCH_EXECUTION_LOG": str(tmp_path / "executions.jsonl"),
+    }
+
+
+@pytest.fixture
+def workers() -> Iterator[list[subprocess.Popen[str]]]:
+    """Worker subprocesses a test starts (append them); any still alive are killed afterwards."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)

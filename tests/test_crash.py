@@ -10,22 +10,25 @@ checkpoint (a step cut off there is not finished and is rightly run again).
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from research_agent.client import ResearchClient, resolve_options
 from research_agent.schema import Phase, ResearchReport, ResearchStatus
-from research_agent.settings import Settings
 
-from ._process import cli, start_worker
+from ._process import (
+    cli,
+    finished_executions,
+    kill,
+    read_executions,
+    repeated_executions,
+    settings_from_env,
+    start_worker,
+)
 
 pytestmark = pytest.mark.crash
 QUESTION = "Compare the economies of Chile and Peru"
@@ -43,32 +46,6 @@ def reference_report(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) 
     done = cli(["run", QUESTION, "--offline", "--json"], env, root)
     assert done.returncode == 0, done.stderr
     return ResearchStatus.model_validate_json(done.stdout).report  # type: ignore[return-value]
-
-
-@pytest.fixture
-def crash_env(isolated_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    return {
-        **isolated_env,
-        "RESEARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'crash.sqlite'}",
-        "RESEARCH_OFFLINE": "true",
-        "RESEARCH_OFFLINE_DELAY": "0.4",
-        "RESEARCH_EXECUTION_LOG": str(tmp_path / "executions.jsonl"),
-    }
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
-
-
-def _executions(env: dict[str, str]) -> list[dict[str, object]]:
-    path = Path(env["RESEARCH_EXECUTION_LOG"])
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def _wait_for(
@@ -90,31 +67,23 @@ def _crash_and_recover(
     workers: list[subprocess.Popen[str]],
     crash_point: Callable[[ResearchStatus, list[dict[str, object]]], bool],
 ) -> tuple[ResearchStatus, list[dict[str, object]], int]:
-    settings = Settings(
-        _env_file=None, **{k.removeprefix("RESEARCH_").lower(): v for k, v in crash_env.items()}
-    )  # type: ignore[call-arg]
+    settings = settings_from_env(crash_env)
     first = start_worker(crash_env, tmp_path)
     workers.append(first)
     with ResearchClient(settings) as client:
         options, _ = resolve_options(settings)
         run_id = client.submit(QUESTION, options, run_id="crash")
-        _wait_for(client, run_id, lambda status: crash_point(status, _executions(crash_env)))
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(timeout=30)
-        assert first.returncode == -signal.SIGKILL
-        before_restart = len(_executions(crash_env))
+        _wait_for(client, run_id, lambda status: crash_point(status, read_executions(crash_env)))
+        kill(first)
+        before_restart = len(read_executions(crash_env))
         workers.append(start_worker(crash_env, tmp_path))
         final = client.wait(run_id, timeout=120)
-    return final, _executions(crash_env), before_restart
+    return final, read_executions(crash_env), before_restart
 
 
-def _finished(executions: list[dict[str, object]]) -> list[dict[str, object]]:
-    return [e for e in executions if e["stage"] == "end"]
-
-
-def _assert_nothing_ran_twice(executions: list[dict[str, object]], killed_pid: int) -> None:
-    counts = Counter((e["kind"], e["workflow_id"], e["step_id"]) for e in _finished(executions))
-    repeated = {key: n for key, n in counts.items() if n > 1}
+def assert_nothing_ran_twice(executions: list[dict[str, object]], killed_pid: int) -> None:
+    """No call ran to its end twice, and the killed worker and one restarted worker shared the work."""
+    repeated = repeated_executions(executions)
     assert not repeated, f"executed more than once: {repeated}\n" + "\n".join(map(str, executions))
     pids = {e["pid"] for e in executions}
     assert killed_pid in pids and len(pids) == 2, (
@@ -138,13 +107,13 @@ def test_kill_while_searches_are_in_flight(crash_env, tmp_path, workers, referen
         crash_env, tmp_path, workers, every_search_writing_its_findings
     )
     assert final.phase is Phase.COMPLETED, final.error
-    _assert_nothing_ran_twice(executions, workers[0].pid)
+    assert_nothing_ran_twice(executions, workers[0].pid)
     assert final.report == reference_report
     assert final.citations is not None and final.citations.clean  # checked after the crash too
-    finished = _finished(executions)
+    finished = finished_executions(executions)
     # The searches' last requests were cut off and ran again after the restart; nothing else of theirs did.
     assert sorted(
-        e["workflow_id"] for e in _finished(executions[before:]) if e.get("role") == "searcher"
+        e["workflow_id"] for e in finished_executions(executions[before:]) if e.get("role") == "searcher"
     ) == [f"crash-search-{i}" for i in range(1, 5)]
     assert sum(e["kind"] == "search" for e in finished) == 4
     assert sum(e["kind"] == "model" for e in finished) == 1 + 4 * 2 + 1
@@ -163,5 +132,5 @@ def test_kill_during_analysis(crash_env, tmp_path, workers, reference_report):
         ("model", "start", "analyst"),
         ("model", "end", "analyst"),
     ]
-    assert sum(e["kind"] == "search" for e in _finished(executions)) == 4
-    _assert_nothing_ran_twice(executions, workers[0].pid)
+    assert sum(e["kind"] == "search" for e in finished_executions(executions)) == 4
+    assert_nothing_ran_twice(executions, workers[0].pid)

@@ -7,11 +7,9 @@ the `end` lines of the execution log to show that no finished model request or s
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,49 +19,24 @@ from research_agent.client import ResearchClient, resolve_options
 from research_agent.schema import Phase, ResearchPlan, SearchState, SearchStep
 from research_agent.settings import Settings
 
-from ._process import WEB_STUB_COMMAND, start_worker
+from ._process import (
+    WEB_STUB_COMMAND,
+    finished_executions,
+    kill,
+    read_executions,
+    settings_from_env,
+    start_worker,
+)
 from .test_controls import awaiting, wait_until
-from .test_crash import _assert_nothing_ran_twice, _executions, _finished
+from .test_crash import assert_nothing_ran_twice
 
 pytestmark = pytest.mark.crash
 QUESTION = "Compare the economies of Chile and Peru"
 
 
 @pytest.fixture
-def crash_env(isolated_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    return {
-        **isolated_env,
-        "RESEARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'crash.sqlite'}",
-        "RESEARCH_OFFLINE": "true",
-        "RESEARCH_OFFLINE_DELAY": "0.4",
-        "RESEARCH_EXECUTION_LOG": str(tmp_path / "executions.jsonl"),
-    }
-
-
-def _settings(env: dict[str, str]) -> Settings:
-    values = {k.removeprefix("RESEARCH_").lower(): v for k, v in env.items()}
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
-@pytest.fixture
 def crash_settings(crash_env: dict[str, str]) -> Settings:
-    return _settings(crash_env)
-
-
-@pytest.fixture
-def workers() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
-
-
-def kill(process: subprocess.Popen[str]) -> None:
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    return settings_from_env(crash_env)
 
 
 def test_a_plan_awaiting_approval_survives_a_kill_and_takes_a_decision_sent_while_no_worker_runs(
@@ -85,9 +58,9 @@ def test_a_plan_awaiting_approval_survives_a_kill_and_takes_a_decision_sent_whil
         final = client.wait(run_id, timeout=120)
     assert final.phase is Phase.COMPLETED, final.error
     assert final.plan == edited and final.plan_review == "edited"
-    executions = _executions(crash_env)
-    _assert_nothing_ran_twice(executions, workers[0].pid)
-    finished = _finished(executions)
+    executions = read_executions(crash_env)
+    assert_nothing_ran_twice(executions, workers[0].pid)
+    finished = finished_executions(executions)
     planner = [e for e in finished if e.get("role") == "planner"]
     assert [e["pid"] for e in planner] == [workers[0].pid]  # planned once, before the kill
     searches = [e for e in finished if e["kind"] == "search"]
@@ -110,7 +83,7 @@ def test_finish_sent_while_the_worker_is_dead_is_obeyed_after_the_restart(
     crash_env: dict[str, str], tmp_path: Path, workers: list[subprocess.Popen[str]]
 ):
     env = {**crash_env, "RESEARCH_SEARCH_CONCURRENCY": "1", "RESEARCH_FINISH_GRACE": "0.5"}
-    settings = _settings(env)
+    settings = settings_from_env(env)
     workers.append(start_worker(env, tmp_path))
     with ResearchClient(settings) as client:
         options, _ = resolve_options(settings)
@@ -126,9 +99,9 @@ def test_finish_sent_while_the_worker_is_dead_is_obeyed_after_the_restart(
     assert SearchState.DONE in states and SearchState.SKIPPED in states
     assert final.report is not None and "**Gaps:**" in final.report.body
     assert final.citations is not None and final.citations.clean
-    executions = _executions(env)
-    _assert_nothing_ran_twice(executions, workers[0].pid)
-    searched = {e["workflow_id"] for e in _finished(executions) if e["kind"] == "search"}
+    executions = read_executions(env)
+    assert_nothing_ran_twice(executions, workers[0].pid)
+    searched = {e["workflow_id"] for e in finished_executions(executions) if e["kind"] == "search"}
     skipped = {f"{run_id}-search-{s.index}" for s in final.searches if s.state is SearchState.SKIPPED}
     assert not searched & skipped  # a skipped search never finished a search
 
@@ -137,7 +110,7 @@ def test_retry_killed_midway_reruns_each_missing_search_once(
     crash_env: dict[str, str], tmp_path: Path, workers: list[subprocess.Popen[str]]
 ):
     env = {**crash_env, "RESEARCH_SEARCH_CONCURRENCY": "1", "RESEARCH_FINISH_GRACE": "0"}
-    settings = _settings(env)
+    settings = settings_from_env(env)
     workers.append(start_worker(env, tmp_path))
     with ResearchClient(settings) as client:
         options, _ = resolve_options(settings)
@@ -148,7 +121,9 @@ def test_retry_killed_midway_reruns_each_missing_search_once(
         missing = [s.index for s in first.searches if s.state is SearchState.SKIPPED]
         assert missing
         retried = client.retry(run_id)
-        _poll(lambda: _started(_executions(env), kind="model", workflow_id=f"{retried}-search-{missing[0]}"))
+        _poll(
+            lambda: _started(read_executions(env), kind="model", workflow_id=f"{retried}-search-{missing[0]}")
+        )
         kill(workers[0])
         workers.append(start_worker(env, tmp_path))
         final = client.wait(retried, timeout=120)
@@ -156,9 +131,9 @@ def test_retry_killed_midway_reruns_each_missing_search_once(
     assert [s.state for s in final.searches if not s.extra] == [SearchState.DONE] * len(
         first.plan.search_steps
     )  # type: ignore[union-attr]
-    executions = _executions(env)
-    _assert_nothing_ran_twice(executions, workers[0].pid)
-    searched = [str(e["workflow_id"]) for e in _finished(executions) if e["kind"] == "search"]
+    executions = read_executions(env)
+    assert_nothing_ran_twice(executions, workers[0].pid)
+    searched = [str(e["workflow_id"]) for e in finished_executions(executions) if e["kind"] == "search"]
     assert sorted(w for w in searched if w.startswith(retried)) == sorted(
         f"{retried}-search-{i}" for i in missing
     )
@@ -167,22 +142,24 @@ def test_retry_killed_midway_reruns_each_missing_search_once(
 def test_rewrite_killed_during_the_analysis_finishes_without_searching(
     crash_env: dict[str, str], tmp_path: Path, workers: list[subprocess.Popen[str]]
 ):
-    settings = _settings(crash_env)
+    settings = settings_from_env(crash_env)
     workers.append(start_worker(crash_env, tmp_path))
     with ResearchClient(settings) as client:
         options, _ = resolve_options(settings)
         original = client.wait(client.submit(QUESTION, options, run_id="crash-rewrite"), timeout=120)
-        searches_before = [e for e in _finished(_executions(crash_env)) if e["kind"] == "search"]
+        searches_before = [
+            e for e in finished_executions(read_executions(crash_env)) if e["kind"] == "search"
+        ]
         rewritten = client.rewrite(original.run_id, instructions="Only growth rates.")
-        _poll(lambda: _started(_executions(crash_env), kind="model", workflow_id=f"{rewritten}-analyze"))
+        _poll(lambda: _started(read_executions(crash_env), kind="model", workflow_id=f"{rewritten}-analyze"))
         kill(workers[0])
         workers.append(start_worker(crash_env, tmp_path))
         final = client.wait(rewritten, timeout=120)
     assert final.phase is Phase.COMPLETED, final.error
     assert final.rewrite is not None and final.rewrite.original_run_id == original.run_id
-    executions = _executions(crash_env)
-    _assert_nothing_ran_twice(executions, workers[0].pid)
-    finished = _finished(executions)
+    executions = read_executions(crash_env)
+    assert_nothing_ran_twice(executions, workers[0].pid)
+    finished = finished_executions(executions)
     assert [e for e in finished if e["kind"] == "search"] == searches_before  # no search ran again
     rewrite_requests = [e for e in finished if e["workflow_id"] == f"{rewritten}-analyze"]
     assert [e["pid"] for e in rewrite_requests] == [workers[1].pid]
@@ -192,7 +169,7 @@ def test_budget_and_deadline_are_not_renewed_by_a_restart(
     crash_env: dict[str, str], tmp_path: Path, workers: list[subprocess.Popen[str]]
 ):
     env = {**crash_env, "RESEARCH_SEARCH_CONCURRENCY": "1", "RESEARCH_OFFLINE_DELAY": "0.5"}
-    settings = _settings(env)
+    settings = settings_from_env(env)
     workers.append(start_worker(env, tmp_path))
     with ResearchClient(settings) as client:
         # 16 requests: 1 to plan leaves 15, a share of 3 for each search and the analyst.
@@ -204,9 +181,9 @@ def test_budget_and_deadline_are_not_renewed_by_a_restart(
         final = client.wait(run_id, timeout=120)
     assert final.phase is Phase.COMPLETED, final.error
     assert final.usage.requests <= 16
-    executions = _executions(env)
-    _assert_nothing_ran_twice(executions, workers[0].pid)
-    requests = [e for e in _finished(executions) if e["kind"] == "model"]
+    executions = read_executions(env)
+    assert_nothing_ran_twice(executions, workers[0].pid)
+    requests = [e for e in finished_executions(executions) if e["kind"] == "model"]
     assert len(requests) <= 16  # what really ran, both workers together
     # The deadline counts from the first start: the restart did not give the run five more seconds.
     assert final.deadline_at == started.deadline_at and final.deadline_at is not None
@@ -217,14 +194,14 @@ def test_budget_and_deadline_are_not_renewed_by_a_restart(
 def test_domain_lists_hold_across_a_kill(
     crash_env: dict[str, str], tmp_path: Path, workers: list[subprocess.Popen[str]]
 ):
-    settings = _settings(crash_env)
+    settings = settings_from_env(crash_env)
     workers.append(start_worker(crash_env, tmp_path, command=WEB_STUB_COMMAND))
     with ResearchClient(settings) as client:
         options, _ = resolve_options(
             settings, search_backend="duckduckgo", allow_domains=["who.int"], deny_domains=["example.com"]
         )
         run_id = client.submit(QUESTION, options, run_id="crash-domains")
-        _poll(lambda: _started(_executions(crash_env), kind="model", role="analyst"))
+        _poll(lambda: _started(read_executions(crash_env), kind="model", role="analyst"))
         kill(workers[0])
         workers.append(start_worker(crash_env, tmp_path, command=WEB_STUB_COMMAND))
         final = client.wait(run_id, timeout=120)
@@ -232,4 +209,4 @@ def test_domain_lists_hold_across_a_kill(
     urls = {source.url for search in final.searches for source in search.sources}
     assert urls == {"https://www.who.int/facts"}
     assert final.report is not None and {s.url for s in final.report.sources} <= urls
-    _assert_nothing_ran_twice(_executions(crash_env), workers[0].pid)
+    assert_nothing_ran_twice(read_executions(crash_env), workers[0].pid)

@@ -21,24 +21,18 @@ import pytest
 
 from research_agent.client import ResearchClient
 from research_agent.schema import Phase
-from research_agent.settings import Settings
 
-from ._process import cli, start_worker
+from ._process import (
+    QUESTIONS,
+    cli,
+    read_executions,
+    repeated_executions,
+    settings_from_env,
+    start_worker,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.crash]
 ARTIFACTS = Path(__file__).parent / "artifacts"
-QUESTIONS = [
-    "Compare the economies of Chile and Peru",
-    "What languages are spoken in Switzerland",
-    "How large is the population of Japan",
-    "Compare the climates of Norway and Egypt",
-    "What are the main exports of Brazil",
-    "Describe the government of Canada",
-    "What is the geography of Kenya like",
-    "Compare the militaries of France and Germany",
-    "What natural resources does Australia have",
-    "How is India's economy structured",
-]
 SEARCH_CONCURRENCY = 3
 SEARCH_RATE = 5  # starts per SEARCH_PERIOD seconds
 SEARCH_PERIOD = 1.0
@@ -77,19 +71,8 @@ def workers() -> Iterator[dict[str, subprocess.Popen[str]]]:
         process.wait(timeout=30)
 
 
-def _settings(env: dict[str, str]) -> Settings:
-    fields = {k.removeprefix("RESEARCH_").lower(): v for k, v in env.items() if k.startswith("RESEARCH_")}
-    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
-
-
-def _executions(env: dict[str, str]) -> list[dict[str, object]]:
-    path = Path(env["RESEARCH_EXECUTION_LOG"])
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
 def _assert_nothing_ran_twice(executions: list[dict[str, object]]) -> None:
-    ends = Counter((e["kind"], e["workflow_id"], e["step_id"]) for e in executions if e["stage"] == "end")
-    repeated = {key: n for key, n in ends.items() if n > 1}
+    repeated = repeated_executions(executions)
     assert not repeated, f"executed more than once: {repeated}"
 
 
@@ -150,12 +133,12 @@ def test_three_workers_share_the_search_limits(scale_env, tmp_path, workers):
     assert "0 queued, 10 already submitted" in again.stderr and "10 of 10 runs completed" in again.stderr
     run_ids = queued.stdout.split()
 
-    with ResearchClient(_settings(scale_env)) as client:
+    with ResearchClient(settings_from_env(scale_env)) as client:
         assert {s.run_id for s in client.list_runs(limit=50)} == set(run_ids)
         assert all(client.status(r).phase == Phase.COMPLETED for r in run_ids)
         runs = client._client.list_workflows(workflow_ids=run_ids, load_input=False, load_output=False)
         starts = _search_starts(client)
-    executions = _executions(scale_env)
+    executions = read_executions(scale_env)
     intervals = _search_intervals(executions)
     by_executor = Counter(row.executor_id for row in runs)
     assert len(by_executor) >= 2, f"the runs should be spread over the workers: {by_executor}"
@@ -193,7 +176,7 @@ def _in_flight(executions: list[dict[str, object]], pid: int) -> bool:
 
 @pytest.mark.parametrize("how", ["recover", "restart"])
 def test_a_dead_workers_runs_complete(scale_env, tmp_path, workers, how):
-    settings = _settings(scale_env)
+    settings = settings_from_env(scale_env)
     workers["doomed"] = start_worker(scale_env, tmp_path, executor_id="doomed")
     workers["survivor"] = start_worker(scale_env, tmp_path, executor_id="survivor")
     doomed = workers["doomed"]
@@ -210,7 +193,7 @@ def test_a_dead_workers_runs_complete(scale_env, tmp_path, workers, how):
             held = client._client.list_workflows(
                 executor_id="doomed", status="PENDING", name="deep_research", load_input=False
             )
-            if held and _in_flight(_executions(scale_env), doomed.pid):
+            if held and _in_flight(read_executions(scale_env), doomed.pid):
                 break
             time.sleep(0.02)
         os.kill(doomed.pid, signal.SIGKILL)
@@ -240,7 +223,7 @@ def test_a_dead_workers_runs_complete(scale_env, tmp_path, workers, how):
         redequeued = client._client.list_workflows(workflow_ids=list(held_ids), load_input=False)
     # Recovered workflows now belong to the worker that resumed them.
     assert ("doomed" not in listed or not listed["doomed"].pending_workflows) and listed["survivor"].alive
-    executions = _executions(scale_env)
+    executions = read_executions(scale_env)
     _assert_nothing_ran_twice(executions)
     resumed = [
         e["at"]

@@ -4,7 +4,7 @@
 provider's native web search (`builtin`) is not a backend here: it is a capability of the search agent.
 """
 
-from .backends import SearchBackend, SearchError, SearchHit
+from .backends import SearchBackend, SearchError, SearchHit, TransientSearchError
 from .step import backend_for, search_step
 
-__all__ = ["SearchBackend", "SearchError", "SearchHit", "backend_for", "search_step"]
+__all__ = ["SearchBackend", "SearchError", "SearchHit", "TransientSearchError", "backend_for", "search_step"]

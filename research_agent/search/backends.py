@@ -16,7 +16,42 @@ TAVILY_URL = "https://api.tavily.com/search"
 
 
 class SearchError(Exception):
-    """A search could not be carried out (after the backend's own checks); the message says why."""
+    """A search could not be carried out and trying again will not help; the message says why."""
+
+
+class TransientSearchError(SearchError):
+    """A search failed in a way that waiting can fix (rate limit, outage, timeout); DBOS retries it.
+
+    Plain message and number only, so DBOS can pickle it with the step's record and unpickle it on replay
+    (httpx's own errors need a request and a response to be rebuilt, and cannot be).
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        """Seconds the service asked us to wait (its Retry-After), if it said."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return type(self), (str(self), self.retry_after)
+
+
+def search_failure(error: Exception) -> SearchError:
+    """`error`, raised by a backend, as a picklable `SearchError` saying whether a retry can help."""
+    from ..retries import retry_after_seconds  # retries imports this module
+
+    if isinstance(error, SearchError):
+        return error
+    if isinstance(error, httpx.HTTPStatusError):
+        status = error.response.status_code
+        message = f"the search service answered HTTP {status} {error.response.reason_phrase}".rstrip()
+        if status in (408, 409, 425, 429) or status >= 500:
+            return TransientSearchError(message, retry_after_seconds(error.response.headers))
+        return SearchError(message)
+    if isinstance(error, httpx.TimeoutException):
+        return TransientSearchError(f"the search service timed out ({type(error).__name__})")
+    if isinstance(error, httpx.TransportError | OSError):
+        return TransientSearchError(f"the search service is unreachable: {type(error).__name__}: {error}")
+    return SearchError(f"{type(error).__name__}: {error}")
 
 
 class SearchHit(BaseModel):
@@ -81,7 +116,8 @@ class DuckDuckGoBackend:
         except DDGSException as error:
             if "no results" in str(error).lower():
                 return []
-            raise SearchError(f"DuckDuckGo search failed: {error}") from error
+            # ddgs fails this way on rate limits, timeouts and network errors alike: worth retrying.
+            raise TransientSearchError(f"DuckDuckGo search failed: {error}") from error
         return [
             SearchHit(title=row.get("title", ""), url=row.get("href"), snippet=_snippet(row.get("body", "")))
             for row in rows[:max_results]

@@ -6,8 +6,18 @@ import logfire
 from dbos import DBOS
 
 from .._audit import record_execution
+from ..faults import with_faults
+from ..retries import STEP_RETRIES
 from ..settings import Settings, get_settings
-from .backends import CorpusBackend, DuckDuckGoBackend, SearchBackend, SearchError, SearchHit, TavilyBackend
+from .backends import (
+    CorpusBackend,
+    DuckDuckGoBackend,
+    SearchBackend,
+    SearchError,
+    SearchHit,
+    TavilyBackend,
+    search_failure,
+)
 from .domains import domain_allowed
 
 
@@ -27,7 +37,7 @@ def backend_for(name: str, collection: str, settings: Settings) -> SearchBackend
     raise SearchError(f"unknown search backend {name!r}; choose corpus, duckduckgo or tavily")
 
 
-@DBOS.step(name="search", retries_allowed=True, max_attempts=3, interval_seconds=1.0, backoff_rate=2.0)
+@DBOS.step(name="search", **STEP_RETRIES)
 async def search_step(
     backend: str,
     collection: str,
@@ -36,17 +46,20 @@ async def search_step(
     allow_domains: list[str] | None = None,
     deny_domains: list[str] | None = None,
 ) -> list[SearchHit]:
-    """Run one search with `backend`; retried with backoff, checkpointed once it succeeds.
+    """Run one search with `backend`; retried with backoff (retries.py), checkpointed once it succeeds.
 
     Results outside the domain lists are dropped here, so no later step, prompt or report ever sees them.
     """
-    search_backend = backend_for(backend, collection, get_settings())
+    settings = get_settings()
+    search_backend = with_faults(backend_for(backend, collection, settings), settings)
     record_execution("search", "start", backend=backend, query=query)
     try:
         hits = await search_backend.search(query, max_results)
     except Exception as error:
-        logfire.warn("search failed: {error}", backend=backend, query=query, error=str(error))
-        raise
+        # Recorded (pickled) with the step by DBOS: our own error types, which unpickle on replay.
+        failure = search_failure(error)
+        logfire.warn("search failed: {error}", backend=backend, query=query, error=str(failure))
+        raise failure from error
     if allow_domains or deny_domains:
         hits = [h for h in hits if domain_allowed(h.url, allow_domains or [], deny_domains or [])]
     logfire.info("search found {hits} results", backend=backend, query=query, hits=len(hits))

@@ -1,0 +1,103 @@
+"""The chaos monkey: the worker is SIGKILLed at random moments, many times per run, and restarted.
+
+N runs go to one worker subprocess, all at once. After each restart the monkey waits until the new worker
+has finished some real call (so every life moves the runs on), then for a random fraction of a second or
+two, and kills it. When the kills are spent the last worker finishes the work. Every run must complete
+with the report of an undisturbed run, and no call may start after DBOS checkpointed its step.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from research_agent.client import ResearchClient, resolve_options
+from research_agent.schema import ResearchReport
+
+from .._process import kill, read_executions, settings_from_env, start_worker
+from ._harness import (
+    assert_reports_match,
+    checkpoint_reruns,
+    final_statuses,
+    made_progress,
+    poll,
+    question_of,
+    record_figures,
+    scale,
+    unfinished,
+)
+
+pytestmark = pytest.mark.chaos
+RUNS = scale(ci=20, full=100)
+KILLS = scale(ci=6, full=40)
+MAX_PAUSE = 1.5
+"""Longest a worker lives after its first finished call (seconds)."""
+
+
+def test_runs_survive_random_kills(
+    chaos_env: dict[str, str], tmp_path: Path, workers: list, reference_reports: dict[str, ResearchReport]
+):
+    env = {**chaos_env, "RESEARCH_WORKER_CONCURRENCY": str(RUNS), "RESEARCH_OFFLINE_DELAY": "0.05"}
+    settings = settings_from_env(env)
+    monkey = random.Random(20261125)
+    kill_times: list[float] = []
+    started = time.monotonic()
+    workers.append(start_worker(env, tmp_path))
+    with ResearchClient(settings) as client:
+        options, _ = resolve_options(settings)
+        run_ids = [client.submit(question_of(i), options, run_id=f"chaos-{i}") for i in range(RUNS)]
+        while len(kill_times) < KILLS and unfinished(client, run_ids):
+            worker = workers[-1]
+            poll(
+                lambda w=worker: made_progress(env, w), timeout=120, what="the restarted worker to get going"
+            )
+            # A random moment: the pause is the monkey's dice, not a wait for anything.
+            time.sleep(monkey.uniform(0, MAX_PAUSE))
+            if not unfinished(client, run_ids):
+                break
+            kill(worker)
+            kill_times.append(time.time())
+            workers.append(start_worker(env, tmp_path))
+        poll(lambda: not unfinished(client, run_ids), timeout=60 + 3 * RUNS, what=f"{RUNS} runs to finish")
+        statuses = final_statuses(client, run_ids)
+        executions = read_executions(env)
+        reruns = checkpoint_reruns(client, executions)
+        runs = client._client.list_workflows(workflow_ids=run_ids, load_input=False, load_output=False)
+    elapsed = time.monotonic() - started
+
+    assert_reports_match(statuses, reference_reports)
+    assert not reruns, f"finished calls executed again after their checkpoint: {reruns[:5]}"
+    # Kills each run lived through: between its first real call and the moment it finished.
+    first_call: dict[str, float] = {}
+    for e in executions:
+        run_id = "-".join(str(e["workflow_id"]).split("-")[:2])
+        first_call.setdefault(run_id, float(e["at"]))
+    kills_per_run = [
+        sum(1 for t in kill_times if first_call[row.workflow_id] < t < (row.updated_at or 0) / 1000)
+        for row in runs
+    ]
+    assert len(kill_times) == KILLS, "the runs finished before the monkey was done; make them longer"
+    assert min(kills_per_run) >= 2, f"every run should be killed several times: {kills_per_run}"
+    ends = Counter((e["kind"], e["workflow_id"], e["step_id"]) for e in executions if e["stage"] == "end")
+    record_figures(
+        "kills",
+        {
+            "runs": RUNS,
+            "completed": sum(1 for s in statuses.values() if s.report is not None),
+            "kills": len(kill_times),
+            "kills_per_run": {"min": min(kills_per_run), "max": max(kills_per_run)},
+            "worker_lives": len(workers),
+            "finished_calls": len(ends),
+            "calls_cut_off_and_run_again": sum(
+                1 for e in executions if e["stage"] == "start" and e["kind"] in ("model", "search")
+            )
+            - len(ends),
+            "finished_before_checkpoint_and_run_again": sum(1 for n in ends.values() if n > 1),
+            "repeated_executions": len(reruns),
+            "wall_seconds": round(elapsed, 1),
+        },
+    )
