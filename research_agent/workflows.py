@@ -15,7 +15,8 @@ with a DBOS workflow timeout; when the analyst cannot write the report, the run 
 built from the findings, saying why.
 
 After every change `deep_research` publishes the run's `ResearchStatus` as event `status`. Workflow code
-does nothing non-deterministic itself: time comes from the `clock` step, I/O from model and search steps.
+does nothing non-deterministic that steers it: time comes from the `clock` step, I/O from model and search
+steps (a search's own start and end times, only shown, are read from the wall clock).
 """
 
 from __future__ import annotations
@@ -148,8 +149,11 @@ async def run_search(
 ) -> SearchOutcome:
     """Run one search step with the search agent; a failure becomes an outcome with an error, not a crash.
 
-    The outcome carries no times: the run reads them from DBOS's records of this workflow (`_timed`).
+    Its start and end times are read from the wall clock, not a recorded step: they are shown, never
+    acted on, so a replay that sees other values changes nothing (a search resumed after a crash shows
+    when it resumed). DBOS's own timestamps are whole seconds on SQLite, too coarse for a search.
     """
+    started_at = datetime.now(UTC)
     returned: list[Source] = []
     limits = usage_limits(budget)
     spent = RunUsage()  # filled in as the agent runs, so a failed search's requests still count
@@ -190,6 +194,8 @@ async def run_search(
             query=step.query,
             error=describe_failure(error),
             usage=_usage(spent),
+            started_at=started_at,
+            finished_at=datetime.now(UTC),
         )
     findings = result.output
     if options.allow_domains or options.deny_domains:
@@ -204,6 +210,8 @@ async def run_search(
         findings=findings,
         returned=returned,
         usage=_usage(result.usage),
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
     )
 
 
@@ -427,10 +435,6 @@ async def _stop_searches(
 _ENDED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
 
 
-def _epoch(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
-
-
 async def _ended(workflow_ids: list[str]) -> list[WorkflowStatus]:
     """Those of `workflow_ids` that have ended, with their results (one recorded step)."""
     return await DBOS.list_workflows_async(
@@ -438,16 +442,10 @@ async def _ended(workflow_ids: list[str]) -> list[WorkflowStatus]:
     )
 
 
-def _timed(row: WorkflowStatus) -> SearchOutcome:
-    """A finished search's outcome, timed by DBOS's own records: from its dequeue to its completion."""
+def _outcome(row: WorkflowStatus) -> SearchOutcome:
     outcome = row.output
     assert isinstance(outcome, SearchOutcome)
-    return outcome.model_copy(
-        update={
-            "started_at": _epoch(row.dequeued_at or row.created_at),
-            "finished_at": _epoch(row.updated_at),
-        }
-    )
+    return outcome
 
 
 async def search_phase(
@@ -517,11 +515,11 @@ async def search_phase(
             outcomes += await _stop_searches(status, pending, steps, reason, running_too=True)
             await _publish(status, await clock())
             continue
-        # Every search that has ended by now, with its outcome and times, in one recorded step: searches
+        # Every search that has ended by now, with its outcome, in one recorded step: searches
         # that finish together are collected and published together.
         for row in await _ended(list(pending)):
             _, handle = pending.pop(row.workflow_id)
-            outcome = _timed(row) if row.status == "SUCCESS" else await handle.get_result()  # raises
+            outcome = _outcome(row) if row.status == "SUCCESS" else await handle.get_result()  # raises
             outcomes.append(outcome)
             _record_search(status, outcome, status.searches[outcome.index - 1])
         await _publish(status, max(o.finished_at for o in outcomes if o.finished_at))
@@ -624,17 +622,6 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
         status.phase = Phase.ANALYZING
         await _publish(status)
         analysis = await analysis_phase(status, question, plan, outcomes, budget)
-        if any(extra.finished_at is None for extra in analysis.extra_searches):
-            timed = {
-                row.workflow_id: _timed(row)
-                for row in await _ended(
-                    [extra_workflow_id(run_id, extra.index) for extra in analysis.extra_searches]
-                )
-                if row.status == "SUCCESS"
-            }
-            analysis.extra_searches = [
-                timed.get(extra_workflow_id(run_id, extra.index), extra) for extra in analysis.extra_searches
-            ]
         for extra in analysis.extra_searches:
             progress = SearchProgress(index=len(status.searches) + 1, query=extra.query, extra=True)
             _record_search(status, extra, progress)
