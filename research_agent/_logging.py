@@ -2,8 +2,9 @@
 
 DBOS logs every step retry with a full traceback, and while the database is unreachable every one of
 its threads warns, with a traceback and the SQL, many times a second (one outage of a few seconds wrote
-64 KiB). These filters on the `dbos` logger turn a retry into one line, and an outage into one line
-every ten seconds that says how many warnings it stands for.
+64 KiB). These filters on the `dbos` logger turn a retry into one line, an outage into one line
+every ten seconds that says how many warnings it stands for, and a workflow cancelled on purpose (a search
+stopped by `finish` or a deadline, a cancelled run) into one line instead of an error with a traceback.
 """
 
 from __future__ import annotations
@@ -30,6 +31,20 @@ class OneLineRetries(logging.Filter):
             record.msg = f"{record.msg}: {type(error).__name__}: {error}"
             record.exc_info = None
         return True
+
+
+class OneLineCancellations(logging.Filter):
+    """A workflow that ended because it was cancelled: one INFO line, not an ERROR with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if type(error).__name__ in _CANCELLED:
+            record.msg, record.args, record.exc_info = f"cancelled: {error}", (), None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+_CANCELLED = ("DBOSAwaitedWorkflowCancelledError", "DBOSWorkflowCancelledError")
 
 
 def _first_line(text: str) -> str:
@@ -73,7 +88,7 @@ class DatabaseOutage(logging.Filter):
 
 
 def install(logger: logging.Logger) -> None:
-    """Put both filters on `logger` (once)."""
-    for kind in (OneLineRetries, DatabaseOutage):
+    """Put the filters on `logger` (once)."""
+    for kind in (OneLineRetries, OneLineCancellations, DatabaseOutage):
         if not any(isinstance(f, kind) for f in logger.filters):
             logger.addFilter(kind())
