@@ -527,8 +527,11 @@ async def search_phase(
     if budget is not None and status.stopped_early is None and out_of_budget:
         status.stopped_early = f"the budget ({budget.describe()} after planning) ran out during the searches"
     for waiter in (control, grace):
-        if waiter is not None:  # let the waiting workflow end now rather than at its timeout
+        if waiter is not None:
+            # End the waiting workflow now, and see it end: one left waiting would outlive a short-lived
+            # worker (`deep-research run`) and be recovered by the next one.
             await DBOS.send_async(waiter.workflow_id, SearchPhaseOver(), CONTROL_TOPIC)
+            await waiter.get_result(polling_interval_sec=RESULT_POLL_INTERVAL)
     return sorted(outcomes, key=lambda o: o.index)
 
 

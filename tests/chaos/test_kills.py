@@ -41,7 +41,8 @@ MAX_PAUSE = 1.5
 def test_runs_survive_random_kills(
     chaos_env: dict[str, str], tmp_path: Path, workers: list, reference_reports: dict[str, ResearchReport]
 ):
-    env = {**chaos_env, "RESEARCH_WORKER_CONCURRENCY": str(RUNS), "RESEARCH_OFFLINE_DELAY": "0.05"}
+    # Paced so that no run can finish before the monkey's kills begin (0.05 s let one slip through in CI).
+    env = {**chaos_env, "RESEARCH_WORKER_CONCURRENCY": str(RUNS), "RESEARCH_OFFLINE_DELAY": "0.2"}
     settings = settings_from_env(env)
     monkey = random.Random(20261125)
     kill_times: list[float] = []
