@@ -725,8 +725,9 @@ class ResearchClient:
             seen = _epoch_ms(last)
             if seen and (info.last_seen is None or seen > info.last_seen):
                 info.last_seen = seen
-        for executor_id, run_id in run_rows:
-            found[executor_id].pending_runs.append(run_id)
+        for executor_id, run_id in run_rows:  # a run can start between the two reads: no count row yet
+            info = found.setdefault(executor_id, ExecutorInfo(executor_id=executor_id, alive=False))
+            info.pending_runs.append(run_id)
         for info in found.values():
             info.alive = executor_is_busy(self.settings, info.executor_id)
         return sorted(found.values(), key=lambda info: info.executor_id)
