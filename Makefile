@@ -40,7 +40,7 @@ demo-cli: install ## Run one research offline in the terminal, with live progres
 test: install ## Run the whole test suite
 	$(RUN)/pytest -q
 
-chaos: install ## The chaos suite at full counts (faults, kills, outages, load, bad input; ~25 min), then its figures
+chaos: install ## The chaos suite at full counts (faults, kills, outages, load, bad input; ~15 min), then its figures
 	rm -f tests/artifacts/chaos-*.json
 	CHAOS_SCALE=full $(RUN)/pytest -q tests/chaos tests/test_bad_input.py --timeout 3600
 	@$(RUN)/python -m tests.chaos.figures

@@ -313,17 +313,7 @@ class ResearchClient:
         """Enqueue a run and return its id; submitting an id that exists returns it without a second run."""
         question = validate_question(question, self.settings)
         run_id = validate_run_id(run_id) if run_id else uuid.uuid4().hex[:12]
-        enqueue: EnqueueOptions = {
-            "workflow_name": RESEARCH_WORKFLOW,
-            "queue_name": RESEARCH_QUEUE,
-            "workflow_id": run_id,
-            "app_version": __version__,
-            "priority": priority,
-        }
-        timeout = _hard_timeout(options)
-        if timeout is not None:
-            enqueue["workflow_timeout"] = timeout  # counted from when a worker starts the run
-        self._client.enqueue(enqueue, question, options)
+        self._start(run_id, RESEARCH_WORKFLOW, RESEARCH_QUEUE, options, question, options, priority=priority)
         return run_id
 
     def submit_batch(self, questions: list[str], options: ResearchOptions) -> list[BatchEntry]:
@@ -582,14 +572,27 @@ class ResearchClient:
             )
         return handle.get_workflow_id()
 
-    def _start(self, workflow_id: str, name: str, queue: str, options: ResearchOptions, *args: Any) -> None:
-        """Enqueue workflow `name` of this release under `workflow_id`, bounded by the run's deadline."""
+    def _start(
+        self,
+        workflow_id: str,
+        name: str,
+        queue: str,
+        options: ResearchOptions,
+        *args: Any,
+        priority: int | None = None,
+    ) -> None:
+        """Enqueue workflow `name` of this release under `workflow_id`, bounded by the run's deadline.
+
+        The deadline is counted from when a worker starts the workflow, not from now.
+        """
         enqueue: EnqueueOptions = {
             "workflow_name": name,
             "queue_name": queue,
             "workflow_id": workflow_id,
             "app_version": __version__,
         }
+        if priority is not None:
+            enqueue["priority"] = priority
         timeout = _hard_timeout(options)
         if timeout is not None:
             enqueue["workflow_timeout"] = timeout

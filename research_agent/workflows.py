@@ -500,9 +500,9 @@ async def search_phase(
             deadline = message is None
             reason = "the deadline passed" if deadline else message.reason
             status.stopped_early = reason
-            outcomes += await _stop_searches(
-                status, pending, steps, f"skipped: {reason} before it started", running_too=deadline
-            )
+            # A deadline stops running searches too; a finish request only those not started.
+            cut_short = f"skipped: {reason} before it {'ended' if deadline else 'started'}"
+            outcomes += await _stop_searches(status, pending, steps, cut_short, running_too=deadline)
             if pending:
                 with SetWorkflowID(grace_workflow_id(run_id)), PropagateOtelContext():
                     grace = await DBOS.start_workflow_async(await_control, options.finish_grace)
