@@ -51,7 +51,7 @@ from .client import (
     validate_run_id,
 )
 from .controls import PlanEditError, read_plan_file
-from .corpus import CorpusError, index_folder, list_collections
+from .corpus import CorpusError, index_folder, list_collections, preload_collections
 from .faults import fault_summary, faults_enabled
 from .models import ModelConfigError
 from .observability import trace_url
@@ -432,11 +432,32 @@ def worker_command(
             f"at once, ≤{settings.search_rate_limit} per {settings.search_rate_period:g} s, all workers) "
             "· Ctrl-C to stop",
         )
+        threading.Thread(
+            target=_preload_indexes, args=(settings,), name="preload-indexes", daemon=True
+        ).start()
         stop.wait()
         err.print(
             f"worker stopping: running work has {settings.shutdown_grace:g} s to finish, no new work starts"
         )
     _report_hand_back(info)
+
+
+def _preload_indexes(settings: Settings) -> None:
+    """Load the collections this worker's runs search by default, in the background, so that the first
+    question after an install does not wait for their indexes to be built (a few seconds, once)."""
+    try:
+        options, _ = resolve_options(settings)
+    except InputError:
+        return  # a run with these settings is refused with the reason; nothing to load
+    if options.search_backend != "corpus":
+        return
+    started = time.monotonic()
+    try:
+        names = preload_collections(options.corpus, settings.indexes)
+    except CorpusError as error:
+        err.print(f"[yellow]search index not loaded:[/] {escape(str(error))}")
+        return
+    err.print(f"search indexes ready: {', '.join(names)} ({time.monotonic() - started:.1f} s)")
 
 
 def _report_hand_back(info: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from research_agent.corpus import (
     index_folder,
     list_collections,
     open_collection,
+    preload_collections,
     resolve_collection,
 )
 
@@ -113,6 +114,16 @@ def test_a_corrupt_index_whose_folder_is_gone_says_how_to_rebuild(tmp_path: Path
     docs.rmdir()
     with pytest.raises(CorpusError, match="corrupt; rebuild it with"):
         open_collection("notes", tmp_path / "idx")
+
+
+def test_preloading_opens_what_a_corpus_option_searches(tmp_path: Path, index_dir: Path):
+    assert preload_collections("auto", index_dir) == ["factbook", "pydoc"]
+    docs = tmp_path / "docs"
+    _write_docs(docs)
+    index_folder(docs, "notes", tmp_path / "idx")
+    assert preload_collections("notes", tmp_path / "idx") == ["notes"]
+    with pytest.raises(CorpusError, match="deep-research index PATH --name mine"):
+        preload_collections("mine", tmp_path / "idx")
 
 
 def test_a_corrupt_factbook_index_is_rebuilt(tmp_path: Path, index_dir: Path):

@@ -18,6 +18,7 @@ from ._collection import (
     index_folder,
     list_collections,
     open_collection,
+    preload_collections,
     resolve_collection,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "index_folder",
     "list_collections",
     "open_collection",
+    "preload_collections",
     "resolve_collection",
 ]

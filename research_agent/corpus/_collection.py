@@ -360,6 +360,15 @@ def choose_collection(text: str, index_dir: Path) -> str:
     return max(fits)[2]  # ties go to the earlier name: the Factbook first
 
 
+def preload_collections(name: str, index_dir: Path) -> list[str]:
+    """Load what corpus option `name` searches (every bundled collection for `auto`), building any index
+    not built yet, so that a process's first search does not wait for it. Returns the names loaded."""
+    names = list(BUNDLED) if name == AUTO else [name]
+    for each in names:
+        open_collection(each, index_dir)
+    return names
+
+
 def resolve_collection(name: str, text: str, index_dir: Path) -> str:
     """`name`, or for `auto` the collection chosen for `text`."""
     return choose_collection(text, index_dir) if name == AUTO else name
