@@ -58,6 +58,7 @@ def one_trial(root: Path) -> tuple[float, float, float]:
         "RESEARCH_EXECUTION_LOG": str(log),
     }
     settings = bench_settings(root, database)
+    env["RESEARCH_INDEX_DIR"] = str(settings.indexes)  # the shared, built index: no build in the trial
     first, first_startup = start_worker(env)
     with ResearchClient(settings) as client:
         options, _ = resolve_options(settings)

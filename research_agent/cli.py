@@ -433,7 +433,7 @@ def worker_command(
             "· Ctrl-C to stop",
         )
         threading.Thread(
-            target=_preload_indexes, args=(settings,), name="preload-indexes", daemon=True
+            target=_preload_indexes, args=(settings, info["executor_id"]), name="preload-indexes", daemon=True
         ).start()
         stop.wait()
         err.print(
@@ -442,9 +442,21 @@ def worker_command(
     _report_hand_back(info)
 
 
-def _preload_indexes(settings: Settings) -> None:
+def _preload_indexes(settings: Settings, executor_id: str) -> None:
     """Load the collections this worker's runs search by default, in the background, so that the first
-    question after an install does not wait for their indexes to be built (a few seconds, once)."""
+    question after an install does not wait for their indexes to be built (a few seconds, once).
+
+    A worker that starts with work waiting skips it (runs it recovers, which DBOS puts back on their queue,
+    or runs queued while no worker ran): those runs load what they search, and loading alongside them would
+    only delay them (by 0.7 s in bench/recovery.py).
+    """
+    from dbos import DBOS
+
+    def waiting(**where: Any) -> bool:
+        return bool(DBOS.list_workflows(limit=1, load_input=False, load_output=False, **where))
+
+    if waiting(status="ENQUEUED") or waiting(status="PENDING", executor_id=executor_id):
+        return
     try:
         options, _ = resolve_options(settings)
     except InputError:
