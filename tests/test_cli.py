@@ -255,3 +255,14 @@ def test_ui_refuses_a_bad_database(env: dict[str, str], tmp_path: Path):
     assert (
         result.returncode == 2 and "cannot connect to postgresql://postgres@127.0.0.1:1/none" in result.stderr
     )
+
+
+def test_the_cli_imports_no_engine_until_a_command_needs_it():
+    # Every command pays for what importing the CLI imports: pydantic-ai and the workflows are loaded
+    # only by commands that run a worker (0.6 s of each `show`, `list` or `finish` when they were not).
+    import subprocess
+    import sys
+
+    probe = "import research_agent.cli, sys; print(sorted({'pydantic_ai', 'research_agent.workflows'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
