@@ -455,7 +455,10 @@ def _preload_indexes(settings: Settings, executor_id: str) -> None:
     def waiting(**where: Any) -> bool:
         return bool(DBOS.list_workflows(limit=1, load_input=False, load_output=False, **where))
 
-    if waiting(status="ENQUEUED") or waiting(status="PENDING", executor_id=executor_id):
+    try:
+        if waiting(status="ENQUEUED") or waiting(status="PENDING", executor_id=executor_id):
+            return
+    except Exception:  # the database went away just now: the worker's own log says so, once
         return
     try:
         options, _ = resolve_options(settings)
