@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,15 @@ def start_worker(
             return process
     process.kill()
     raise RuntimeError("worker did not start:\n" + "".join(lines))
+
+
+def poll(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+    """Return once `condition()` holds; fail after `timeout` seconds, saying `what` was awaited."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
 
 
 def settings_from_env(env: dict[str, str]) -> Settings:

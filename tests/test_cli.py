@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from pathlib import Path
 from typing import Any
 
@@ -217,15 +216,16 @@ def test_index_a_folder_then_research_it(env: dict[str, str], tmp_path: Path):
 
 
 def test_run_submits_to_a_running_worker(env: dict[str, str], tmp_path: Path):
-    from ._process import start_worker, worker_output
+    from ._process import poll, start_worker, worker_output
 
     worker = start_worker(env, tmp_path)
     try:
         # The worker loads the indexes its runs search by default as soon as it starts.
-        deadline = time.monotonic() + 60
-        while "search indexes ready: factbook, pydoc" not in worker_output(worker):
-            assert time.monotonic() < deadline, worker_output(worker)
-            time.sleep(0.05)
+        poll(
+            lambda: "search indexes ready: factbook, pydoc" in worker_output(worker),
+            timeout=60,
+            what="the worker to load its indexes",
+        )
         queued = cli(["run", QUESTION, "--offline", "--no-wait", "--id", "w-1"], env, tmp_path)
         assert queued.returncode == 0, queued.stderr
         assert queued.stdout.strip() == "w-1" and "executing in this process" not in queued.stderr

@@ -8,8 +8,6 @@ the `end` lines of the execution log to show that no finished model request or s
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from ._process import (
     WEB_STUB_COMMAND,
     finished_executions,
     kill,
+    poll,
     read_executions,
     settings_from_env,
     start_worker,
@@ -72,13 +71,6 @@ def _started(executions: list[dict[str, object]], **match: object) -> bool:
     return any(e["stage"] == "start" and all(e.get(k) == v for k, v in match.items()) for e in executions)
 
 
-def _poll(condition: Callable[[], bool], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the crash point was never reached"
-        time.sleep(0.02)
-
-
 def test_finish_sent_while_the_worker_is_dead_is_obeyed_after_the_restart(
     crash_env: dict[str, str], tmp_path: Path, workers: list[subprocess.Popen[str]]
 ):
@@ -121,8 +113,13 @@ def test_retry_killed_midway_reruns_each_missing_search_once(
         missing = [s.index for s in first.searches if s.state is SearchState.SKIPPED]
         assert missing
         retried = client.retry(run_id)
-        _poll(
-            lambda: _started(read_executions(env), kind="model", workflow_id=f"{retried}-search-{missing[0]}")
+        poll(
+            lambda: _started(
+                read_executions(env), kind="model", workflow_id=f"{retried}-search-{missing[0]}"
+            ),
+            timeout=120,
+            what="the retried search's first request",
+            interval=0.02,
         )
         kill(workers[0])
         workers.append(start_worker(env, tmp_path))
@@ -151,7 +148,12 @@ def test_rewrite_killed_during_the_analysis_finishes_without_searching(
             e for e in finished_executions(read_executions(crash_env)) if e["kind"] == "search"
         ]
         rewritten = client.rewrite(original.run_id, instructions="Only growth rates.")
-        _poll(lambda: _started(read_executions(crash_env), kind="model", workflow_id=f"{rewritten}-analyze"))
+        poll(
+            lambda: _started(read_executions(crash_env), kind="model", workflow_id=f"{rewritten}-analyze"),
+            timeout=120,
+            what="the rewrite's analyst request",
+            interval=0.02,
+        )
         kill(workers[0])
         workers.append(start_worker(crash_env, tmp_path))
         final = client.wait(rewritten, timeout=120)
@@ -201,7 +203,12 @@ def test_domain_lists_hold_across_a_kill(
             settings, search_backend="duckduckgo", allow_domains=["who.int"], deny_domains=["example.com"]
         )
         run_id = client.submit(QUESTION, options, run_id="crash-domains")
-        _poll(lambda: _started(read_executions(crash_env), kind="model", role="analyst"))
+        poll(
+            lambda: _started(read_executions(crash_env), kind="model", role="analyst"),
+            timeout=120,
+            what="the analyst's request",
+            interval=0.02,
+        )
         kill(workers[0])
         workers.append(start_worker(crash_env, tmp_path, command=WEB_STUB_COMMAND))
         final = client.wait(run_id, timeout=120)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +39,6 @@ def record_figures(name: str, figures: dict[str, Any]) -> None:
     figures = {"scale": "full" if FULL else "ci", **figures}
     (ARTIFACTS / f"chaos-{name}.json").write_text(json.dumps(figures, indent=2, default=str) + "\n")
     print(name, json.dumps(figures, default=str))
-
-
-def poll(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
-    """Return once `condition()` holds; fail after `timeout` seconds, saying `what` was awaited."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def unfinished(client: ResearchClient, run_ids: list[str]) -> list[str]:

@@ -18,11 +18,10 @@ from research_agent.client import ResearchClient, resolve_options
 from research_agent.retries import INTERVAL_SECONDS, MAX_ATTEMPTS
 from research_agent.schema import ResearchReport
 
-from .._process import read_executions, repeated_executions, settings_from_env, start_worker
+from .._process import poll, read_executions, repeated_executions, settings_from_env, start_worker
 from ._harness import (
     assert_reports_match,
     final_statuses,
-    poll,
     question_of,
     record_figures,
     scale,

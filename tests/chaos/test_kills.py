@@ -18,13 +18,12 @@ import pytest
 from research_agent.client import ResearchClient, resolve_options
 from research_agent.schema import ResearchReport
 
-from .._process import kill, read_executions, settings_from_env, start_worker
+from .._process import kill, poll, read_executions, settings_from_env, start_worker
 from ._harness import (
     assert_reports_match,
     checkpoint_reruns,
     final_statuses,
     made_progress,
-    poll,
     question_of,
     record_figures,
     scale,

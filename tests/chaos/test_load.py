@@ -21,8 +21,8 @@ from streamlit.testing.v1 import AppTest
 from research_agent.client import ResearchClient, batch_run_id
 from research_agent.settings import get_settings
 
-from .._process import COMMAND, read_executions, repeated_executions, settings_from_env, start_worker
-from ._harness import poll, record_figures, scale, unfinished
+from .._process import COMMAND, poll, read_executions, repeated_executions, settings_from_env, start_worker
+from ._harness import record_figures, scale, unfinished
 
 pytestmark = pytest.mark.chaos
 CLIENTS = 8

@@ -20,13 +20,12 @@ import pytest
 from research_agent.client import ResearchClient, resolve_options
 from research_agent.schema import Phase, ResearchReport
 
-from .._process import cli, read_executions, settings_from_env, start_worker, worker_output
+from .._process import cli, poll, read_executions, settings_from_env, start_worker, worker_output
 from ..conftest import POSTGRES_ADMIN_URL, _postgres_database
 from ._harness import (
     assert_reports_match,
     checkpoint_reruns,
     final_statuses,
-    poll,
     question_of,
     record_figures,
     scale,

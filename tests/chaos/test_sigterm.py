@@ -17,8 +17,8 @@ import pytest
 from research_agent.client import ResearchClient, resolve_options
 from research_agent.schema import Phase, ResearchReport
 
-from .._process import read_executions, settings_from_env, start_worker, worker_output
-from ._harness import assert_reports_match, checkpoint_reruns, final_statuses, poll, record_figures
+from .._process import poll, read_executions, settings_from_env, start_worker, worker_output
+from ._harness import assert_reports_match, checkpoint_reruns, final_statuses, record_figures
 
 pytestmark = pytest.mark.chaos
 QUESTION = "Compare the economies of Chile and Peru"
