@@ -2,8 +2,9 @@
 
 N runs go to one worker subprocess, all at once. After each restart the monkey waits until the new worker
 has finished some real call (so every life does real work), then for a random fraction of a second or
-two, and kills it; each run must be cut off in the middle several times (DBOS's count of its dispatches). When the kills are spent the last worker finishes the work. Every run must complete
-with the report of an undisturbed run, and no call may start after DBOS checkpointed its step.
+two, and kills it. When the kills are spent the last worker finishes the work. Every run must be cut off
+in the middle several times (DBOS counts its dispatches), complete with the report of an undisturbed run,
+and no call may start after DBOS checkpointed its step.
 """
 
 from __future__ import annotations
