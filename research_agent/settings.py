@@ -15,7 +15,7 @@ import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SearchBackendName = Literal["auto", "builtin", "duckduckgo", "tavily", "corpus"]
+SearchBackendName = Literal["auto", "builtin", "duckduckgo", "tavily", "searxng", "corpus"]
 
 APP_NAME = "deep-research"
 EXECUTOR_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -56,7 +56,12 @@ class Settings(BaseSettings):
     )
     search_backend: SearchBackendName = Field(
         default="auto",
-        description="auto (builtin with a key, corpus offline), builtin, duckduckgo, tavily or corpus.",
+        description="auto (builtin with a key, corpus offline), builtin, duckduckgo, tavily, searxng or corpus.",
+    )
+    searxng_url: str | None = Field(
+        default=None,
+        description="Address of the SearXNG instance the searxng backend queries, e.g. http://localhost:8080 "
+        "(`json` must be in its settings.yml's search.formats).",
     )
     corpus: str = Field(
         default="auto",

@@ -3,6 +3,7 @@ stand-ins, and the web search backends run against them. All on 127.0.0.1, no ne
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import threading
@@ -13,6 +14,11 @@ import pytest
 
 from research_agent.localweb import HOSTILE_PAGES, INJECTION_URL, LocalWeb, default_site, load_facts
 from research_agent.localweb.site import SITE_DIR
+from research_agent.search import SearchError, SearchHit, TransientSearchError
+from research_agent.search.backends import TavilyBackend
+from research_agent.search.searxng import SearxngBackend
+from research_agent.search.step import backend_for, search_failure
+from research_agent.settings import Settings
 
 FACTS = load_facts()
 
@@ -186,13 +192,16 @@ def test_the_endless_page_never_ends(client: httpx.Client):
 
 
 def test_the_slow_page_drips_one_byte_then_waits():
-    with LocalWeb(drip_interval=60) as web, httpx.Client(timeout=httpx.Timeout(5, read=0.5)) as http:
-        with http.stream("GET", web.page_url("/hostile/slow.html")) as response:
-            assert int(response.headers["content-length"]) > 1000
-            chunks = response.iter_raw()
-            assert len(next(chunks)) == 1
-            with pytest.raises(httpx.ReadTimeout):
-                next(chunks)
+    with (
+        LocalWeb(drip_interval=60) as web,
+        httpx.Client(timeout=httpx.Timeout(5, read=0.5)) as http,
+        http.stream("GET", web.page_url("/hostile/slow.html")) as response,
+    ):
+        assert int(response.headers["content-length"]) > 1000
+        chunks = response.iter_raw()
+        assert len(next(chunks)) == 1
+        with pytest.raises(httpx.ReadTimeout):  # the next byte is a minute away
+            next(chunks)
 
 
 def test_the_binary_page_is_junk_labelled_html(client: httpx.Client):
@@ -284,3 +293,99 @@ def test_hostile_pages_can_be_listed_among_search_results():
         "/hostile/huge.html",
         "/hostile/endless.html",
     }
+
+
+# --- The SearXNG and Tavily backends against the stand-ins ---------------------------------------------
+
+
+def test_searxng_backend_returns_hits_from_the_stand_in(web: LocalWeb):
+    hits = asyncio.run(SearxngBackend(web.url + "/").search("Skerrow Point lighthouse keepers", 3))
+    assert len(hits) == 3
+    assert hits[0].url == web.page_url("/skerrow-light/keepers.html")
+    assert hits[0].title == "The keepers | Skerrow Point Lighthouse Trust"
+    assert hits[0].snippet.startswith("Life on Skerrow Point") and hits[0].content is None
+    assert all(hit.score and hit.url and hit.url.startswith(web.url) for hit in hits)
+    assert web.requests_to("/search") == 1
+
+
+def test_searxng_backend_explains_json_output_turned_off():
+    with (
+        LocalWeb(searxng_formats=["html"]) as web,
+        pytest.raises(SearchError, match=r"add.*`json`.*search\.formats.*settings\.yml") as raised,
+    ):
+        asyncio.run(SearxngBackend(web.url).search("tram", 5))
+    assert not isinstance(raised.value, TransientSearchError)
+
+
+def test_searxng_backend_failures_map_to_search_errors(web: LocalWeb):
+    backend = SearxngBackend(web.url)
+
+    def failure(status: int, body: str = "", headers: dict[str, str] | None = None) -> SearchError:
+        web.fail_next("/search", status, body, headers=headers)
+        with pytest.raises(Exception) as raised:
+            asyncio.run(backend.search("tram", 5))
+        return search_failure(raised.value)  # what the search step records
+
+    limited = failure(429, '{"error": "too many requests"}', {"Retry-After": "7"})
+    assert isinstance(limited, TransientSearchError) and limited.retry_after == 7
+    assert isinstance(failure(500), TransientSearchError)
+    assert isinstance(failure(502, "<html>Bad Gateway</html>"), TransientSearchError)
+
+    garbled = failure(200, '{"results": [')
+    assert type(garbled) is SearchError and "not JSON" in str(garbled)
+    shapeless = failure(200, '["not", "searxng"]')
+    assert type(shapeless) is SearchError and "results" in str(shapeless)
+    engines_down = failure(200, json.dumps({"results": [], "unresponsive_engines": [["google", "timeout"]]}))
+    assert isinstance(engines_down, TransientSearchError) and "google (timeout)" in str(engines_down)
+    assert asyncio.run(backend.search("tram", 2))  # and the next search succeeds
+
+
+def test_searxng_backend_for_needs_its_url():
+    with pytest.raises(SearchError, match="RESEARCH_SEARXNG_URL"):
+        backend_for("searxng", "auto", Settings())
+    backend = backend_for("searxng", "auto", Settings(searxng_url="http://127.0.0.1:8888/"))
+    assert isinstance(backend, SearxngBackend) and backend.base_url == "http://127.0.0.1:8888"
+
+
+def test_searxng_url_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RESEARCH_SEARCH_BACKEND", "searxng")
+    monkeypatch.setenv("RESEARCH_SEARXNG_URL", "http://search.lan:8080")
+    settings = Settings()
+    assert (settings.search_backend, settings.searxng_url) == ("searxng", "http://search.lan:8080")
+
+
+def test_tavily_backend_with_base_url_searches_the_stand_in(web: LocalWeb):
+    hits = asyncio.run(TavilyBackend("tvly-test", base_url=web.tavily_url).search("Warm Homes Voucher", 2))
+    assert len(hits) == 2 and all(hit.content is None for hit in hits)
+    assert hits[0].url == web.page_url("/heatwise/grants.html")
+    assert "6,800" not in hits[0].snippet
+
+
+def test_tavily_backend_can_return_the_pages_text(web: LocalWeb):
+    backend = TavilyBackend("tvly-test", base_url=web.tavily_url, include_raw_content=True)
+    hits = asyncio.run(backend.search("Warm Homes Voucher", 2))
+    assert hits[0].content is not None and "£6,800" in hits[0].content
+    assert "6,800" not in hits[0].snippet
+
+
+def test_tavily_backend_rejected_key_and_rate_limit(web: LocalWeb):
+    web.fail_next("/tavily/search", 401, '{"detail": {"error": "Unauthorized"}}')
+    with pytest.raises(SearchError, match="TAVILY_API_KEY"):
+        asyncio.run(TavilyBackend("tvly-bad", base_url=web.tavily_url).search("tram", 2))
+    web.fail_next("/tavily/search", 429, headers={"Retry-After": "2"})
+    with pytest.raises(httpx.HTTPStatusError) as raised:
+        asyncio.run(TavilyBackend("tvly-test", base_url=web.tavily_url).search("tram", 2))
+    limited = search_failure(raised.value)
+    assert isinstance(limited, TransientSearchError) and limited.retry_after == 2
+
+
+def test_hits_recorded_before_content_existed_still_load():
+    old = {
+        "title": "Lima",
+        "url": "https://ex.org/lima",
+        "location": None,
+        "snippet": "Capital.",
+        "score": 0.9,
+    }
+    assert SearchHit.model_validate(old).content is None
+    assert SearchHit.model_validate_json(json.dumps(old)) == SearchHit(**old)

@@ -12,7 +12,9 @@ from pydantic import BaseModel
 from ..corpus import open_collection, resolve_collection
 
 SNIPPET_CHARS = 600
-TAVILY_URL = "https://api.tavily.com/search"
+CONTENT_CHARS = 100_000
+"""Most characters of page text a hit keeps (`SearchHit.content`): one page cannot flood a step's record."""
+TAVILY_BASE_URL = "https://api.tavily.com"
 
 
 class SearchError(Exception):
@@ -62,6 +64,8 @@ class SearchHit(BaseModel):
     location: str | None = None
     snippet: str
     score: float | None = None
+    content: str | None = None
+    """The page's full text, when the backend returned it (Tavily with `include_raw_content`)."""
 
 
 class SearchBackend(Protocol):
@@ -78,6 +82,10 @@ def _snippet(text: str) -> str:
         return text
     cut = text.rfind(" ", 0, SNIPPET_CHARS)
     return text[: cut if cut > 0 else SNIPPET_CHARS] + " …"
+
+
+def _content(text: object) -> str | None:
+    return text[:CONTENT_CHARS] if isinstance(text, str) and text.strip() else None
 
 
 class CorpusBackend:
@@ -129,16 +137,27 @@ class TavilyBackend:
 
     name = "tavily"
 
-    def __init__(self, api_key: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        base_url: str = TAVILY_BASE_URL,
+        include_raw_content: bool = False,
+    ) -> None:
         self._api_key = api_key
         self._transport = transport
+        self.base_url = base_url.rstrip("/")
+        self.include_raw_content = include_raw_content
+        """Ask Tavily for each page's text too (`SearchHit.content`)."""
 
     async def search(self, query: str, max_results: int) -> list[SearchHit]:
+        request = {"query": query, "max_results": max_results, "search_depth": "basic"}
+        if self.include_raw_content:
+            request["include_raw_content"] = True
         async with httpx.AsyncClient(transport=self._transport, timeout=30) as client:
             response = await client.post(
-                TAVILY_URL,
-                json={"query": query, "max_results": max_results, "search_depth": "basic"},
-                headers={"Authorization": f"Bearer {self._api_key}"},
+                f"{self.base_url}/search", json=request, headers={"Authorization": f"Bearer {self._api_key}"}
             )
         if response.status_code in (401, 403):
             raise SearchError("Tavily rejected the API key; check TAVILY_API_KEY")
@@ -149,6 +168,7 @@ class TavilyBackend:
                 url=row.get("url"),
                 snippet=_snippet(row.get("content", "")),
                 score=row.get("score"),
+                content=_content(row.get("raw_content")) if self.include_raw_content else None,
             )
             for row in response.json().get("results", [])[:max_results]
         ]

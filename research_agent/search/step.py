@@ -19,6 +19,7 @@ from .backends import (
     search_failure,
 )
 from .domains import domain_allowed
+from .searxng import SearxngBackend
 
 
 def backend_for(name: str, collection: str, settings: Settings) -> SearchBackend:
@@ -34,7 +35,14 @@ def backend_for(name: str, collection: str, settings: Settings) -> SearchBackend
                 "the tavily search backend needs TAVILY_API_KEY; set it or choose another backend"
             )
         return TavilyBackend(key)
-    raise SearchError(f"unknown search backend {name!r}; choose corpus, duckduckgo or tavily")
+    if name == "searxng":
+        if not settings.searxng_url:
+            raise SearchError(
+                "the searxng backend needs RESEARCH_SEARXNG_URL (your SearXNG instance's address, e.g. "
+                "http://localhost:8080); set it or choose another backend"
+            )
+        return SearxngBackend(settings.searxng_url)
+    raise SearchError(f"unknown search backend {name!r}; choose corpus, duckduckgo, tavily or searxng")
 
 
 @DBOS.step(name="search", **STEP_RETRIES)
