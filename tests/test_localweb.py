@@ -194,7 +194,7 @@ def test_the_endless_page_never_ends(client: httpx.Client):
 def test_the_slow_page_drips_one_byte_then_waits():
     with (
         LocalWeb(drip_interval=60) as web,
-        httpx.Client(timeout=httpx.Timeout(5, read=0.5)) as http,
+        httpx.Client(timeout=httpx.Timeout(5, read=1.0)) as http,
         http.stream("GET", web.page_url("/hostile/slow.html")) as response,
     ):
         assert int(response.headers["content-length"]) > 1000
