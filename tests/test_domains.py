@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
 
 from research_agent.client import InputError, ResearchClient, resolve_options
 from research_agent.runtime import worker
-from research_agent.schema import Phase
+from research_agent.schema import Phase, SearchOutcome
 from research_agent.search import step as search_step_module
 from research_agent.search.domains import domain_allowed, normalize_domain
 from research_agent.settings import Settings, get_settings
@@ -77,3 +78,31 @@ def test_a_run_keeps_only_allowed_web_results(web_client: ResearchClient, settin
     urls = {source.url for search in final.searches for source in search.sources}
     assert urls == {"https://www.who.int/facts"}
     assert final.report is not None and {s.url for s in final.report.sources} <= urls
+    # The raw results too (what citations are checked against): the search step itself dropped the rest.
+    rows = web_client._client.list_workflows(workflow_id_prefix=f"{final.run_id}-", load_input=False)
+    outcomes = [row.output for row in rows if isinstance(row.output, SearchOutcome)]
+    assert len(outcomes) == len(final.searches)
+    returned = {source.url for outcome in outcomes for source in outcome.returned}
+    assert returned == {"https://www.who.int/facts"}
+
+
+ALL_STUB_URLS = {"https://www.who.int/facts", "https://spam.example.com/x", "https://blog.other.net/y"}
+
+
+@pytest.mark.parametrize(
+    ("allow", "deny", "kept"),
+    [
+        ([], [], ALL_STUB_URLS),
+        ([], ["example.com"], {"https://www.who.int/facts", "https://blog.other.net/y"}),
+        (["who.int"], [], {"https://www.who.int/facts"}),
+        (["who.int", "example.com"], ["spam.example.com"], {"https://www.who.int/facts"}),
+        (["other.net"], ["other.net"], set()),
+    ],
+)
+def test_the_search_step_returns_nothing_the_lists_exclude(
+    monkeypatch: pytest.MonkeyPatch, allow: list[str], deny: list[str], kept: set[str]
+):
+    # Called as a plain function, outside any workflow: what it returns is what every later part sees.
+    monkeypatch.setattr(search_step_module, "backend_for", stub_backend)
+    hits = asyncio.run(search_step_module.search_step("duckduckgo", "", "Peru", 10, allow, deny))
+    assert {hit.url for hit in hits} == kept

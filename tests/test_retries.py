@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +19,16 @@ from pydantic_ai.exceptions import (
     UnexpectedModelBehavior,
 )
 
-from research_agent import agents
+from research_agent import agents, faults
 from research_agent.client import ResearchClient, resolve_options
-from research_agent.retries import describe_failure, is_transient, retry_after, retry_after_seconds
+from research_agent.retries import (
+    MAX_RETRY_AFTER,
+    describe_failure,
+    is_transient,
+    retry_after,
+    retry_after_seconds,
+    should_retry,
+)
 from research_agent.runtime import worker
 from research_agent.schema import Phase, SearchState
 from research_agent.search import SearchError, SearchHit, TransientSearchError
@@ -75,6 +83,74 @@ def test_retry_after_is_read_from_every_form_a_service_sends():
         ModelRateLimitError, status_code=429, model_name="m", headers={"retry-after-ms": "200"}
     )
     assert retry_after(model_error) == 0.2
+
+
+A_DAY = 86400
+"""Seconds of a Retry-After far beyond MAX_RETRY_AFTER: obeying it would stall a run for a day."""
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The delays the retry layer asked `asyncio.sleep` for; nothing really sleeps."""
+    asked: list[float] = []
+
+    async def sleep(delay: float, result: object = None) -> object:
+        asked.append(delay)
+        return result
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    return asked
+
+
+def _rate_limited(headers: dict[str, str]) -> ModelHTTPError:
+    # What pydantic-ai makes of a provider SDK's RateLimitError: a 429 with the response's headers.
+    return ModelHTTPError.for_category(ModelRateLimitError, status_code=429, model_name="m", headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("error", "waited"),
+    [
+        (_rate_limited({"retry-after": "7"}), 7),
+        (_rate_limited({"retry-after-ms": "1500"}), 1.5),
+        (ModelHTTPError(503, "m", headers={"Retry-After": "7"}), 7),
+        (TransientSearchError("HTTP 429", retry_after=7), 7),
+        (search_failure(_status_error(429, {"Retry-After": "7"})), 7),
+        (_status_error(503, {"Retry-After": "7"}), 7),
+    ],
+)
+def test_a_retry_after_is_waited_out_before_retrying(error: BaseException, waited: float, waits: list[float]):
+    assert asyncio.run(should_retry(error)) is True
+    assert waits == [waited]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        _rate_limited({"retry-after": str(A_DAY)}),
+        _rate_limited({"retry-after-ms": str(A_DAY * 1000)}),
+        TransientSearchError("HTTP 429", retry_after=A_DAY),
+        search_failure(_status_error(429, {"Retry-After": str(A_DAY)})),
+    ],
+)
+def test_a_retry_after_beyond_the_cap_waits_only_the_cap(error: BaseException, waits: list[float]):
+    assert asyncio.run(should_retry(error)) is True
+    assert waits == [MAX_RETRY_AFTER]
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (_rate_limited({}), True),  # no Retry-After: DBOS's own backoff is the wait
+        (TransientSearchError("HTTP 503"), True),
+        (ModelHTTPError(400, "m", headers={"Retry-After": "7"}), False),  # permanent: never waited on
+        (SearchError("HTTP 403"), False),
+    ],
+)
+def test_without_a_retry_after_or_a_chance_nothing_is_waited(
+    error: BaseException, retried: bool, waits: list[float]
+):
+    assert asyncio.run(should_retry(error)) is retried
+    assert waits == []
 
 
 def test_a_search_failure_survives_the_round_trip_through_dbos_records():
@@ -167,3 +243,71 @@ def test_a_search_that_used_up_its_retries_is_a_failed_search_not_a_failed_run(
     assert search.error == "gave up after 8 attempts: TransientSearchError: HTTP 429"
     assert final.report is not None and final.report.sources == []
     assert "The sources found say nothing about Peru." in final.report.body
+
+
+@pytest.fixture
+def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Sleeps of 7 s, MAX_RETRY_AFTER or a day, which only a Retry-After asks for: recorded, not slept.
+
+    Every other sleep (DBOS's backoff, its polling) is real, so the worker runs as it always does.
+    """
+    real_sleep = asyncio.sleep
+    asked: list[float] = []
+
+    async def sleep(delay: float, result: object = None) -> object:
+        if delay in (7, MAX_RETRY_AFTER, A_DAY):
+            asked.append(delay)
+            return result
+        return await real_sleep(delay, result)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    return asked
+
+
+class _RateLimitedSearch(_FlakySearch):
+    """Answers HTTP 429 with each of `retry_afters` as its Retry-After in turn, then answers."""
+
+    def __init__(self, *retry_afters: str) -> None:
+        super().__init__(failures=len(retry_afters), error=_status_error(429))
+        self.errors = [_status_error(429, {"Retry-After": value}) for value in retry_afters]
+
+    async def search(self, query: str, max_results: int) -> list[SearchHit]:
+        if self.calls < len(self.errors):
+            self.calls += 1
+            raise self.errors[self.calls - 1]
+        return await super().search(query, max_results)
+
+
+def test_the_search_step_waits_out_a_retry_after_up_to_the_cap(
+    client: ResearchClient,
+    sqlite_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    retry_waits: list[float],
+):
+    backend = _RateLimitedSearch(str(A_DAY), "7")
+    final = _run_with(client, sqlite_settings, backend, monkeypatch)
+    assert final.phase is Phase.COMPLETED, final.error
+    assert backend.calls == 3 and [s.state for s in final.searches] == [SearchState.DONE]
+    assert retry_waits == [MAX_RETRY_AFTER, 7]  # the day asked for is capped; the 7 s are waited
+
+
+def test_a_model_request_waits_out_a_retry_after_up_to_the_cap(
+    client: ResearchClient,
+    sqlite_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    retry_waits: list[float],
+):
+    # The analyst's first two requests are refused as a provider's SDK refuses them: 429 with Retry-After.
+    refusals = [_rate_limited({"retry-after": str(A_DAY)}), _rate_limited({"retry-after": "7"})]
+
+    async def rate_limited(model_name: str, role: str) -> bool:
+        if role == "analyst" and refusals:
+            raise refusals.pop(0)
+        return False
+
+    monkeypatch.setattr(faults, "before_model_request", rate_limited)
+    options, _ = resolve_options(sqlite_settings, offline=True)
+    final = client.wait(client.submit(QUESTION, options), timeout=120)
+    assert final.phase is Phase.COMPLETED, final.error
+    assert refusals == [] and final.report is not None
+    assert retry_waits == [MAX_RETRY_AFTER, 7]
