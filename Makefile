@@ -6,9 +6,12 @@ VENV := .venv
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(VENV)/bin
 
-.PHONY: all install compile uv lock demo demo-cli test chaos lint typecheck format clean bench eval
+.PHONY: all help install compile uv lock demo demo-cli test test-fast chaos lint typecheck format clean bench eval
 
 all: lint typecheck test
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -40,6 +43,9 @@ demo-cli: install ## Run one research offline in the terminal, with live progres
 test: install ## Run the whole test suite
 	$(RUN)/pytest -q
 
+test-fast: install ## The inner loop: unit and in-process tests, no crash, browser, Postgres or chaos tests (<1 min)
+	$(RUN)/pytest -q -m "not crash and not browser and not postgres and not chaos and not slow" --ignore=tests/chaos
+
 chaos: install ## The chaos suite at full counts (faults, kills, outages, load, bad input; ~15 min), then its figures
 	rm -f tests/artifacts/chaos-*.json
 	CHAOS_SCALE=full $(RUN)/pytest -q tests/chaos tests/test_bad_input.py --timeout 3600
@@ -56,7 +62,7 @@ format: install ## Format and autofix with ruff
 	$(RUN)/ruff format .
 	$(RUN)/ruff check --fix .
 
-clean:
+clean: ## Remove the venv and the caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
 bench: install ## Run every benchmark (a few minutes); figures print as tables and go to bench/results.jsonl

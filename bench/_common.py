@@ -151,7 +151,8 @@ def launched(settings: Any, *, wal: bool = True) -> Iterator[None]:
     """
     from dbos import DBOS
 
-    from research_agent.runtime import check_database, dbos_config
+    from research_agent.database import check_database
+    from research_agent.runtime import dbos_config
 
     if wal:
         check_database(settings)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from _common import Figure, bench_settings, quick, report, timed
 
-from research_agent.client import ResearchClient, resolve_options
+from research_agent.client import ResearchClient
+from research_agent.options import resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase, TimelineBar
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from _common import Figure, bench_settings, quick, report
 from dbos import DBOS, DBOSClient, SetWorkflowID
 
-from research_agent.runtime import normalized_database_url, worker
+from research_agent.database import normalized_database_url
+from research_agent.runtime import worker
 
 EVENT = "tick"
 

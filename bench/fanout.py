@@ -14,7 +14,8 @@ from pathlib import Path
 from _common import Figure, bench_settings, quick, report
 from dbos import DBOS, SetWorkflowID
 
-from research_agent.runtime import SEARCH_QUEUE, worker
+from research_agent.naming import SEARCH_QUEUE
+from research_agent.runtime import worker
 from research_agent.workflows import RESULT_POLL_INTERVAL
 
 

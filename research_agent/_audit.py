@@ -13,12 +13,12 @@ import time
 
 from dbos import DBOS
 
-from .settings import get_settings
+from . import engine_settings
 
 
 def record_execution(kind: str, stage: str, **fields: object) -> None:
     """Append a line: `kind` ('model' or 'search') reached `stage` ('start' or 'end') in the current step."""
-    path = get_settings().execution_log
+    path = engine_settings.current().execution_log
     if path is None:
         return
     line = json.dumps(

@@ -26,7 +26,7 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from . import faults
+from . import engine_settings, faults
 from ._audit import record_execution
 from ._offline_report import excerpt, without_entities, write_report_offline
 from .corpus import Collection, Passage, open_collection, resolve_collection
@@ -40,7 +40,6 @@ from .schema import (
     Source,
 )
 from .search.backends import SearchHit
-from .settings import get_settings
 
 _hits = TypeAdapter(list[SearchHit])
 _numbered = TypeAdapter(list[NumberedSource])
@@ -123,7 +122,7 @@ def _offline_model(role: str, respond: Respond) -> FunctionModel:
     async def request(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         record_execution("model", "start", role=role)
         garble = await faults.before_model_request(name, role)
-        delay = get_settings().offline_delay
+        delay = engine_settings.current().offline_delay
         if delay:
             await asyncio.sleep(delay)
         response = respond(messages, info)
@@ -137,8 +136,8 @@ def _offline_model(role: str, respond: Respond) -> FunctionModel:
 
 def _collection(prompt: str, question: str) -> Collection:
     """The collection the prompt names; for `auto`, the one the question fits best."""
-    indexes = get_settings().indexes
-    name = read_tag(prompt, "corpus") or get_settings().corpus
+    indexes = engine_settings.current().indexes
+    name = read_tag(prompt, "corpus") or engine_settings.current().corpus
     return open_collection(resolve_collection(name, question, indexes), indexes)
 
 
@@ -246,7 +245,7 @@ def plan_research_offline(question: str, max_searches: int, collection: Collecti
 def _planner(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     prompt = _user_prompt(messages)
     question = read_tag(prompt, "question") or prompt
-    max_searches = int(read_tag(prompt, "max_searches") or get_settings().max_searches)
+    max_searches = int(read_tag(prompt, "max_searches") or engine_settings.current().max_searches)
     return _output(info, plan_research_offline(question, max_searches, _collection(prompt, question)))
 
 

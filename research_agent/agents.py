@@ -7,6 +7,7 @@ Agents are module-level with stable names because DBOS registers their steps by 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +16,8 @@ from pydantic_ai.capabilities import AbstractCapability, NativeTool, ResolveMode
 from pydantic_ai.durable_exec.dbos import DBOSDurability, DBOSParallelExecutionMode, StepConfig
 from pydantic_ai.native_tools import WebSearchTool
 
-from . import _offline
-from .corpus import corpus_choices
+from . import _offline, engine_settings
+from .catalog import corpus_choices
 from .models import resolve_model_id
 from .prompts import (
     ANALYST_INSTRUCTIONS,
@@ -39,7 +40,6 @@ from .schema import (
     source_key,
 )
 from .search import SearchHit, search_step
-from .settings import get_settings
 
 # One retry layer: the SDKs' own retries are off (models.py), DBOS retries a failed request (retries.py).
 # pydantic-ai's StepConfig omits `should_retry`, but hands the whole dict to `DBOS.step`, which takes it.
@@ -78,6 +78,10 @@ class SearchDeps:
     """Calls of the `search` tool so far, held to MAX_SEARCH_CALLS."""
 
 
+ExtraSearch = Callable[["AnalystDeps", str], Awaitable[SearchOutcome]]
+"""Runs one extra search for the analyst (workflows.start_extra_search: a child workflow)."""
+
+
 @dataclass
 class AnalystDeps:
     run_id: str
@@ -85,6 +89,8 @@ class AnalystDeps:
     """The run's options, passed on to extra searches."""
     sources: dict[str, NumberedSource]
     """Citable sources by key; extra searches add to it."""
+    start_search: ExtraSearch
+    """How an extra search is run; the workflow that runs the analyst provides it."""
     extra_searches: list[SearchOutcome] = field(default_factory=list)
     extra_budget: Budget | None = None
     """What each extra search may spend (None: no cap)."""
@@ -107,7 +113,7 @@ def _plan_fits(ctx: RunContext[PlannerDeps], plan: ResearchPlan) -> ResearchPlan
     if not steps:
         raise ModelRetry("The plan has no search steps; write at least one search with a non-empty query.")
     # A collection the planner named that does not exist (a model may write "web") is left to the search.
-    known = corpus_choices(get_settings().indexes)
+    known = corpus_choices(engine_settings.current().indexes)
     steps = [step if step.corpus in known else step.model_copy(update={"corpus": None}) for step in steps]
     return plan.model_copy(update={"search_steps": steps[: ctx.deps.max_searches]})
 
@@ -175,12 +181,10 @@ analyst = Agent(
 @analyst.tool
 async def extra_search(ctx: RunContext[AnalystDeps], query: str) -> list[NumberedSource] | str:
     """Run one more search for `query`; returns new sources with the numbers to cite them by."""
-    from .workflows import start_extra_search  # workflows imports this module
-
     allowed = ctx.deps.options.max_extra_searches
     if len(ctx.deps.extra_searches) >= allowed:
         return f"No more extra searches allowed ({allowed}); write the report now."
-    outcome = await start_extra_search(ctx.deps, query)
+    outcome = await ctx.deps.start_search(ctx.deps, query)
     ctx.deps.extra_searches.append(outcome)
     if outcome.findings is None:
         return f"The extra search failed: {outcome.error}"

@@ -8,6 +8,7 @@ usage or input (one line on stderr naming the fix, no traceback unless --debug).
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
 import signal
@@ -16,11 +17,12 @@ import subprocess
 import sys
 import threading
 import time
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import SecretStr, ValidationError
@@ -35,38 +37,44 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer vendors its own click
 from typer.core import TyperGroup
-from typer.exceptions import Abort
 
 from . import __version__
-from .citations import citation_summary
-from .client import (
-    ForkPoint,
-    InputError,
-    ResearchClient,
-    is_child_workflow,
-    resolve_options,
-    validate_question,
-    validate_run_id,
-)
+from .catalog import CorpusError, list_collections
+from .client import ForkPoint, ResearchClient
 from .controls import PlanEditError, read_plan_file
-from .corpus import CorpusError, index_folder, list_collections, preload_collections
-from .faults import fault_summary, faults_enabled
-from .models import ModelConfigError
-from .observability import trace_url
-from .runtime import (
+from .database import (
     ExecutorBusyError,
     RuntimeConfigError,
     check_database,
     executor_id_of,
     executor_is_busy,
     redacted_url,
-    worker,
 )
-from .schema import Phase, ResearchOptions, ResearchStatus, SearchState
-from .settings import SearchBackendName, Settings, get_settings
+from .naming import is_child_workflow, trace_url
+from .options import (
+    InputError,
+    RunRequest,
+    read_user_file,
+    resolve_options,
+    validate_question,
+)
+from .providers import ModelConfigError
+from .schema import Phase, ResearchOptions, ResearchStatus, SearchState, citation_summary
+from .settings import SearchBackendName, Settings, get_settings, settings_error
 from .supervisor import WorkerSupervisor
+
+if TYPE_CHECKING:
+    from .runtime import WorkerInfo
+
+
+@typing.runtime_checkable
+class _ShowsAMessage(typing.Protocol):
+    """What typer's usage errors offer: their message formatted for people, and a way to show it."""
+
+    def format_message(self) -> str: ...
+
+    def show(self) -> None: ...
 
 
 class _OneLineUsageErrors(TyperGroup):
@@ -76,17 +84,18 @@ class _OneLineUsageErrors(TyperGroup):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
             code = super().main(*args, **{**kwargs, "standalone_mode": False})
-        except NoArgsIsHelpError as error:
-            error.show()
-            sys.exit(2)
-        except ClickException as error:
-            context = getattr(error, "ctx", None)
-            hint = f"; see {context.command_path} --help" if context is not None else ""
-            message = " ".join(error.format_message().split()).rstrip(".")
-            err.print(f"[bold red]error:[/] {escape(message[:1].lower() + message[1:])}{hint}")
-            sys.exit(error.exit_code)
-        except Abort:
+        except typer.Abort:
             sys.exit(130)
+        except typer.TyperException as error:  # typer's own (vendored) click errors all derive from it
+            if type(error).__name__ == "NoArgsIsHelpError" and isinstance(error, _ShowsAMessage):
+                error.show()  # a bare `deep-research`: the help, as a usage error
+                sys.exit(2)
+            context = getattr(error, "ctx", None)
+            message = error.format_message() if isinstance(error, _ShowsAMessage) else str(error)
+            hint = f"; see {context.command_path} --help" if context is not None else ""
+            message = " ".join(message.split()).rstrip(".")
+            err.print(f"[bold red]error:[/] {escape(message[:1].lower() + message[1:])}{hint}")
+            sys.exit(getattr(error, "exit_code", 2))
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -115,9 +124,7 @@ def _settings() -> Settings:
     try:
         return get_settings()
     except ValidationError as error:
-        first = error.errors()[0]
-        name = "RESEARCH_" + str(first["loc"][0]).upper() if first["loc"] else "a setting"
-        fail(f"{name}: {first['msg']} (check the environment and .env)")
+        fail(settings_error(error))
 
 
 def handles_errors(command: F) -> F:
@@ -298,11 +305,6 @@ CorpusOption = Annotated[
 ]
 
 
-def _with_corpus(settings: Settings, corpus: str | None) -> Settings:
-    """`settings` with the corpus option applied (checked against the known collections later)."""
-    return settings.model_copy(update={"corpus": corpus}) if corpus else settings
-
-
 ReviewPlanOption = Annotated[
     bool,
     typer.Option(
@@ -310,48 +312,80 @@ ReviewPlanOption = Annotated[
     ),
 ]
 
+_RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "offline": (OfflineOption, False),
+    "search_backend": (SearchBackendOption, None),
+    "corpus": (CorpusOption, None),
+    "allow_domain": (AllowDomainOption, None),
+    "deny_domain": (DenyDomainOption, None),
+    "review_plan": (ReviewPlanOption, False),
+    "max_requests": (MaxRequestsOption, None),
+    "max_tokens": (MaxTokensOption, None),
+    "deadline": (DeadlineOption, None),
+}
+"""The options of a new run, shared by every command that starts runs: name -> (annotation, default)."""
+
+
+def run_options(command: F) -> F:
+    """Give `command` the options every run-starting command takes, handed to it as one `RunRequest`
+    (parameter `request`, question left empty), so `run` and `submit` can never drift apart."""
+    signature = inspect.signature(command)
+    hints = typing.get_type_hints(command, include_extras=True)
+    own = [p.replace(annotation=hints[p.name]) for p in signature.parameters.values() if p.name != "request"]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        for name, (annotation, default) in _RUN_OPTIONS.items()
+    ]
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        chosen = {name: kwargs.pop(name) for name in _RUN_OPTIONS}
+        request = RunRequest(
+            question="",
+            offline=True if chosen["offline"] else None,
+            search_backend=chosen["search_backend"],
+            corpus=chosen["corpus"],
+            allow_domains=chosen["allow_domain"],
+            deny_domains=chosen["deny_domain"],
+            review_plan=chosen["review_plan"],
+            max_requests=chosen["max_requests"],
+            max_tokens=chosen["max_tokens"],
+            deadline=chosen["deadline"],
+        )
+        return command(*args, request=request, **kwargs)
+
+    wrapper.__annotations__ = {
+        **{p.name: p.annotation for p in [*own, *shared]},
+        "return": hints.get("return"),
+    }
+    wrapper.__signature__ = signature.replace(parameters=[*own, *shared])  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
 
 @app.command()
 @handles_errors
+@run_options
 def run(
     question: Annotated[str, typer.Argument(help="What to research.")],
     run_id: Annotated[
         str | None, typer.Option("--id", help="Run id (default: generated). Reusing one attaches to it.")
     ] = None,
-    offline: OfflineOption = False,
-    search_backend: SearchBackendOption = None,
-    corpus: CorpusOption = None,
-    allow_domain: AllowDomainOption = None,
-    deny_domain: DenyDomainOption = None,
-    review_plan: ReviewPlanOption = False,
-    max_requests: MaxRequestsOption = None,
-    max_tokens: MaxTokensOption = None,
-    deadline: DeadlineOption = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Submit and print the run id without waiting.")
     ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the final status as JSON instead of the report.")
     ] = False,
+    *,
+    request: RunRequest,
 ) -> None:
     """Research QUESTION and print a cited report.
 
     Example: deep-research run "Compare the economies of Chile and Peru" --offline
     """
-    settings = _with_corpus(_settings(), corpus)
-    question = validate_question(question, settings)
-    run_id = validate_run_id(run_id) if run_id else None
-    options, reason = resolve_options(
-        settings,
-        offline=True if offline else None,
-        search_backend=search_backend,
-        allow_domains=allow_domain,
-        deny_domains=deny_domain,
-        review_plan=review_plan,
-        max_requests=max_requests,
-        max_tokens=max_tokens,
-        deadline=deadline,
-    )
+    request = request.model_copy(update={"question": question, "run_id": run_id})
+    settings = request.settings(_settings())
+    question, options, reason = request.resolve(settings)
     if options.offline:
         err.print(
             f"[yellow]offline mode[/] ({reason}): built-in models, {options.search_backend} search"
@@ -362,6 +396,8 @@ def run(
             f"[green]online mode[/]: planner {options.planner_model}, search {options.search_model} "
             f"({options.search_backend}), analyst {options.analyst_model}"
         )
+    from .runtime import worker  # with no worker running, this command is one: it loads the engine
+
     try:
         with worker(settings):
             err.print("[dim]no worker running: executing in this process[/]")
@@ -417,23 +453,25 @@ def worker_command(
 
     Example: deep-research worker --executor-id worker-1
     """
+    from .runtime import worker  # this command is the worker process: it loads the engine
+
     settings = _settings()
     stop = threading.Event()
     with worker(settings, executor_id, drain_seconds=settings.shutdown_grace) as info:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        if faults_enabled(settings):
+        if settings.faults_enabled:
             err.print(
-                f"[bold yellow]fault injection is on[/] ({fault_summary(settings)}): for tests and drills only"
+                f"[bold yellow]fault injection is on[/] ({settings.fault_summary()}): for tests and drills only"
             )
         err.print(
-            f"worker [bold]{info['executor_id']}[/] (v{info['version']}) on {redacted_url(info['database'])} "
+            f"worker [bold]{info.executor_id}[/] (v{info.version}) on {redacted_url(info.database)} "
             f"· queues research (≤{settings.worker_concurrency} here), search (≤{settings.search_concurrency} "
             f"at once, ≤{settings.search_rate_limit} per {settings.search_rate_period:g} s, all workers) "
             "· Ctrl-C to stop",
         )
         threading.Thread(
-            target=_preload_indexes, args=(settings, info["executor_id"]), name="preload-indexes", daemon=True
+            target=_preload_indexes, args=(settings, info.executor_id), name="preload-indexes", daemon=True
         ).start()
         stop.wait()
         err.print(
@@ -466,6 +504,8 @@ def _preload_indexes(settings: Settings, executor_id: str) -> None:
         return  # a run with these settings is refused with the reason; nothing to load
     if options.search_backend != "corpus":
         return
+    from .corpus import preload_collections  # runs in the worker process, beside the engine
+
     started = time.monotonic()
     try:
         names = preload_collections(options.corpus, settings.indexes)
@@ -475,15 +515,15 @@ def _preload_indexes(settings: Settings, executor_id: str) -> None:
     err.print(f"search indexes ready: {', '.join(names)} ({time.monotonic() - started:.1f} s)")
 
 
-def _report_hand_back(info: dict[str, Any]) -> None:
+def _report_hand_back(info: WorkerInfo) -> None:
     """Say what a stopped worker left for the next one."""
-    if "hand_back_error" in info:
+    if info.hand_back_error is not None:
         err.print(
             f"[yellow]worker stopped[/]; its unfinished runs resume when it starts again "
-            f"(handing them to other workers failed: {info['hand_back_error']})"
+            f"(handing them to other workers failed: {info.hand_back_error})"
         )
         return
-    handed = info.get("handed_back", [])
+    handed = info.handed_back
     runs = [w for w in handed if not is_child_workflow(w)]
     if handed:
         err.print(
@@ -496,14 +536,7 @@ def _report_hand_back(info: dict[str, Any]) -> None:
 
 def _read_questions(path: Path) -> list[str]:
     """The questions of a batch file: one a line, blank lines and `#` comments skipped, each validated."""
-    try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a directory; give a text file with one question a line") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text; save it as UTF-8 with one question a line") from None
+    text = read_user_file(path, "a text file with one question a line")
     settings = _settings()
     questions = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -520,23 +553,17 @@ def _read_questions(path: Path) -> list[str]:
 
 @app.command()
 @handles_errors
+@run_options
 def submit(
     question: Annotated[str | None, typer.Argument(help="One question (or use --file).")] = None,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="Text file with one question a line ('-': stdin).")
     ] = None,
-    offline: OfflineOption = False,
-    search_backend: SearchBackendOption = None,
-    corpus: CorpusOption = None,
-    allow_domain: AllowDomainOption = None,
-    deny_domain: DenyDomainOption = None,
-    review_plan: ReviewPlanOption = False,
-    max_requests: MaxRequestsOption = None,
-    max_tokens: MaxTokensOption = None,
-    deadline: DeadlineOption = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Queue and print the run ids; don't wait.")
     ] = False,
+    *,
+    request: RunRequest,
 ) -> None:
     """Queue research for the workers: one QUESTION, or a batch from --file, shown with a progress bar.
 
@@ -547,18 +574,10 @@ def submit(
     """
     if (question is None) == (file is None):
         raise InputError("give either a QUESTION or --file QUESTIONS.txt (one question a line)")
-    settings = _with_corpus(_settings(), corpus)
+    settings = request.settings(_settings())
     questions = _read_questions(file) if file is not None else [question or ""]
-    options, reason = resolve_options(
-        settings,
-        offline=True if offline else None,
-        search_backend=search_backend,
-        allow_domains=allow_domain,
-        deny_domains=deny_domain,
-        review_plan=review_plan,
-        max_requests=max_requests,
-        max_tokens=max_tokens,
-        deadline=deadline,
+    _, options, reason = request.model_copy(update={"question": questions[0] if questions else ""}).resolve(
+        settings
     )
     with _client(settings) as client:
         if file is None:
@@ -898,6 +917,8 @@ def index(
 
     Example: deep-research index ~/notes --name notes
     """
+    from .corpus import index_folder  # building an index is the engine's work, done here in process
+
     settings = _settings()
     with err.status(f"indexing {path}…"):
         collection = index_folder(path, name, settings.indexes)
@@ -950,7 +971,7 @@ def eval_command(
     from .evaluation import cases as eval_cases
     from .evaluation import figures, present, runner
 
-    settings = runner.evaluation_settings(_with_corpus(_settings(), corpus))
+    settings = runner.evaluation_settings(RunRequest(question="", corpus=corpus).settings(_settings()))
     path = dataset or runner.DEFAULT_DATASET
     if not path.is_file():
         raise InputError(f"no dataset at {path}; pass --dataset FILE (YAML or JSON)")

@@ -6,20 +6,23 @@ forks them. It can be restarted at any time: all state lives in the database.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
-import unicodedata
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Literal
 
-import sqlalchemy as sa
-from dbos import DBOSClient, EnqueueOptions, SetWorkflowID, StepInfo, WorkflowStatus
-from dbos._utils import INTERNAL_QUEUE_NAME
+from dbos import (
+    DBOS,
+    DBOSClient,
+    EnqueueOptions,
+    SetWorkflowID,
+    StepInfo,
+    WorkflowStatus,
+    WorkflowStatusString,
+)
 
 from . import __version__
+from ._dbos import INTERNAL_QUEUE_NAME, events_of, executor_counts, hand_back, system_database
 from .controls import (
     CONTROL_TOPIC,
     DEADLINE_MARGIN,
@@ -29,20 +32,28 @@ from .controls import (
     PlanEditError,
     checked_plan,
 )
-from .corpus import corpus_choices
-from .models import OFFLINE, ModelConfigError, check_online_models, offline_reason, supports_native_web_search
-from .naming import CHILD_SUFFIX, WorkflowRef, analyze_workflow_id, control_workflow_id, search_workflow_id
-from .runtime import (
-    RESEARCH_QUEUE,
-    SEARCH_QUEUE,
+from .database import (
     ExecutorBusyError,
     check_database,
     executor_is_busy,
     executor_lock,
-    hand_back,
     normalized_database_url,
     validate_executor_id,
 )
+from .naming import (
+    ANALYZE_WORKFLOW,
+    CONTROL_WORKFLOW,
+    PLAN_WORKFLOW,
+    RESEARCH_QUEUE,
+    RESEARCH_WORKFLOW,
+    SEARCH_QUEUE,
+    SEARCH_WORKFLOW,
+    analyze_workflow_id,
+    control_workflow_id,
+    search_workflow_id,
+)
+from .options import InputError, RunNotFoundError, batch_run_id, validate_question, validate_run_id
+from .providers import OFFLINE, ModelConfigError, check_online_models
 from .schema import (
     STATUS_EVENT,
     AnalysisOutcome,
@@ -60,224 +71,32 @@ from .schema import (
     SearchState,
     TimelineBar,
 )
-from .search.domains import normalize_domains
-from .settings import SearchBackendName, Settings
+from .settings import Settings
+from .timeline import epoch_ms, lane_of, workflow_bars
 
-RESEARCH_WORKFLOW = "deep_research"
 INTERACTIVE_PRIORITY = 1
 """Queue priority of runs a person waits for (UI, `run`); lower numbers are dequeued first."""
 BATCH_PRIORITY = 10
 """Queue priority of `submit --file` runs, so interactive runs overtake a long batch."""
 ForkPoint = Literal["plan", "search", "analyze"]
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 _RETRYABLE = (SearchState.FAILED, SearchState.SKIPPED)
 _CHILD_NAMES: dict[ForkPoint, str] = {
-    "plan": "plan_research",
-    "search": "run_search",
-    "analyze": "analyze_findings",
+    "plan": PLAN_WORKFLOW,
+    "search": SEARCH_WORKFLOW,
+    "analyze": ANALYZE_WORKFLOW,
 }
-
-
-class InputError(Exception):
-    """Bad input from the user (question, id, option); the message says what to change."""
-
-
-class RunNotFoundError(InputError):
-    """No run has this id."""
-
-
-def validate_question(question: str, settings: Settings) -> str:
-    """The question with control characters removed and whitespace tidied, or `InputError`."""
-    cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
-    cleaned = " ".join(cleaned.split())
-    if len(cleaned) < settings.min_question_chars:
-        raise InputError(
-            'the question is empty; ask something, e.g. deep-research run "Compare the economies of Chile and Peru"'
-            if not cleaned
-            else f"the question is too short ({len(cleaned)} characters); write at least {settings.min_question_chars}"
-        )
-    if len(cleaned) > settings.max_question_chars:
-        raise InputError(
-            f"the question is {len(cleaned)} characters long, over the limit of {settings.max_question_chars}; "
-            "shorten it or raise RESEARCH_MAX_QUESTION_CHARS"
-        )
-    return cleaned
-
-
-def validate_run_id(run_id: str) -> str:
-    if not _RUN_ID.match(run_id) or CHILD_SUFFIX.search(run_id):
-        raise InputError(
-            f"invalid run id {run_id!r}: use up to 100 letters, digits, '-', '_', '.' or ':' "
-            "(and no child suffix such as -plan)"
-        )
-    return run_id
+_ENDED = [
+    WorkflowStatusString.SUCCESS.value,
+    WorkflowStatusString.ERROR.value,
+    WorkflowStatusString.CANCELLED.value,
+    WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value,
+]
+_FAILED = (WorkflowStatusString.ERROR.value, WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value)
 
 
 def _hard_timeout(options: ResearchOptions) -> float | None:
     """The DBOS workflow timeout of a run with a deadline: the deadline plus time for a partial report."""
     return None if options.deadline is None else options.deadline + DEADLINE_MARGIN
-
-
-def is_child_workflow(workflow_id: str) -> bool:
-    """Whether `workflow_id` names a run's plan, search, analysis or extra search rather than a run."""
-    return CHILD_SUFFIX.search(workflow_id) is not None
-
-
-def batch_run_id(question: str) -> str:
-    """The deterministic run id of a batch question, so submitting a file twice starts nothing twice."""
-    return "q-" + hashlib.sha256(question.encode()).hexdigest()[:16]
-
-
-def _domains(given: list[str] | None, default: list[str]) -> list[str]:
-    """A run's domain list: the one given (validated), else the setting's."""
-    if given is None:
-        return default
-    try:
-        return normalize_domains(given)
-    except ValueError as error:
-        raise InputError(f"{error}; give domains like example.org") from None
-
-
-def resolve_options(
-    settings: Settings,
-    *,
-    offline: bool | None = None,
-    search_backend: SearchBackendName | None = None,
-    allow_domains: list[str] | None = None,
-    deny_domains: list[str] | None = None,
-    review_plan: bool = False,
-    max_requests: int | None = None,
-    max_tokens: int | None = None,
-    deadline: float | None = None,
-) -> tuple[ResearchOptions, str | None]:
-    """The options of a new run and, when offline was chosen automatically, why.
-
-    Offline is used when asked for, or (unset) when a key the configured models need is missing.
-    `review_plan` makes the run wait for approval of its plan (RESEARCH_REVIEW_TIMEOUT bounds the wait).
-    The budget (`max_requests`, `max_tokens`) and `deadline` default to the settings of the same names.
-    """
-    for name, value in (
-        ("--max-requests", max_requests),
-        ("--max-tokens", max_tokens),
-        ("--deadline", deadline),
-    ):
-        if value is not None and value <= 0:
-            raise InputError(f"{name} must be above 0 (got {value:g}); leave it out for no limit")
-    wanted = offline if offline is not None else settings.offline
-    reason = None
-    if wanted is None:
-        reason = offline_reason(settings)
-        wanted = reason is not None
-    elif wanted:
-        reason = "asked for"
-    backend = search_backend or settings.search_backend
-    if backend == "auto":
-        backend = "builtin" if not wanted and supports_native_web_search(settings.search_model) else "corpus"
-    if backend == "builtin" and wanted:
-        raise InputError(
-            "the builtin search backend needs a real search model; use --search-backend corpus offline"
-        )
-    if backend == "corpus" and settings.corpus not in corpus_choices(settings.indexes):
-        raise InputError(
-            f"no collection named {settings.corpus!r}; create it with: deep-research index PATH --name {settings.corpus}"
-        )
-    if backend == "tavily" and not settings.secret("tavily_api_key"):
-        raise InputError("the tavily search backend needs TAVILY_API_KEY; set it or choose another backend")
-    if not wanted:
-        try:
-            check_online_models(
-                settings, [settings.planner_model, settings.search_model, settings.analyst_model]
-            )
-        except ModelConfigError as error:
-            raise InputError(str(error)) from error
-    options = ResearchOptions(
-        offline=wanted,
-        planner_model=OFFLINE if wanted else settings.planner_model,
-        search_model=OFFLINE if wanted else settings.search_model,
-        analyst_model=OFFLINE if wanted else settings.analyst_model,
-        search_backend=backend,
-        corpus=settings.corpus,
-        max_searches=settings.max_searches,
-        max_results=settings.max_results,
-        max_extra_searches=settings.max_extra_searches,
-        allow_domains=_domains(allow_domains, settings.search_allow_domains),
-        deny_domains=_domains(deny_domains, settings.search_deny_domains),
-        review_plan=review_plan,
-        review_timeout=settings.review_timeout,
-        review_timeout_action=settings.review_timeout_action,
-        max_requests=max_requests if max_requests is not None else settings.max_requests,
-        max_tokens=max_tokens if max_tokens is not None else settings.max_tokens,
-        deadline=deadline if deadline is not None else settings.deadline,
-        finish_grace=settings.finish_grace,
-    )
-    return options, reason
-
-
-def _epoch_ms(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value / 1000, UTC) if value else None
-
-
-def _lane(workflow: WorkflowStatus, run_id: str) -> str:
-    """The row a workflow gets in the timeline: run, plan, search 2, analysis, extra search 1."""
-    if workflow.workflow_id == run_id:
-        return "run"
-    ref = WorkflowRef.parse(workflow.workflow_id)
-    if ref.kind == "run":
-        return workflow.name
-    if ref.kind == "search":
-        return f"search {ref.search_index}"
-    if ref.kind == "extra":
-        return f"extra search {ref.search_index}"
-    return {"analyze": "analysis", "grace": "finish grace"}.get(ref.kind, ref.kind)
-
-
-def _timeline_bars(workflow: WorkflowStatus, lane: str, steps: list[StepInfo]) -> list[TimelineBar]:
-    recovered = (workflow.recovery_attempts or 0) > 1
-    bars = []
-    for step in steps:
-        name = step["function_name"]
-        if name.endswith("__model.request"):
-            kind, label = "model request", f"{name.split('__')[0]} model request"
-        elif name == "search":
-            kind, label = "search", "search"
-        elif name in ("DBOS.getResult", "DBOS.waitFirst"):
-            kind, label = "waiting", "waiting for " + (step["child_workflow_id"] or "the first search")
-        else:
-            continue  # bookkeeping steps (clock, events, starting children) take no visible time
-        started = _epoch_ms(step["started_at_epoch_ms"])
-        if started is None:
-            continue
-        bars.append(
-            TimelineBar(
-                workflow_id=workflow.workflow_id,
-                lane=lane,
-                kind=kind,
-                label=label,
-                started_at=started,
-                finished_at=_epoch_ms(step["completed_at_epoch_ms"]),
-                failed=step["error"] is not None,
-                recovered=recovered,
-            )
-        )
-    # The workflow itself spans its recorded steps (DBOS keeps its start time only to the second on SQLite).
-    times = [t for s in steps for t in (s["started_at_epoch_ms"], s["completed_at_epoch_ms"]) if t]
-    started = _epoch_ms(min(times)) if times else _epoch_ms(workflow.created_at)
-    if started is not None:
-        finished = workflow.status not in ("PENDING", "ENQUEUED")
-        bars.insert(
-            0,
-            TimelineBar(
-                workflow_id=workflow.workflow_id,
-                lane=lane,
-                kind="workflow",
-                label=f"{workflow.name} ({workflow.status.lower()})",
-                started_at=started,
-                finished_at=_epoch_ms(max(times)) if finished and times else None,
-                failed=workflow.status in ("ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"),
-                recovered=recovered,
-            ),
-        )
-    return bars
 
 
 class ResearchClient:
@@ -290,7 +109,7 @@ class ResearchClient:
             system_database_url=normalized_database_url(settings), retry_connection_errors=False
         )
         # A client may be first to touch a fresh database; create DBOS's tables so enqueueing works.
-        self._client._sys_db.run_migrations()  # pyright: ignore[reportPrivateUsage]
+        DBOS.migrate(normalized_database_url(settings))
 
     def close(self) -> None:
         self._client.destroy()
@@ -359,14 +178,14 @@ class ResearchClient:
                 question=str(args[0]),
                 options=args[1] if isinstance(args[1], ResearchOptions) else ResearchOptions(),
                 phase=Phase.QUEUED,
-                created_at=_epoch_ms(workflow.created_at),
+                created_at=epoch_ms(workflow.created_at),
             )
-        if workflow.status == "CANCELLED" and not status.phase.finished:
+        if workflow.status == WorkflowStatusString.CANCELLED.value and not status.phase.finished:
             status.phase = Phase.CANCELLED
-        elif workflow.status in ("ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED") and status.phase != Phase.FAILED:
+        elif workflow.status in _FAILED and status.phase != Phase.FAILED:
             status.phase = Phase.FAILED
             status.error = status.error or str(workflow.error or workflow.status)
-        status.updated_at = status.updated_at or _epoch_ms(workflow.updated_at)
+        status.updated_at = status.updated_at or epoch_ms(workflow.updated_at)
         status.run_id = workflow.workflow_id  # a fork's copied events name the run it was forked from
         status.forked_from = workflow.forked_from
         if workflow.was_forked_from:
@@ -400,7 +219,7 @@ class ResearchClient:
         """The phase of each of `run_ids` that has finished (one query, for progress over a batch)."""
         rows = self._client.list_workflows(
             workflow_ids=run_ids,
-            status=["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"],
+            status=_ENDED,
             load_input=False,
             load_output=False,
         )
@@ -412,16 +231,7 @@ class ResearchClient:
 
     def _status_events(self, run_ids: list[str]) -> dict[str, Any]:
         """The last `status` event of each of `run_ids` that has one, in one query (not one per run)."""
-        from dbos._serialization import deserialize_value
-
-        sys_db = self._client._sys_db  # pyright: ignore[reportPrivateUsage]
-        events = sys_db.tables.workflow_events
-        query = sa.select(events.c.workflow_uuid, events.c.value, events.c.serialization).where(
-            events.c.key == STATUS_EVENT, events.c.workflow_uuid.in_(run_ids)
-        )
-        with sys_db.engine.connect() as connection:
-            rows = connection.execute(query).fetchall()
-        return {row[0]: deserialize_value(row[1], row[2], sys_db.serializer) for row in rows}
+        return events_of(self._client, STATUS_EVENT, run_ids)
 
     def list_runs(self, limit: int = 20, phase: Phase | None = None) -> list[RunSummary]:
         rows = self._client.list_workflows(
@@ -438,7 +248,7 @@ class ResearchClient:
                         run_id=status.run_id,
                         question=status.question,
                         phase=status.phase,
-                        created_at=status.created_at or _epoch_ms(workflow.created_at),
+                        created_at=status.created_at or epoch_ms(workflow.created_at),
                         updated_at=status.updated_at,
                     )
                 )
@@ -471,7 +281,7 @@ class ResearchClient:
         bars: list[TimelineBar] = []
         for workflow in [root, *self._descendants(run_id)]:
             steps = self._client.list_workflow_steps(workflow.workflow_id)
-            bars.extend(_timeline_bars(workflow, _lane(workflow, run_id), steps))
+            bars.extend(workflow_bars(workflow, lane_of(workflow, run_id), steps))
         return bars
 
     def cancel(self, run_id: str) -> ResearchStatus:
@@ -483,12 +293,15 @@ class ResearchClient:
     def resume(self, run_id: str) -> ResearchStatus:
         """Resume a cancelled or failed run from its last completed step (children first)."""
         workflow = self._workflow(run_id)
-        if workflow.status == "SUCCESS":
+        if workflow.status == WorkflowStatusString.SUCCESS.value:
             raise InputError(
                 f"run {run_id} already completed; use `deep-research fork` to run part of it again"
             )
         for child in self._descendants(run_id):
-            if child.status in ("CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"):
+            if child.status in (
+                WorkflowStatusString.CANCELLED.value,
+                WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value,
+            ):
                 self._client.resume_workflow(child.workflow_id)
         self._client.resume_workflow(run_id)
         return self.status(run_id)
@@ -560,7 +373,7 @@ class ResearchClient:
         waits = any(s["function_name"] == "DBOS.waitFirst" and s["function_id"] >= start_step for s in steps)
         if copied and waits:  # the fork waits for searches again: it needs a control workflow of its own
             fresh = control_workflow_id(new_id)
-            self._start(fresh, "await_control", INTERNAL_QUEUE_NAME, options, options.deadline)
+            self._start(fresh, CONTROL_WORKFLOW, INTERNAL_QUEUE_NAME, options, options.deadline)
             replacements = {**replacements, control: fresh}
         with SetWorkflowID(new_id):
             handle = self._client.fork_workflow(
@@ -648,7 +461,7 @@ class ResearchClient:
         for row in originals:
             fresh = search_workflow_id(fork_id, new_id_searches[row.workflow_id])
             args = row.input["args"] if row.input else ()
-            self._start(fresh, "run_search", SEARCH_QUEUE, status.options, *args)
+            self._start(fresh, SEARCH_WORKFLOW, SEARCH_QUEUE, status.options, *args)
             replacements[row.workflow_id] = fresh
         return self._fork(run_id, steps, first_wait, replacements, new_id=fork_id)
 
@@ -662,7 +475,12 @@ class ResearchClient:
         analysis_id = analyze_workflow_id(run_id)
         start = next((s["function_id"] for s in steps if s["child_workflow_id"] == analysis_id), None)
         rows = self._client.list_workflows(workflow_ids=[analysis_id])
-        if start is None or not rows or rows[0].status != "SUCCESS" or rows[0].input is None:
+        if (
+            start is None
+            or not rows
+            or rows[0].status != WorkflowStatusString.SUCCESS.value
+            or rows[0].input is None
+        ):
             raise InputError(f"run {run_id} has no finished analysis to rewrite (its report is partial)")
         if instructions is not None and not instructions.strip():
             raise InputError("--instructions is empty; give the analyst something to do, or leave it out")
@@ -690,7 +508,7 @@ class ResearchClient:
         fork_id = uuid.uuid4().hex[:12]
         fresh = analyze_workflow_id(fork_id)
         args = (fork_id, question, plan, outcomes, options, budget, request, earlier.extra_searches)
-        self._start(fresh, "analyze_findings", INTERNAL_QUEUE_NAME, options, *args)
+        self._start(fresh, ANALYZE_WORKFLOW, INTERNAL_QUEUE_NAME, options, *args)
         return self._fork(run_id, steps, start + 1, {analysis_id: fresh}, new_id=fork_id)
 
     # --- workers ----------------------------------------------------------------------------------------
@@ -698,34 +516,15 @@ class ResearchClient:
     def executors(self) -> list[ExecutorInfo]:
         """Every executor id that has run a workflow here, whether a live worker holds it, and its backlog."""
         # DBOSClient has no aggregate query, so this reads DBOS's workflow table directly (read-only).
-        sys_db = self._client._sys_db  # pyright: ignore[reportPrivateUsage]
-        table = sys_db.tables.workflow_status
-        counts = (
-            sa.select(
-                table.c.executor_id,
-                table.c.status,
-                sa.func.count().label("n"),
-                sa.func.max(table.c.updated_at).label("last"),
-            )
-            .where(table.c.executor_id.is_not(None))
-            .group_by(table.c.executor_id, table.c.status)
-        )
-        pending_runs = sa.select(table.c.executor_id, table.c.workflow_uuid).where(
-            table.c.status == "PENDING",
-            table.c.name == RESEARCH_WORKFLOW,
-            table.c.parent_workflow_id.is_(None),
-        )
-        with sys_db.engine.connect() as connection:
-            count_rows = connection.execute(counts).fetchall()
-            run_rows = connection.execute(pending_runs).fetchall()
+        count_rows, run_rows = executor_counts(self._client, RESEARCH_WORKFLOW)
         found: dict[str, ExecutorInfo] = {}
         for executor_id, state, n, last in count_rows:
             info = found.setdefault(executor_id, ExecutorInfo(executor_id=executor_id, alive=False))
-            if state == "PENDING":
+            if state == WorkflowStatusString.PENDING.value:
                 info.pending_workflows += n
-            elif state == "SUCCESS":
+            elif state == WorkflowStatusString.SUCCESS.value:
                 info.completed_workflows += n
-            seen = _epoch_ms(last)
+            seen = epoch_ms(last)
             if seen and (info.last_seen is None or seen > info.last_seen):
                 info.last_seen = seen
         for executor_id, run_id in run_rows:  # a run can start between the two reads: no count row yet
@@ -746,12 +545,16 @@ class ResearchClient:
         The executor's lock is held while recovering, so the dead worker cannot come back half-way.
         """
         executor_id = validate_executor_id(executor_id)
-        sys_db = self._client._sys_db  # pyright: ignore[reportPrivateUsage]
         try:
             with executor_lock(self.settings, executor_id):
-                recovered = hand_back(sys_db, executor_id)  # a second `recover` finds nothing
+                recovered = hand_back(
+                    system_database(self._client), executor_id, __version__
+                )  # a second `recover` finds nothing
                 others = self._client.list_workflows(
-                    status="PENDING", executor_id=executor_id, load_input=False, load_output=False
+                    status=WorkflowStatusString.PENDING.value,
+                    executor_id=executor_id,
+                    load_input=False,
+                    load_output=False,
                 )
         except ExecutorBusyError as error:
             raise InputError(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from .options import read_user_file
 from .schema import ResearchPlan, SearchStep
 
 PLAN_REVIEW_TOPIC = "plan-review"
@@ -55,14 +56,9 @@ def checked_plan(plan: ResearchPlan) -> ResearchPlan:
 
 def read_plan_file(path: Path) -> ResearchPlan:
     """The plan in a JSON file (the `plan` of `deep-research show ID --json`, or that whole status)."""
+    text = read_user_file(path, "the edited plan as a JSON file", PlanEditError)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PlanEditError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise PlanEditError(f"{path} is a directory; give the edited plan as a JSON file") from None
-    except UnicodeDecodeError:
-        raise PlanEditError(f"{path} is not UTF-8 text; save the plan as UTF-8 JSON") from None
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise PlanEditError(f"{path} is not valid JSON (line {error.lineno}: {error.msg})") from None
     if isinstance(data, dict) and isinstance(data.get("plan"), dict):

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Literal
 import httpx
 from dbos import DBOS
 
+from . import engine_settings
 from ._audit import record_execution
-from .settings import Settings, get_settings
+from .settings import Settings
 
 if TYPE_CHECKING:
     # pydantic-ai takes a second to import, and clients import this module (through search/).
@@ -34,27 +35,6 @@ if TYPE_CHECKING:
 Fault = Literal["429", "5xx", "timeout", "malformed"]
 FAULT_URL = "https://search.invalid/fault-injection"
 """The URL injected search faults claim to have called (never contacted)."""
-
-
-def faults_enabled(settings: Settings) -> bool:
-    return (
-        settings.fault_rate_429
-        + settings.fault_rate_5xx
-        + settings.fault_rate_timeout
-        + settings.fault_rate_malformed
-        > 0
-    )
-
-
-def fault_summary(settings: Settings) -> str:
-    """The fault rates in force, e.g. '429 20%, 5xx 2%'."""
-    rates = {
-        "429": settings.fault_rate_429,
-        "5xx": settings.fault_rate_5xx,
-        "timeout": settings.fault_rate_timeout,
-        "malformed output": settings.fault_rate_malformed,
-    }
-    return ", ".join(f"{name} {rate:.0%}" for name, rate in rates.items() if rate)
 
 
 def _draw(settings: Settings, target: str, salt: str = "") -> float:
@@ -92,8 +72,8 @@ def _server_status(settings: Settings, target: str) -> int:
 
 async def before_model_request(model_name: str, role: str) -> bool:
     """Raise the fault chosen for this model request; True when its answer is to be garbled instead."""
-    settings = get_settings()
-    if not faults_enabled(settings):
+    settings = engine_settings.current()
+    if not settings.faults_enabled:
         return False
     fault = choose_fault(settings, "model")
     if fault is None:
@@ -139,7 +119,7 @@ def garbled(response: ModelResponse, output_tools: set[str]) -> ModelResponse:
     for part in response.parts:
         if isinstance(part, ToolCallPart) and part.tool_name in output_tools:
             text = part.args if isinstance(part.args, str) else json.dumps(part.args or {})
-            cut = _draw(get_settings(), "model", "garble") < 0.5
+            cut = _draw(engine_settings.current(), "model", "garble") < 0.5
             part = replace(part, args=text[: len(text) // 2] if cut else '{"answer": "no schema today"}')
         parts.append(part)
     return replace(response, parts=parts)
@@ -179,4 +159,4 @@ class FaultInjectingBackend:
 
 def with_faults(backend: SearchBackend, settings: Settings) -> SearchBackend:
     """`backend`, failing as the fault settings say (itself when fault injection is off)."""
-    return FaultInjectingBackend(backend, settings) if faults_enabled(settings) else backend
+    return FaultInjectingBackend(backend, settings) if settings.faults_enabled else backend

@@ -1,92 +1,21 @@
-"""Model selection: `provider:model` strings to pydantic-ai models, with keys from `Settings`.
+"""Building models: `provider:model` strings to pydantic-ai models, with keys from the worker's settings.
 
-This is the only module that knows provider names. A real model is built inside the DBOS model step from
-the run's model string (through the agents' `ResolveModelId` capability), so API keys never enter workflow
-inputs. Provider SDK retries are switched off: DBOS step retries are the one retry layer.
+A real model is built inside the DBOS model step from the run's model string (through the agents'
+`ResolveModelId` capability), so API keys never enter workflow inputs. Provider SDK retries are switched
+off: DBOS step retries are the one retry layer. Which providers exist and what keys they need is
+`providers.py`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .settings import Settings, get_settings
+from . import engine_settings
+from .providers import OFFLINE, PROVIDERS, check_online_models, split_model_id
+from .settings import Settings
 
-if TYPE_CHECKING:  # pydantic-ai is slow to import; clients that only read runs never need it
+if TYPE_CHECKING:  # pydantic-ai is slow to import
     from pydantic_ai.models import Model
-
-OFFLINE = "offline"
-"""Model id of the built-in offline model of each role."""
-
-
-@dataclass(frozen=True)
-class Provider:
-    """A provider prefix we accept and the setting and variable that hold its key."""
-
-    setting: str
-    variable: str
-    key_optional_with_base_url: bool = False
-
-
-PROVIDERS: dict[str, Provider] = {
-    "anthropic": Provider("anthropic_api_key", "ANTHROPIC_API_KEY"),
-    "google-gla": Provider("google_api_key", "GOOGLE_API_KEY"),
-    "google": Provider("google_api_key", "GOOGLE_API_KEY"),
-    "gemini": Provider("google_api_key", "GOOGLE_API_KEY"),
-    "openai": Provider("openai_api_key", "OPENAI_API_KEY", key_optional_with_base_url=True),
-}
-
-NATIVE_WEB_SEARCH_PROVIDERS = frozenset({"anthropic", "google-gla", "google", "gemini", "openai"})
-
-
-class ModelConfigError(Exception):
-    """A model string cannot be used as configured; the message names the fix."""
-
-
-def split_model_id(model_id: str) -> tuple[str, str]:
-    provider, _, name = model_id.partition(":")
-    if not name:
-        raise ModelConfigError(
-            f"model {model_id!r} is not of the form provider:model (for example anthropic:claude-sonnet-4-5)"
-        )
-    if provider not in PROVIDERS:
-        known = ", ".join(sorted(PROVIDERS))
-        raise ModelConfigError(f"unknown model provider {provider!r} in {model_id!r}; use one of: {known}")
-    return provider, name
-
-
-def missing_key(model_id: str, settings: Settings) -> str | None:
-    """The environment variable a model still needs, or None when it can be used."""
-    provider = PROVIDERS[split_model_id(model_id)[0]]
-    if settings.secret(provider.setting):
-        return None
-    if provider.key_optional_with_base_url and settings.openai_base_url:
-        return None
-    return provider.variable
-
-
-def check_online_models(settings: Settings, model_ids: list[str]) -> None:
-    """Raise `ModelConfigError` naming the first problem with `model_ids` (unknown provider, missing key)."""
-    for model_id in model_ids:
-        variable = missing_key(model_id, settings)
-        if variable:
-            raise ModelConfigError(
-                f"model {model_id!r} needs {variable}; set it in the environment or in .env"
-            )
-
-
-def offline_reason(settings: Settings) -> str | None:
-    """Why the configured models cannot run online (missing keys), or None when they can."""
-    missing = []
-    for model_id in (settings.planner_model, settings.search_model, settings.analyst_model):
-        variable = missing_key(model_id, settings)
-        if variable and variable not in missing:
-            missing.append(variable)
-    return f"no {', '.join(missing)}" if missing else None
-
-
-def supports_native_web_search(model_id: str) -> bool:
-    return model_id != OFFLINE and split_model_id(model_id)[0] in NATIVE_WEB_SEARCH_PROVIDERS
 
 
 def build_model(model_id: str, settings: Settings) -> Model:
@@ -121,4 +50,4 @@ def resolve_model_id(_ctx: object, model_id: str) -> Model | None:
     provider = model_id.partition(":")[0]
     if provider not in PROVIDERS:
         return None  # let pydantic-ai handle ids such as 'test'
-    return build_model(model_id, get_settings())
+    return build_model(model_id, engine_settings.current())

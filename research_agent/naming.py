@@ -1,15 +1,28 @@
-"""How a run's workflows are named: the run id, and `{run}-plan`, `{run}-search-2`, `{run}-analyze`, ...
+"""The names clients and workers agree on: workflows, queues, and a run's workflow ids.
 
-The names are a data contract: clients find a run's children by them, telemetry tags spans with them, and
-the run id of any child can be read back from its id (`WorkflowRef.parse`).
+A run's id is chosen by its client; its children are `{run}-plan`, `{run}-search-2`, `{run}-analyze`, ...
+These names are a data contract: clients enqueue workflows and find a run's children by them, telemetry
+tags spans with them, and the run id of any child can be read back from its id (`WorkflowRef.parse`).
 """
 
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import dataclass
 
 from .schema import Phase
+
+RESEARCH_QUEUE = "research"
+"""The queue runs are enqueued on; each worker takes up to `worker_concurrency` of them."""
+SEARCH_QUEUE = "search"
+"""The queue every search goes through, with a global concurrency and rate limit across workers."""
+
+RESEARCH_WORKFLOW = "deep_research"
+PLAN_WORKFLOW = "plan_research"
+SEARCH_WORKFLOW = "run_search"
+ANALYZE_WORKFLOW = "analyze_findings"
+CONTROL_WORKFLOW = "await_control"
 
 CHILD_SUFFIX = re.compile(r"-(plan|analyze|control|grace|search-(\d+)|extra-(\d+))$")
 _CHILD_PHASES = {"plan": Phase.PLANNING, "analyze": Phase.ANALYZING}
@@ -41,6 +54,11 @@ def grace_workflow_id(run_id: str) -> str:
     return f"{run_id}-grace"
 
 
+def is_child_workflow(workflow_id: str) -> bool:
+    """Whether `workflow_id` names a run's plan, search, analysis or extra search rather than a run."""
+    return CHILD_SUFFIX.search(workflow_id) is not None
+
+
 @dataclass(frozen=True)
 class WorkflowRef:
     """What a workflow id says about its place in a run: `{run}`, `{run}-plan`, `{run}-search-2`, ..."""
@@ -69,3 +87,11 @@ class WorkflowRef:
             extra=extra is not None,
             kind="search" if search else "extra" if extra else kind,
         )
+
+
+def trace_url(project_url: str | None, trace_id: str | None) -> str | None:
+    """A link that opens the run's trace in the Logfire project at `project_url`."""
+    if not project_url or not trace_id:
+        return None
+    query = urllib.parse.urlencode({"q": f"trace_id='{trace_id}'"})
+    return f"{project_url.rstrip('/')}?{query}"

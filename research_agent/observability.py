@@ -15,14 +15,12 @@ from __future__ import annotations
 import copy
 import os
 import re
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
 import logfire
 from dbos import DBOS
-from dbos._context import OTEL_CARRIER_ATTRIBUTE  # the attribute DBOS restores a workflow's trace from
 from logfire._internal.scrubbing import DEFAULT_PATTERNS
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -32,6 +30,7 @@ from opentelemetry.trace import Status, format_trace_id
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from . import __version__
+from ._dbos import OTEL_CARRIER_ATTRIBUTE
 from .naming import WorkflowRef
 from .schema import Phase, ResearchStatus
 from .settings import Settings
@@ -299,14 +298,3 @@ def annotate_status(status: ResearchStatus) -> None:
         return
     span.set_attribute(PHASE, status.phase.value)
     status.trace_id = status.trace_id or current_trace_id()
-
-
-# --- links for people -----------------------------------------------------------------------------------
-
-
-def trace_url(project_url: str | None, trace_id: str | None) -> str | None:
-    """A link that opens the run's trace in the Logfire project at `project_url`."""
-    if not project_url or not trace_id:
-        return None
-    query = urllib.parse.urlencode({"q": f"trace_id='{trace_id}'"})
-    return f"{project_url.rstrip('/')}?{query}"

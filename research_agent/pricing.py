@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .models import OFFLINE, ModelConfigError, split_model_id
+from .providers import OFFLINE, ModelConfigError, split_model_id
 from .schema import Usage
 
 # Our provider names, as genai-prices knows them.

@@ -11,17 +11,14 @@ asked. Only a step that succeeds is checkpointed, so a retried request is never 
 from __future__ import annotations
 
 import asyncio
-import math
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from dbos._error import DBOSMaxStepRetriesExceeded, DBOSStepTimeoutError  # not re-exported by dbos
+from dbos import error as dbos_error
 from pydantic_ai.exceptions import UsageLimitExceeded
 
-from .search.backends import SearchError, TransientSearchError
+from ._retry_after import retry_after_seconds
+from .search.errors import SearchError, TransientSearchError
 
 MAX_ATTEMPTS = 8
 """Attempts per step: at a 22% failure rate on every call, one step in ~200,000 still fails."""
@@ -36,27 +33,6 @@ _TRANSIENT_STATUS = frozenset({408, 409, 425, 429})
 
 def _transient_status(status: int) -> bool:
     return status in _TRANSIENT_STATUS or status >= 500
-
-
-def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date; None when absent."""
-    if not headers:
-        return None
-    lowered = {key.lower(): value for key, value in headers.items()}
-    try:
-        if "retry-after-ms" in lowered:
-            seconds = float(lowered["retry-after-ms"]) / 1000
-        elif "retry-after" in lowered:
-            raw = lowered["retry-after"].strip()
-            try:
-                seconds = float(raw)
-            except ValueError:
-                seconds = (parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds()
-        else:
-            return None
-    except (ValueError, TypeError):
-        return None
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def retry_after(error: BaseException) -> float | None:
@@ -98,7 +74,7 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, httpx.HTTPStatusError):
         return _transient_status(error.response.status_code)
     # A hung call cut off by a step timeout, or the network failing under a client library.
-    return isinstance(error, DBOSStepTimeoutError | httpx.TransportError | OSError)
+    return isinstance(error, dbos_error.DBOSStepTimeoutError | httpx.TransportError | OSError)
 
 
 async def should_retry(error: BaseException) -> bool:
@@ -124,7 +100,7 @@ STEP_RETRIES: dict[str, Any] = {
 
 def describe_failure(error: BaseException) -> str:
     """One line for a run's or a search's error: what failed, and after how many attempts."""
-    if isinstance(error, DBOSMaxStepRetriesExceeded) and error.errors:
+    if isinstance(error, dbos_error.DBOSMaxStepRetriesExceeded) and error.errors:
         last = error.errors[-1]
         return f"gave up after {error.max_retries} attempts: {type(last).__name__}: {last}"
     if isinstance(error, UsageLimitExceeded):  # pydantic-ai's message goes on with advice and a link

@@ -306,6 +306,18 @@ class CitationCheck(BaseModel):
         return self.verifiable and not self.removed and self.verified == self.cited
 
 
+def citation_summary(check: CitationCheck) -> str:
+    """One line for people: all verified, or which citations were removed and why."""
+    if not check.verifiable:
+        return (
+            f"citations: {check.cited} not verifiable (the search returned no raw results to check against)"
+        )
+    if not check.removed:
+        return f"citations: all {check.verified} verified against what the searches returned"
+    removed = "; ".join(f"[{n}] {check.reasons.get(n, 'unresolved')}" for n in check.removed)
+    return f"citations: {check.verified} of {check.cited} verified; removed {removed}"
+
+
 class AnalysisOutcome(BaseModel):
     """The report, the analyst's own usage, and the extra searches it ran (each with its own usage)."""
 

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .domains import normalize_domains
 
 SearchBackendName = Literal["auto", "builtin", "duckduckgo", "tavily", "searxng", "corpus"]
 
@@ -216,8 +218,6 @@ class Settings(BaseSettings):
     @field_validator("search_allow_domains", "search_deny_domains", mode="before")
     @classmethod
     def _domain_list(cls, value: object) -> list[str]:
-        from .search.domains import normalize_domains
-
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, list | tuple):
             raise ValueError("expected a comma-separated list of domains, e.g. example.org,docs.python.org")
@@ -254,6 +254,24 @@ class Settings(BaseSettings):
         """The directory of cached search indexes."""
         return self.index_dir or self.data_dir / "indexes"
 
+    @property
+    def faults_enabled(self) -> bool:
+        """Whether fault injection (faults.py) is on: some `RESEARCH_FAULT_RATE_*` is above zero."""
+        return (
+            self.fault_rate_429 + self.fault_rate_5xx + self.fault_rate_timeout + self.fault_rate_malformed
+            > 0
+        )
+
+    def fault_summary(self) -> str:
+        """The fault rates in force, e.g. '429 20%, 5xx 2%'."""
+        rates = {
+            "429": self.fault_rate_429,
+            "5xx": self.fault_rate_5xx,
+            "timeout": self.fault_rate_timeout,
+            "malformed output": self.fault_rate_malformed,
+        }
+        return ", ".join(f"{name} {rate:.0%}" for name, rate in rates.items() if rate)
+
     def secret(self, name: str) -> str | None:
         """The plain value of a provider key (e.g. `'anthropic_api_key'`), or None when unset or empty."""
         value: SecretStr | None = getattr(self, name)
@@ -265,3 +283,10 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings of this process, parsed once."""
     return Settings()
+
+
+def settings_error(error: ValidationError) -> str:
+    """One line naming the setting that is wrong and why, for every front end (CLI, UI) to show."""
+    first = error.errors()[0]
+    name = "RESEARCH_" + str(first["loc"][0]).upper() if first["loc"] else "a setting"
+    return f"{name}: {first['msg']} (check the environment and .env)"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .runtime import executor_id_of, normalized_database_url
+from .database import executor_id_of, normalized_database_url
 from .settings import Settings
 
 READY_LINE = "Ctrl-C to stop"

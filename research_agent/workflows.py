@@ -31,23 +31,26 @@ from dbos import (
     SetWorkflowTimeout,
     WorkflowHandleAsync,
     WorkflowStatus,
+    WorkflowStatusString,
 )
-from dbos._context import get_local_dbos_context  # the run's DBOS deadline has no public accessor
-from dbos._error import (  # not re-exported by dbos
-    DBOSAwaitedWorkflowCancelledError,
-    DBOSException,  # the base class of its errors
-    DBOSMaxStepRetriesExceeded,
-)
+from dbos import error as dbos_error
 from pydantic_ai.exceptions import UsageLimitExceeded
 from pydantic_ai.usage import RunUsage, UsageLimits
 
 from . import agents
+from ._dbos import workflow_deadline_epoch_ms
 from .agents import AnalystDeps, PlannerDeps, SearchDeps
+from .catalog import AUTO
 from .citations import check_citations
 from .controls import CONTROL_TOPIC, DEADLINE_MARGIN, PLAN_REVIEW_TOPIC, REVIEW_WAIT_SECONDS, SearchPhaseOver
-from .corpus import AUTO
-from .models import OFFLINE
+from .domains import domain_allowed
 from .naming import (
+    ANALYZE_WORKFLOW,
+    CONTROL_WORKFLOW,
+    PLAN_WORKFLOW,
+    RESEARCH_WORKFLOW,
+    SEARCH_QUEUE,
+    SEARCH_WORKFLOW,
     analyze_workflow_id,
     control_workflow_id,
     extra_workflow_id,
@@ -57,8 +60,8 @@ from .naming import (
 )
 from .observability import annotate_status, keep_trace_for_recovery
 from .prompts import analyst_prompt, planner_prompt, search_prompt
+from .providers import OFFLINE
 from .retries import describe_failure
-from .runtime import SEARCH_QUEUE
 from .schema import (
     CITATION_PATTERN,
     STATUS_EVENT,
@@ -83,7 +86,6 @@ from .schema import (
     Usage,
     cite,
 )
-from .search.domains import domain_allowed
 
 RESULT_POLL_INTERVAL = 0.05
 """Seconds between checks for a queued child's result (DBOS's default, 1 s, would idle a run that long)."""
@@ -119,7 +121,7 @@ def usage_limits(budget: Budget | None) -> UsageLimits | None:
     )
 
 
-@DBOS.workflow(name="plan_research")
+@DBOS.workflow(name=PLAN_WORKFLOW)
 async def plan_research(question: str, options: ResearchOptions, budget: Budget | None = None) -> PlanOutcome:
     """Ask the planner for a research plan."""
     result = await agents.planner.run(
@@ -143,7 +145,7 @@ def plan_corpus(plan: ResearchPlan, options: ResearchOptions) -> str:
     return chosen.pop() if len(chosen) == 1 else options.corpus
 
 
-@DBOS.workflow(name="run_search")
+@DBOS.workflow(name=SEARCH_WORKFLOW)
 async def run_search(
     index: int, step: SearchStep, options: ResearchOptions, budget: Budget | None = None
 ) -> SearchOutcome:
@@ -187,7 +189,9 @@ async def run_search(
     except Exception as error:
         # DBOS's own errors (non-determinism, cancelled children) are not a failed search; a step that
         # used up its retries is.
-        if isinstance(error, DBOSException) and not isinstance(error, DBOSMaxStepRetriesExceeded):
+        if isinstance(error, dbos_error.DBOSException) and not isinstance(
+            error, dbos_error.DBOSMaxStepRetriesExceeded
+        ):
             raise
         return SearchOutcome(
             index=index,
@@ -235,7 +239,7 @@ async def start_extra_search(deps: AnalystDeps, query: str) -> SearchOutcome:
     return await handle.get_result(polling_interval_sec=RESULT_POLL_INTERVAL)
 
 
-@DBOS.workflow(name="analyze_findings")
+@DBOS.workflow(name=ANALYZE_WORKFLOW)
 async def analyze_findings(
     run_id: str,
     question: str,
@@ -262,6 +266,7 @@ async def analyze_findings(
         run_id=run_id,
         options=options,
         sources=numbered,
+        start_search=start_extra_search,
         extra_searches=list(reused),
         extra_budget=extra_budget,
     )
@@ -285,7 +290,7 @@ async def analyze_findings(
     )
 
 
-@DBOS.workflow(name="await_control")
+@DBOS.workflow(name=CONTROL_WORKFLOW)
 async def await_control(timeout: float | None) -> FinishRequest | SearchPhaseOver | None:
     """Wait for a message on the control topic: a `FinishRequest` from a person, or the run's note that
     the wait is over. None when `timeout` seconds pass first (the deadline, or the end of a grace period).
@@ -423,7 +428,7 @@ async def _stop_searches(
     now = await clock()
     skipped = []
     for workflow_id, (index, _) in list(pending.items()):
-        if running_too or states.get(workflow_id) == "ENQUEUED":
+        if running_too or states.get(workflow_id) == WorkflowStatusString.ENQUEUED.value:
             await DBOS.cancel_workflow_async(workflow_id)
             del pending[workflow_id]
             outcome = _skipped(index, steps[index - 1], reason, now)
@@ -432,7 +437,12 @@ async def _stop_searches(
     return skipped
 
 
-_ENDED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
+_ENDED = [
+    WorkflowStatusString.SUCCESS.value,
+    WorkflowStatusString.ERROR.value,
+    WorkflowStatusString.CANCELLED.value,
+    WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value,
+]
 
 
 async def _ended(workflow_ids: list[str]) -> list[WorkflowStatus]:
@@ -519,7 +529,11 @@ async def search_phase(
         # that finish together are collected and published together.
         for row in await _ended(list(pending)):
             _, handle = pending.pop(row.workflow_id)
-            outcome = _outcome(row) if row.status == "SUCCESS" else await handle.get_result()  # raises
+            outcome = (
+                _outcome(row)
+                if row.status == WorkflowStatusString.SUCCESS.value
+                else await handle.get_result()
+            )  # raises
             outcomes.append(outcome)
             _record_search(status, outcome, status.searches[outcome.index - 1])
         await _publish(status, max(o.finished_at for o in outcomes if o.finished_at))
@@ -564,7 +578,7 @@ async def analysis_phase(
             )
         try:
             return await handle.get_result(polling_interval_sec=RESULT_POLL_INTERVAL)
-        except DBOSAwaitedWorkflowCancelledError:
+        except dbos_error.DBOSAwaitedWorkflowCancelledError:
             stopped = "the deadline passed during the analysis"
         except UsageLimitExceeded as error:
             stopped = f"the analyst exceeded the budget ({describe_failure(error)})"
@@ -581,14 +595,13 @@ def _deadline_at(options: ResearchOptions, created_at: datetime) -> datetime | N
     """
     if options.deadline is None:
         return None
-    context = get_local_dbos_context()
-    deadline_ms = context.workflow_deadline_epoch_ms if context is not None else None
+    deadline_ms = workflow_deadline_epoch_ms()
     if deadline_ms is None:
         return created_at + timedelta(seconds=options.deadline)
     return datetime.fromtimestamp(deadline_ms / 1000, UTC) - timedelta(seconds=DEADLINE_MARGIN)
 
 
-@DBOS.workflow(name="deep_research")
+@DBOS.workflow(name=RESEARCH_WORKFLOW)
 async def deep_research(question: str, options: ResearchOptions) -> ResearchReport | None:
     """Plan, search in parallel, analyse; the workflow id is the run id. None: the plan was rejected."""
     run_id = DBOS.workflow_id

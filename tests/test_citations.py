@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from research_agent.citations import check_citations, citation_summary
-from research_agent.schema import NumberedSource, ResearchReport, SearchOutcome, Source
+from research_agent.citations import check_citations
+from research_agent.schema import NumberedSource, ResearchReport, SearchOutcome, Source, citation_summary
 
 CHILE = Source(title="Chile: Economy", location="factbook:ci/Economy", snippet="Real GDP per capita: $30,200")
 PERU = Source(title="Peru: Economy", location="factbook:pe/Economy", snippet="Real GDP per capita: $15,700")

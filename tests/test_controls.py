@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from research_agent.client import InputError, ResearchClient, RunNotFoundError, resolve_options
+from research_agent.client import ResearchClient
 from research_agent.controls import PlanEditError, plan_from_text, plan_to_text, read_plan_file
+from research_agent.options import InputError, RunNotFoundError, resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase, ResearchPlan, ResearchStatus, SearchStep
 from research_agent.settings import Settings, get_settings

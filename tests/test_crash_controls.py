@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from research_agent.client import ResearchClient, resolve_options
+from research_agent.client import ResearchClient
+from research_agent.options import resolve_options
 from research_agent.schema import Phase, ResearchPlan, SearchState, SearchStep
 from research_agent.settings import Settings
 

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from research_agent.client import InputError, ResearchClient, resolve_options
+from research_agent.client import ResearchClient
+from research_agent.domains import domain_allowed, normalize_domain
+from research_agent.options import InputError, resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase, SearchOutcome
 from research_agent.search import step as search_step_module
-from research_agent.search.domains import domain_allowed, normalize_domain
 from research_agent.settings import Settings, get_settings
 
 from ._web_stub import stub_backend

@@ -2,8 +2,9 @@
 
 import pytest
 
-from research_agent.client import InputError, resolve_options
-from research_agent.models import ModelConfigError, build_model, missing_key, offline_reason, resolve_model_id
+from research_agent.models import build_model, resolve_model_id
+from research_agent.options import InputError, resolve_options
+from research_agent.providers import ModelConfigError, missing_key, offline_reason
 from research_agent.settings import Settings
 
 

@@ -22,15 +22,15 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from research_agent.client import ResearchClient, resolve_options
-from research_agent.naming import WorkflowRef
+from research_agent.client import ResearchClient
+from research_agent.naming import WorkflowRef, trace_url
 from research_agent.observability import (
     REDACTED,
     configure_observability,
     redact_secrets,
     secret_pattern,
-    trace_url,
 )
+from research_agent.options import resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase, ResearchStatus
 from research_agent.settings import Settings, get_settings

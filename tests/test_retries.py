@@ -20,7 +20,8 @@ from pydantic_ai.exceptions import (
 )
 
 from research_agent import agents, faults
-from research_agent.client import ResearchClient, resolve_options
+from research_agent.client import ResearchClient
+from research_agent.options import resolve_options
 from research_agent.retries import (
     MAX_RETRY_AFTER,
     describe_failure,
@@ -33,7 +34,7 @@ from research_agent.runtime import worker
 from research_agent.schema import Phase, SearchState
 from research_agent.search import SearchError, SearchHit, TransientSearchError
 from research_agent.search import step as search_step_module
-from research_agent.search.backends import search_failure
+from research_agent.search.errors import search_failure
 from research_agent.settings import Settings, get_settings
 
 QUESTION = "Compare the economies of Chile and Peru"

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from research_agent.client import InputError, ResearchClient, resolve_options
+from research_agent.client import ResearchClient
+from research_agent.options import InputError, resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase, ResearchStatus, SearchState
-from research_agent.search.backends import CorpusBackend, SearchError
+from research_agent.search.backends import CorpusBackend
+from research_agent.search.errors import SearchError
 from research_agent.settings import Settings, get_settings
 
 from .test_controls import QUESTION, wait_until

@@ -181,7 +181,7 @@ def test_a_dead_workers_runs_complete(scale_env, tmp_path, workers, how):
     workers["survivor"] = start_worker(scale_env, tmp_path, executor_id="survivor")
     doomed = workers["doomed"]
     with ResearchClient(settings) as client:
-        from research_agent.client import resolve_options
+        from research_agent.options import resolve_options
 
         options, _ = resolve_options(settings)
         run_ids = [client.submit(q, options, run_id=f"run-{i}") for i, q in enumerate(QUESTIONS[:4])]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from research_agent.client import ResearchClient, resolve_options
+from research_agent.client import ResearchClient
+from research_agent.options import resolve_options
 from research_agent.schema import Phase
 from research_agent.settings import Settings
 from research_agent.supervisor import (

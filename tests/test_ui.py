@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from research_agent.client import ResearchClient, resolve_options
-from research_agent.runtime import executor_id_of, worker
+from research_agent.client import ResearchClient
+from research_agent.database import executor_id_of
+from research_agent.options import resolve_options
+from research_agent.runtime import worker
 from research_agent.schema import Phase
 from research_agent.settings import Settings, get_settings
 from research_agent.supervisor import SupervisorSnapshot, WorkerState, state_file

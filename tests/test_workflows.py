@@ -10,8 +10,10 @@ from typing import TypeVar
 
 import pytest
 
-from research_agent.client import InputError, ResearchClient, resolve_options
-from research_agent.runtime import ExecutorBusyError, executor_is_busy, worker
+from research_agent.client import ResearchClient
+from research_agent.database import ExecutorBusyError, executor_is_busy
+from research_agent.options import InputError, resolve_options
+from research_agent.runtime import worker
 from research_agent.schema import Phase, ResearchOptions, ResearchStatus, SearchOutcome, SearchState
 from research_agent.settings import Settings, get_settings
 

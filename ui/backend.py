@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from research_agent.client import ResearchClient
-from research_agent.runtime import RuntimeConfigError, executor_id_of, executor_is_busy
-from research_agent.settings import Settings, get_settings
+from research_agent.database import RuntimeConfigError, executor_id_of, executor_is_busy
+from research_agent.settings import Settings, get_settings, settings_error
 from research_agent.supervisor import SupervisorSnapshot, WorkerState, read_snapshot
 
 
@@ -28,9 +28,7 @@ def settings() -> Settings:
     try:
         return get_settings()
     except ValidationError as error:
-        first = error.errors()[0]
-        name = "RESEARCH_" + str(first["loc"][0]).upper() if first["loc"] else "a setting"
-        error_page("Invalid settings", f"{name}: {first['msg']}. Fix it in the environment or `.env`.")
+        error_page("Invalid settings", settings_error(error))
 
 
 @st.cache_resource(show_spinner=False)

@@ -11,9 +11,8 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import make_url
 
-from research_agent.citations import citation_summary
-from research_agent.client import InputError, resolve_options
-from research_agent.observability import trace_url
+from research_agent.naming import trace_url
+from research_agent.options import InputError, resolve_options
 from research_agent.pricing import estimate_cost
 from research_agent.schema import (
     CITATION_PATTERN,
@@ -26,6 +25,7 @@ from research_agent.schema import (
     SearchState,
     Source,
     TimelineBar,
+    citation_summary,
 )
 from research_agent.settings import Settings
 from research_agent.supervisor import WorkerEvent, WorkerState, crash_worker

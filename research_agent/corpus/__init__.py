@@ -7,20 +7,17 @@ a bundled one as needed); `index_folder` builds one from a folder of `.md`, `.tx
 The corpus option `auto` stands for the collection a question fits best (`choose_collection`).
 """
 
+from ..catalog import AUTO, CorpusError, corpus_choices, list_collections
 from ._collection import (
-    AUTO,
     BUNDLED,
     Collection,
-    CorpusError,
-    Passage,
     choose_collection,
-    corpus_choices,
     index_folder,
-    list_collections,
     open_collection,
     preload_collections,
     resolve_collection,
 )
+from ._types import Passage
 
 __all__ = [
     "AUTO",

@@ -20,20 +20,13 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 from filelock import FileLock
 
+from ..catalog import AUTO, FACTBOOK, PYDOC, CorpusError, list_collections
 from . import factbook, folder, pydoc
 from ._types import Passage
 
-FACTBOOK = "factbook"
-PYDOC = "pydoc"
-AUTO = "auto"
-"""Not a collection: the corpus option value that lets each run choose one by its question."""
 _FORMAT = 2
 """Version of the index layout (2: titles weigh double, weaker length penalty); other versions rebuild."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-class CorpusError(Exception):
-    """A collection cannot be built or opened; the message says how to fix it."""
 
 
 @lru_cache(maxsize=1)
@@ -333,18 +326,6 @@ def index_folder(path: Path, name: str, index_dir: Path) -> Collection:
     if collection is None:
         raise CorpusError(f"the index just written to {directory} cannot be read back; check the disk")
     return collection
-
-
-def list_collections(index_dir: Path) -> list[str]:
-    """The collections built in `index_dir` (bundled ones only once they were first used)."""
-    if not index_dir.is_dir():
-        return []
-    return sorted(p.name for p in index_dir.iterdir() if (p / "manifest.json").exists())
-
-
-def corpus_choices(index_dir: Path) -> list[str]:
-    """Every value the corpus option takes: `auto`, the bundled collections, then the user's own."""
-    return [AUTO, *BUNDLED, *(name for name in list_collections(index_dir) if name not in BUNDLED)]
 
 
 def choose_collection(text: str, index_dir: Path) -> str:

@@ -17,8 +17,10 @@ from pydantic_evals import increment_eval_metric, set_eval_attribute
 from pydantic_evals.evaluators import Evaluator
 from pydantic_evals.reporting import EvaluationReport, EvaluationReportAdapter
 
-from ..client import InputError, ResearchClient, batch_run_id, resolve_options
-from ..models import OFFLINE, ModelConfigError, build_model, missing_key
+from ..client import ResearchClient
+from ..models import build_model
+from ..options import InputError, batch_run_id, resolve_options
+from ..providers import OFFLINE, ModelConfigError, missing_key
 from ..runtime import worker
 from ..schema import ResearchOptions, ResearchStatus
 from ..settings import Settings

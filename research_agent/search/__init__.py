@@ -6,7 +6,8 @@ provider's native web search (`builtin`) is not a backend here: it is a capabili
 
 from typing import TYPE_CHECKING, Any
 
-from .backends import SearchBackend, SearchError, SearchHit, TransientSearchError
+from .backends import SearchBackend, SearchHit
+from .errors import SearchError, TransientSearchError
 
 if TYPE_CHECKING:
     from .step import backend_for, search_step

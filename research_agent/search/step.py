@@ -5,20 +5,20 @@ from __future__ import annotations
 import logfire
 from dbos import DBOS
 
+from .. import engine_settings
 from .._audit import record_execution
+from ..domains import domain_allowed
 from ..faults import with_faults
 from ..retries import STEP_RETRIES
-from ..settings import Settings, get_settings
+from ..settings import Settings
 from .backends import (
     CorpusBackend,
     DuckDuckGoBackend,
     SearchBackend,
-    SearchError,
     SearchHit,
     TavilyBackend,
-    search_failure,
 )
-from .domains import domain_allowed
+from .errors import SearchError, search_failure
 from .searxng import SearxngBackend
 
 
@@ -58,7 +58,7 @@ async def search_step(
 
     Results outside the domain lists are dropped here, so no later step, prompt or report ever sees them.
     """
-    settings = get_settings()
+    settings = engine_settings.current()
     search_backend = with_faults(backend_for(backend, collection, settings), settings)
     record_execution("search", "start", backend=backend, query=query)
     try:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from research_agent.client import ResearchClient, resolve_options
+from research_agent.client import ResearchClient
+from research_agent.options import resolve_options
 from research_agent.schema import Phase, ResearchReport
 
 from .._process import settings_from_env, start_worker

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from research_agent.client import ResearchClient, resolve_options
+from research_agent.client import ResearchClient
+from research_agent.options import resolve_options
 from research_agent.retries import INTERVAL_SECONDS, MAX_ATTEMPTS
 from research_agent.schema import ResearchReport
 

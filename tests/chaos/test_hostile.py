@@ -28,8 +28,9 @@ from pydantic_ai.models.function import AgentInfo
 
 from research_agent import _offline
 from research_agent.agents import MAX_SEARCH_CALLS
-from research_agent.client import ResearchClient, resolve_options
+from research_agent.client import ResearchClient
 from research_agent.corpus import index_folder
+from research_agent.options import resolve_options
 from research_agent.prompts import ANALYST_INSTRUCTIONS, read_tag
 from research_agent.runtime import worker
 from research_agent.schema import Phase

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from research_agent.client import ResearchClient, resolve_options
+from research_agent.client import ResearchClient
+from research_agent.options import resolve_options
 from research_agent.schema import ResearchReport
 
 from .._process import kill, poll, read_executions, settings_from_env, start_worker

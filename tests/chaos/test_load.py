@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from research_agent.client import ResearchClient, batch_run_id
+from research_agent.client import ResearchClient
+from research_agent.options import batch_run_id
 from research_agent.settings import get_settings
 
 from .._process import COMMAND, poll, read_executions, repeated_executions, settings_from_env, start_worker

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from research_agent.client import ResearchClient, resolve_options
+from research_agent.client import ResearchClient
+from research_agent.options import resolve_options
 from research_agent.schema import Phase, ResearchReport
 
 from .._process import cli, poll, read_executions, settings_from_env, start_worker, worker_output

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from research_agent.client import InputError, resolve_options, validate_question
-from research_agent.corpus import corpus_choices
-from research_agent.models import offline_reason
+from research_agent.catalog import corpus_choices
+from research_agent.options import InputError, resolve_options, validate_question
+from research_agent.providers import offline_reason
 from ui import backend
 
 BACKENDS = ["corpus", "duckduckgo", "tavily", "builtin"]

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from research_agent.client import ForkPoint, InputError, ResearchClient, validate_run_id
+from research_agent.client import ForkPoint, ResearchClient
 from research_agent.controls import PlanEditError, plan_from_text, plan_to_text
+from research_agent.options import InputError, validate_run_id
 from research_agent.schema import Phase, ResearchStatus
 from research_agent.settings import Settings
 from research_agent.supervisor import read_snapshot

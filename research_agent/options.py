@@ -1,0 +1,213 @@
+"""Turning what a person asks for into a run: the question checked, the options resolved.
+
+The CLI, the UI (and any other client) build one `RunRequest` from their own input and call
+`resolve_options`; bad input raises `InputError` with one message saying what to change, before anything
+is stored. Nothing here touches the database or the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+import unicodedata
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from .catalog import corpus_choices
+from .domains import normalize_domains
+from .naming import CHILD_SUFFIX
+from .providers import (
+    OFFLINE,
+    ModelConfigError,
+    check_online_models,
+    offline_reason,
+    supports_native_web_search,
+)
+from .schema import ResearchOptions
+from .settings import SearchBackendName, Settings
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+
+
+class InputError(Exception):
+    """Bad input from the user (question, id, option); the message says what to change."""
+
+
+class RunNotFoundError(InputError):
+    """No run has this id."""
+
+
+def read_user_file(path: Path, expected: str, error: type[Exception] = InputError) -> str:
+    """The UTF-8 text of a file a person named (`-`: standard input), or `error` saying what is wrong with
+    it and what was `expected` instead (e.g. "a text file with one question a line")."""
+    try:
+        return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"no such file: {path}; give {expected}") from None
+    except IsADirectoryError:
+        raise error(f"{path} is a directory; give {expected}") from None
+    except PermissionError:
+        raise error(f"{path} cannot be read (permission denied); give {expected}") from None
+    except UnicodeDecodeError:
+        raise error(f"{path} is not UTF-8 text; save it as UTF-8 ({expected})") from None
+
+
+def validate_question(question: str, settings: Settings) -> str:
+    """The question with control characters removed and whitespace tidied, or `InputError`."""
+    cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    cleaned = " ".join(cleaned.split())
+    if len(cleaned) < settings.min_question_chars:
+        raise InputError(
+            'the question is empty; ask something, e.g. deep-research run "Compare the economies of Chile and Peru"'
+            if not cleaned
+            else f"the question is too short ({len(cleaned)} characters); write at least {settings.min_question_chars}"
+        )
+    if len(cleaned) > settings.max_question_chars:
+        raise InputError(
+            f"the question is {len(cleaned)} characters long, over the limit of {settings.max_question_chars}; "
+            "shorten it or raise RESEARCH_MAX_QUESTION_CHARS"
+        )
+    return cleaned
+
+
+def validate_run_id(run_id: str) -> str:
+    if not _RUN_ID.match(run_id) or CHILD_SUFFIX.search(run_id):
+        raise InputError(
+            f"invalid run id {run_id!r}: use up to 100 letters, digits, '-', '_', '.' or ':' "
+            "(and no child suffix such as -plan)"
+        )
+    return run_id
+
+
+def batch_run_id(question: str) -> str:
+    """The deterministic run id of a batch question, so submitting a file twice starts nothing twice."""
+    return "q-" + hashlib.sha256(question.encode()).hexdigest()[:16]
+
+
+def _domains(given: list[str] | None, default: list[str]) -> list[str]:
+    """A run's domain list: the one given (validated), else the setting's."""
+    if given is None:
+        return default
+    try:
+        return normalize_domains(given)
+    except ValueError as error:
+        raise InputError(f"{error}; give domains like example.org") from None
+
+
+def resolve_options(
+    settings: Settings,
+    *,
+    offline: bool | None = None,
+    search_backend: SearchBackendName | None = None,
+    allow_domains: list[str] | None = None,
+    deny_domains: list[str] | None = None,
+    review_plan: bool = False,
+    max_requests: int | None = None,
+    max_tokens: int | None = None,
+    deadline: float | None = None,
+) -> tuple[ResearchOptions, str | None]:
+    """The options of a new run and, when offline was chosen automatically, why.
+
+    Offline is used when asked for, or (unset) when a key the configured models need is missing.
+    `review_plan` makes the run wait for approval of its plan (RESEARCH_REVIEW_TIMEOUT bounds the wait).
+    The budget (`max_requests`, `max_tokens`) and `deadline` default to the settings of the same names.
+    """
+    for name, value in (
+        ("--max-requests", max_requests),
+        ("--max-tokens", max_tokens),
+        ("--deadline", deadline),
+    ):
+        if value is not None and value <= 0:
+            raise InputError(f"{name} must be above 0 (got {value:g}); leave it out for no limit")
+    wanted = offline if offline is not None else settings.offline
+    reason = None
+    if wanted is None:
+        reason = offline_reason(settings)
+        wanted = reason is not None
+    elif wanted:
+        reason = "asked for"
+    backend = search_backend or settings.search_backend
+    if backend == "auto":
+        backend = "builtin" if not wanted and supports_native_web_search(settings.search_model) else "corpus"
+    if backend == "builtin" and wanted:
+        raise InputError(
+            "the builtin search backend needs a real search model; use --search-backend corpus offline"
+        )
+    if backend == "corpus" and settings.corpus not in corpus_choices(settings.indexes):
+        raise InputError(
+            f"no collection named {settings.corpus!r}; create it with: deep-research index PATH --name {settings.corpus}"
+        )
+    if backend == "tavily" and not settings.secret("tavily_api_key"):
+        raise InputError("the tavily search backend needs TAVILY_API_KEY; set it or choose another backend")
+    if not wanted:
+        try:
+            check_online_models(
+                settings, [settings.planner_model, settings.search_model, settings.analyst_model]
+            )
+        except ModelConfigError as error:
+            raise InputError(str(error)) from error
+    options = ResearchOptions(
+        offline=wanted,
+        planner_model=OFFLINE if wanted else settings.planner_model,
+        search_model=OFFLINE if wanted else settings.search_model,
+        analyst_model=OFFLINE if wanted else settings.analyst_model,
+        search_backend=backend,
+        corpus=settings.corpus,
+        max_searches=settings.max_searches,
+        max_results=settings.max_results,
+        max_extra_searches=settings.max_extra_searches,
+        allow_domains=_domains(allow_domains, settings.search_allow_domains),
+        deny_domains=_domains(deny_domains, settings.search_deny_domains),
+        review_plan=review_plan,
+        review_timeout=settings.review_timeout,
+        review_timeout_action=settings.review_timeout_action,
+        max_requests=max_requests if max_requests is not None else settings.max_requests,
+        max_tokens=max_tokens if max_tokens is not None else settings.max_tokens,
+        deadline=deadline if deadline is not None else settings.deadline,
+        finish_grace=settings.finish_grace,
+    )
+    return options, reason
+
+
+class RunRequest(BaseModel):
+    """A run as a person asks for it, before validation: what the CLI's flags, the UI's form and the API's
+    body all become. `None` means "the setting's value"."""
+
+    question: str
+    offline: bool | None = None
+    search_backend: SearchBackendName | None = None
+    corpus: str | None = Field(default=None, description="The collection to search; None: RESEARCH_CORPUS.")
+    allow_domains: list[str] | None = None
+    deny_domains: list[str] | None = None
+    review_plan: bool = False
+    max_requests: int | None = None
+    max_tokens: int | None = None
+    deadline: float | None = None
+    run_id: str | None = Field(default=None, description="Chosen by the client; generated when None.")
+
+    def resolve(self, settings: Settings) -> tuple[str, ResearchOptions, str | None]:
+        """The cleaned question, the run's options and, when offline was chosen automatically, why.
+
+        Raises `InputError` naming the first thing to change."""
+        settings = self.settings(settings)
+        question = validate_question(self.question, settings)
+        if self.run_id is not None:
+            validate_run_id(self.run_id)
+        options, reason = resolve_options(
+            settings,
+            offline=self.offline,
+            search_backend=self.search_backend,
+            allow_domains=self.allow_domains,
+            deny_domains=self.deny_domains,
+            review_plan=self.review_plan,
+            max_requests=self.max_requests,
+            max_tokens=self.max_tokens,
+            deadline=self.deadline,
+        )
+        return question, options, reason
+
+    def settings(self, settings: Settings) -> Settings:
+        """`settings` with this request's corpus applied (checked against the known collections later)."""
+        return settings.model_copy(update={"corpus": self.corpus}) if self.corpus else settings
