@@ -62,7 +62,7 @@ def forbidden_reason(address: IPAddress) -> str | None:
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             inner = forbidden_reason(embedded)
-            return f"{inner} (as IPv6 {address})" if inner else None
+            return f"{inner} ({embedded} inside IPv6)" if inner else None
     if address.is_loopback:
         return "a loopback address"
     if address.is_unspecified:
@@ -144,6 +144,6 @@ async def check_url(
             if reason is None or (allow_private and not reason.startswith(_METADATA)):
                 continue
             # One forbidden address is enough: a name that also resolves to a public one is still a way in.
-            shown = str(address) if literal is not None else f"{host} resolves to {address}, which"
+            shown = host if literal is not None else f"{host} resolves to {address}, which"
             raise UrlRefused(f"{shown} is {reason}")
     return CheckedUrl(url=parsed, host=host, addresses=addresses)
