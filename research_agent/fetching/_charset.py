@@ -29,7 +29,8 @@ _LATIN1_LABELS = frozenset(
 _SAMPLE = 65_536
 _JUNK_SHARE = 0.01
 """More than 1 % control or replacement characters: no human-written page looks like that."""
-_ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
+_JUNK = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ufffd]")
+"""Control characters other than tab and line breaks, and the replacement character."""
 
 
 def _codec(label: str) -> str | None:
@@ -45,10 +46,7 @@ def _codec(label: str) -> str | None:
 
 def _junk_share(text: str) -> float:
     sample = text[:_SAMPLE]
-    if not sample:
-        return 0.0
-    junk = sum(1 for ch in sample if ch == "\ufffd" or (ch < " " and ch not in _ALLOWED_CONTROLS))
-    return junk / len(sample)
+    return len(_JUNK.findall(sample)) / len(sample) if sample else 0.0
 
 
 def _choose_codec(body: bytes, header_charset: str | None, *, html: bool) -> tuple[str, str, bytes]:
