@@ -233,6 +233,9 @@ def _routes(site: Site) -> dict[str, Callable[[_Handler], None]]:
         "/meta-charset": lambda h: h.send(
             200, "text/html", _page(LATIN1_TEXT, head='<meta charset="windows-1252">').encode("cp1252")
         ),
+        "/not-a-text-charset": lambda h: h.send(
+            200, "text/html; charset=base64", _page(LATIN1_TEXT).encode()
+        ),
         "/junk": lambda h: h.send(200, "text/html", junk),
         "/junk-latin1": lambda h: h.send(200, "text/html; charset=iso-8859-1", junk),
         "/image": lambda h: h.send(200, "image/png", b"\x89PNG\r\n\x1a\n" + junk),
@@ -558,7 +561,7 @@ def test_plain_text_is_read_as_is(site: Site):
     assert (page.status, page.content_type, page.passages) == ("fetched", "text/plain", [LATIN1_TEXT])
 
 
-@pytest.mark.parametrize("path", ["/latin1", "/meta-charset"])
+@pytest.mark.parametrize("path", ["/latin1", "/meta-charset", "/not-a-text-charset"])
 def test_a_declared_legacy_charset_is_decoded(site: Site, path: str):
     page = read(site.url(path), "Chagall")
     assert page.status == "fetched"
@@ -732,3 +735,4 @@ def test_best_passages_ranks_by_the_query_and_keeps_page_order_without_a_match()
     assert best_passages(passages, "the of and", 2) == passages[:2]
     assert best_passages(passages, "volcano", 2) == passages[:2]
     assert best_passages(passages, "tides", 0) == []
+    assert best_passages(["the of and it is", "to be or not to be"], "lighthouse", 1) == ["the of and it is"]

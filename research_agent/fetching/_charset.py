@@ -39,9 +39,13 @@ def _codec(label: str) -> str | None:
         # As browsers do (WHATWG Encoding): pages labelled Latin-1 are written in its superset cp1252.
         return "cp1252"
     try:
-        return codecs.lookup(label).name
-    except LookupError:
+        name = codecs.lookup(label).name
+        # The header is the server's to write: "base64", "zlib" or "rot13" name codecs too, but not of text
+        # (they refuse to produce a str), and "idna" refuses to replace bad bytes.
+        b"a".decode(name, errors="replace")
+    except (LookupError, UnicodeError):
         return None
+    return name
 
 
 def _junk_share(text: str) -> float:
@@ -67,7 +71,10 @@ def decode_text(body: bytes, header_charset: str | None, *, html: bool) -> str:
     """The page's text, or `PageRefused` when it is not text in any charset we can tell."""
     codec, source, body = _choose_codec(body, header_charset, html=html)
     # "replace": a truncated body may end inside a character, and a few bad bytes are not worth a refusal.
-    text = codecs.decode(body, codec, errors="replace")
+    try:
+        text = body.decode(codec, errors="replace")
+    except UnicodeError as error:
+        raise PageRefused(f"not text: cannot be decoded as {source} ({error})") from None
     share = _junk_share(text)
     if share > _JUNK_SHARE:
         raise PageRefused(

@@ -126,7 +126,7 @@ async def check_url(
     """
     parsed = _parse(url)
     host = parsed.raw_host.decode("ascii").lower()
-    trusted = host in {name.lower().rstrip(".") for name in trusted_hosts}
+    trusted = host.rstrip(".") in {name.lower().rstrip(".") for name in trusted_hosts}
     if not trusted and host.rstrip(".") in _METADATA_HOSTS:
         raise UrlRefused(f"{host} is {_METADATA}")
     try:

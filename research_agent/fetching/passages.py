@@ -20,7 +20,7 @@ MIN_CHARS = 300
 MAX_CHARS = 800
 _SHORTEST = 40
 """Passages shorter than this are crumbs: a lone heading, a button label, a date."""
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]?\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _SEPARATORS = re.compile(r"\s[|•·›»/]\s|\s[-–—]\s")
 _CONSENT = re.compile(
@@ -99,10 +99,11 @@ def best_passages(passages: list[str], query: str, k: int) -> list[str]:
     if k <= 0 or not passages:
         return []
     query_tokens = tokenize([query])[0]
-    if not query_tokens or len(passages) <= 1:
+    passage_tokens = tokenize(passages)
+    if not query_tokens or len(passages) <= 1 or not any(passage_tokens):
         return passages[:k]
     retriever = bm25s.BM25()
-    retriever.index(tokenize(passages), show_progress=False)
+    retriever.index(passage_tokens, show_progress=False)
     scores = np.asarray(retriever.get_scores(query_tokens))
     order = sorted(range(len(passages)), key=lambda i: (-float(scores[i]), i))
     return [passages[i] for i in order[:k]]
