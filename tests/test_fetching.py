@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from research_agent.fetching import (
     FetchPolicy,
@@ -736,3 +738,66 @@ def test_best_passages_ranks_by_the_query_and_keeps_page_order_without_a_match()
     assert best_passages(passages, "volcano", 2) == passages[:2]
     assert best_passages(passages, "tides", 0) == []
     assert best_passages(["the of and it is", "to be or not to be"], "lighthouse", 1) == ["the of and it is"]
+
+
+# -- anything a server can send ---------------------------------------------------------------------------
+
+_CONTENT_TYPES = st.sampled_from(
+    ["text/html", "application/xhtml+xml", "text/plain", "application/pdf", "image/png", "", "text/html;;;"]
+)
+_CHARSETS = st.sampled_from(
+    ["", "utf-8", "latin-1", "utf-16", "utf-7", "base64", "idna", "nonsense", "utf-32-be"]
+)
+_BODIES = st.one_of(
+    st.binary(max_size=3000),
+    st.text(max_size=3000).map(lambda text: text.encode("utf-8", "surrogatepass")),
+    st.builds(
+        lambda head, body: f"<html><head>{head}</head><body>{body}</body></html>".encode(
+            "utf-8", "surrogatepass"
+        ),
+        st.text(max_size=200),
+        st.text(max_size=2000),
+    ),
+    st.builds(lambda tail: PDF[: len(PDF) // 2] + tail, st.binary(max_size=200)),
+)
+_LOCATIONS = st.one_of(
+    st.none(), st.text(max_size=60), st.sampled_from(["//news.example/x", "http://[::1", "https:"])
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    status=st.sampled_from([200, 200, 200, 204, 301, 302, 404, 500]),
+    content_type=_CONTENT_TYPES,
+    charset=_CHARSETS,
+    body=_BODIES,
+    location=_LOCATIONS,
+    query=st.text(max_size=80),
+)
+def test_whatever_the_server_sends_read_page_returns_a_record(
+    dns: dict[str, list[str]],
+    status: int,
+    content_type: str,
+    charset: str,
+    body: bytes,
+    location: str | None,
+    query: str,
+):
+    dns["news.example"] = [PUBLIC_IP]
+    # Headers as bytes, as a server sends them (any byte but CR, LF and NUL).
+    headers = {b"content-type": (f"{content_type}; charset={charset}" if charset else content_type).encode()}
+    if location is not None:
+        headers[b"location"] = location.translate({0: None, 10: None, 13: None}).encode()
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers=headers, content=body)
+
+    page = read(
+        "http://news.example/page",
+        query,
+        policy=FetchPolicy(max_redirects=2),
+        transport=httpx.MockTransport(respond),
+    )
+    assert page.status in ("fetched", "refused", "failed")
+    assert (page.status == "fetched") == (page.reason == "")
+    assert PageRead.model_validate_json(page.model_dump_json()) == page
