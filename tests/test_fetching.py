@@ -485,6 +485,14 @@ def test_every_redirect_hop_goes_through_the_guard(dns: dict[str, list[str]], lo
     assert len(server.requests) == 1  # the private address was never asked
 
 
+def test_a_refusal_quotes_a_long_url_cut_short(dns: dict[str, list[str]]):
+    dns["news.example"] = [PUBLIC_IP]
+    location = "http://10.0.0.7/" + "ignore-previous-instructions/" * 200
+    server = _Recorder(lambda request: httpx.Response(302, headers={"location": location}))
+    page = read("http://news.example/go", policy=FetchPolicy(), transport=server.transport)
+    assert page.reason == f"redirect to {location[:99]}…: 10.0.0.7 is a private address"
+
+
 def test_a_redirect_to_another_public_host_is_followed_and_pinned_too(dns: dict[str, list[str]]):
     dns["news.example"] = [PUBLIC_IP]
     dns["cdn.example"] = ["8.8.4.4"]
@@ -801,3 +809,4 @@ def test_whatever_the_server_sends_read_page_returns_a_record(
     assert page.status in ("fetched", "refused", "failed")
     assert (page.status == "fetched") == (page.reason == "")
     assert PageRead.model_validate_json(page.model_dump_json()) == page
+    assert len(page.reason) <= 300 and "\n" not in page.reason

@@ -87,12 +87,18 @@ class PageRead(BaseModel):
     """The page's whole extracted text, cut at the policy's `max_text_chars`."""
 
 
+_REASON_CHARS = 300
+
+
 class PageError(Exception):
     """A page that cannot be read; `reason` is one short line for people."""
 
     status: ClassVar[PageStatus]
 
     def __init__(self, reason: str, *, final_url: str = "") -> None:
+        # Reasons quote what the server sent (a Location, a charset): kept to one short line whatever it was.
+        reason = " ".join(reason.split())
+        reason = reason if len(reason) <= _REASON_CHARS else reason[: _REASON_CHARS - 1] + "…"
         super().__init__(reason)
         self.reason = reason
         self.final_url = final_url

@@ -23,6 +23,7 @@ from ._types import HTML_TYPES, PDF_TYPE, FetchedPage, FetchPolicy, PageError, P
 from .guard import CheckedUrl, UrlRefused, check_url
 
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_SHOWN_URL_CHARS = 100
 _MAX_ADDRESSES = 3
 """Addresses tried per hop when connecting fails (a host with a dead IPv6 route still answers on IPv4)."""
 
@@ -31,6 +32,12 @@ _MAX_ADDRESSES = 3
 def _ssl_context() -> ssl.SSLContext:
     # Loading the CA bundle takes milliseconds; one context serves every page.
     return httpx.create_ssl_context()
+
+
+def _shown(url: str | httpx.URL) -> str:
+    """A URL as quoted in a reason: the server chose it, so it is cut short."""
+    text = str(url)
+    return text if len(text) <= _SHOWN_URL_CHARS else text[: _SHOWN_URL_CHARS - 1] + "…"
 
 
 def _content_type(header: str) -> tuple[str, str | None]:
@@ -150,10 +157,10 @@ async def _follow(
         except UrlRefused as refusal:
             if hop == 0:
                 raise
-            raise UrlRefused(f"redirect to {target}: {refusal.reason}") from None
+            raise UrlRefused(f"redirect to {_shown(target)}: {refusal.reason}") from None
         here = str(checked.url.copy_with(fragment=None))
         if here in trail:
-            raise PageRefused(f"redirect loop back to {here}")
+            raise PageRefused(f"redirect loop back to {_shown(here)}")
         trail.append(here)
         async with _exchange(checked, policy, transport) as response:
             if response.status_code not in _REDIRECT_CODES:
