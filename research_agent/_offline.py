@@ -29,6 +29,8 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from . import engine_settings, faults
 from ._audit import record_execution
 from ._offline_report import excerpt, without_entities, write_report_offline
+from ._offline_web import plan_web_research, write_web_report
+from .catalog import WEB
 from .corpus import Collection, Passage, open_collection, resolve_collection
 from .corpus._collection import tokenize
 from .prompts import read_tag
@@ -246,6 +248,8 @@ def _planner(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     prompt = _user_prompt(messages)
     question = read_tag(prompt, "question") or prompt
     max_searches = int(read_tag(prompt, "max_searches") or engine_settings.current().max_searches)
+    if read_tag(prompt, "corpus") == WEB:
+        return _output(info, plan_web_research(question, max_searches))
     return _output(info, plan_research_offline(question, max_searches, _collection(prompt, question)))
 
 
@@ -257,7 +261,8 @@ def findings_from_hits(query: str, hits: list[SearchHit]) -> SearchFindings:
     tokens = set(tokenize([query])[0])
     if not hits:
         return SearchFindings(query=query, summary=f"The search for '{query}' returned no sources.")
-    extracts = [f"{hit.title}: {excerpt(hit.snippet, tokens)}" for hit in hits[:3]]
+    # A web result whose page was read says more in its passages than in its snippet.
+    extracts = [f"{hit.title}: {excerpt(' '.join(hit.passages) or hit.snippet, tokens)}" for hit in hits[:3]]
     summary = " ".join(extract.rstrip(".") + "." for extract in extracts)
     sources = [Source(title=h.title, url=h.url, location=h.location, snippet=h.snippet) for h in hits]
     return SearchFindings(query=query, summary=summary, sources=sources)
@@ -290,6 +295,8 @@ def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     raw = read_tag(prompt, "research_data")
     data: dict[str, Any] = json.loads(raw) if raw else {"question": prompt, "searches": []}
     question: str = data.get("question", "")
+    if read_tag(prompt, "corpus") == WEB:
+        return _output(info, write_web_report(question, listed_sources(data)))
     collection = _collection(prompt, question)
     extra_returns = _tool_returns(messages, "extra_search")
     extra = [

@@ -31,6 +31,7 @@ from .schema import (
     CITATION_PATTERN,
     Budget,
     NumberedSource,
+    PageRead,
     ReportDraft,
     ResearchOptions,
     ResearchPlan,
@@ -40,6 +41,7 @@ from .schema import (
     source_key,
 )
 from .search import SearchHit, search_step
+from .search.pages import read_pages, with_passages
 
 # One retry layer: the SDKs' own retries are off (models.py), DBOS retries a failed request (retries.py).
 # pydantic-ai's StepConfig omits `should_retry`, but hands the whole dict to `DBOS.step`, which takes it.
@@ -72,8 +74,14 @@ class SearchDeps:
     max_results: int
     allow_domains: list[str] = field(default_factory=list)
     deny_domains: list[str] = field(default_factory=list)
+    read_pages: int = 0
+    """Web pages to read after each search (its best results); corpus results are never read."""
     hits: list[SearchHit] = field(default_factory=list)
     """Every hit the `search` tool returned in this run: the only sources findings may list."""
+    pages: list[PageRead] = field(default_factory=list)
+    """Every page read after a search, fetched, refused or failed."""
+    unreturned: int = 0
+    """Sources the model listed that the tool never returned (left out of the findings)."""
     searches: int = 0
     """Calls of the `search` tool so far, held to MAX_SEARCH_CALLS."""
 
@@ -131,7 +139,8 @@ searcher = Agent(
 
 @searcher.tool
 async def search(ctx: RunContext[SearchDeps], query: str) -> list[SearchHit] | str:
-    """Search for `query` and return the best results with title, url or location, and snippet."""
+    """Search for `query` and return the best results with title, url or location, and snippet; web results
+    whose page was read also carry the passages of the page that answer the query."""
     deps = ctx.deps
     # Counted before the first await, so parallel calls in one response see each other.
     deps.searches += 1
@@ -140,6 +149,10 @@ async def search(ctx: RunContext[SearchDeps], query: str) -> list[SearchHit] | s
     hits = await search_step(
         deps.backend, deps.corpus, query, deps.max_results, deps.allow_domains, deps.deny_domains
     )
+    if deps.read_pages and deps.backend != "corpus":
+        pages = await read_pages(hits, query, deps.read_pages)
+        deps.pages.extend(pages)
+        hits = with_passages(hits, pages)
     ctx.deps.hits.extend(hits)
     return hits
 
@@ -152,6 +165,7 @@ def _findings_cite_real_hits(ctx: RunContext[SearchDeps], findings: SearchFindin
         raise ModelRetry(
             "List as sources only results the search tool returned, with their exact url or location."
         )
+    ctx.deps.unreturned = len(findings.sources) - len(kept)
     return findings.model_copy(update={"sources": kept})
 
 

@@ -14,6 +14,8 @@ BUNDLED_NAMES = (FACTBOOK, PYDOC)
 """The collections every install has (built on first use), in the order `auto` prefers them on a tie."""
 AUTO = "auto"
 """Not a collection: the corpus option value that lets each run choose one by its question."""
+WEB = "web"
+"""Not a collection: what a run that searches the web tells its agents it searches (prompts' corpus tag)."""
 
 
 class CorpusError(Exception):

@@ -60,7 +60,7 @@ from .options import (
     validate_question,
 )
 from .providers import ModelConfigError
-from .schema import Phase, ResearchOptions, ResearchStatus, SearchState, citation_summary
+from .schema import Phase, ResearchOptions, ResearchStatus, SearchProgress, SearchState, citation_summary
 from .settings import SearchBackendName, Settings, get_settings, settings_error
 from .supervisor import WorkerSupervisor
 
@@ -223,6 +223,22 @@ class ProgressPrinter:
         for i, step in enumerate(status.plan.search_steps, start=1):
             self.console.print(f"  {i}. [bold]{step.query}[/] [dim]— {step.rationale}[/]")
 
+    def _pages(self, search: SearchProgress) -> None:
+        """The pages a web search read: how many, and why any was not."""
+        if not search.pages:
+            return
+        read = sum(page.status == "fetched" for page in search.pages)
+        self.console.print(f"      [dim]read {read} of {len(search.pages)} pages[/]")
+        for page in search.pages:
+            if page.status != "fetched":
+                self.console.print(
+                    f"      [yellow]{page.status}[/] {escape(page.url)}: {escape(page.reason)}"
+                )
+        if search.unreturned:
+            self.console.print(
+                f"      [yellow]dropped[/] {search.unreturned} sources the search never returned"
+            )
+
     def _searches(self, status: ResearchStatus) -> None:
         for search in status.searches:
             if (
@@ -239,6 +255,7 @@ class ProgressPrinter:
                 self.console.print(
                     f"  [green]✓[/] {label} {search.index}: {search.query} · {search.source_count} sources{took}"
                 )
+                self._pages(search)
             elif search.state == SearchState.SKIPPED:
                 self.console.print(f"  [yellow]–[/] {label} {search.index}: {search.query} · {search.error}")
             else:
@@ -963,6 +980,12 @@ def eval_command(
     ] = None,
     corpus: CorpusOption = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Cases run at once.")] = 4,
+    web: Annotated[
+        bool,
+        typer.Option(
+            "--web", help="The web slice instead: the local web's facts, read from its pages (offline)."
+        ),
+    ] = False,
 ) -> None:
     """Evaluate research quality: run the dataset's questions as real runs and score every report.
 
@@ -972,6 +995,8 @@ def eval_command(
     from .evaluation import figures, present, runner
 
     settings = runner.evaluation_settings(RunRequest(question="", corpus=corpus).settings(_settings()))
+    if web:
+        _eval_web(settings)
     path = dataset or runner.DEFAULT_DATASET
     if not path.is_file():
         raise InputError(f"no dataset at {path}; pass --dataset FILE (YAML or JSON)")
@@ -1003,6 +1028,28 @@ def eval_command(
     if missed:
         err.print("below target: " + ", ".join(f"{name} {value:.3f}" for name, value in missed.items()))
     raise typer.Exit(1 if report.failures else 0)
+
+
+def _eval_web(settings: Settings) -> NoReturn:
+    """`eval --web`: the web slice's figures as a table, exit 1 when one misses its target."""
+    from .evaluation import web
+
+    err.print(
+        f"web slice: the local web's facts, offline models · runs in {redacted_url(settings.database_url)}"
+    )
+    figures = web.run_web_slice(
+        settings,
+        on_case=lambda case: err.print(
+            f"  {'[green]✓[/]' if case.answered else '[red]✗[/]'} {escape(case.question)} "
+            f"[dim]({case.pages_read} pages, {case.citations} citations)[/]"
+        ),
+    )
+    table = Table("figure", "value", "target", title="Web slice")
+    for name, value, target, met in figures.rows():
+        table.add_row(name, value if met else f"[red]{value}[/]", target)
+    out.print(table)
+    err.print(f"{len(figures.cases)} cases in {figures.seconds:.0f} s")
+    raise typer.Exit(0 if all(met for *_, met in figures.rows()) else 1)
 
 
 @app.command("ui")

@@ -139,6 +139,11 @@ def resolve_options(
         raise InputError(
             f"no collection named {settings.corpus!r}; create it with: deep-research index PATH --name {settings.corpus}"
         )
+    if backend == "searxng" and not settings.searxng_url:
+        raise InputError(
+            "the searxng search backend needs RESEARCH_SEARXNG_URL (e.g. http://localhost:8080); "
+            "set it or choose another backend"
+        )
     if backend == "tavily" and not settings.secret("tavily_api_key"):
         raise InputError("the tavily search backend needs TAVILY_API_KEY; set it or choose another backend")
     if not wanted:
@@ -158,6 +163,7 @@ def resolve_options(
         max_searches=settings.max_searches,
         max_results=settings.max_results,
         max_extra_searches=settings.max_extra_searches,
+        read_pages=settings.read_pages,
         allow_domains=_domains(allow_domains, settings.search_allow_domains),
         deny_domains=_domains(deny_domains, settings.search_deny_domains),
         review_plan=review_plan,

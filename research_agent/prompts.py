@@ -20,7 +20,8 @@ what to compare or explain, and what the report must cover."""
 
 SEARCHER_INSTRUCTIONS = """\
 You are a search agent. Call the `search` tool with the query you are given (you may refine it once if the
-first results are poor), then summarise in a few sentences what the results say about the query. List as
+first results are poor), then summarise in a few sentences what the results say about the query. Web results
+whose page was read carry `passages`: what the page itself says, so prefer them to the snippet. List as
 sources only results the tool returned, copying their title, url or location, and snippet exactly."""
 
 WEB_SEARCHER_INSTRUCTIONS = """\
@@ -29,8 +30,10 @@ you found. List every source you used with its title, url and a short snippet.""
 
 ANALYST_INSTRUCTIONS = """\
 You are a research analyst. Write a clear, well-structured Markdown report that answers the question using
-only the numbered sources in <research_data>. End every factual sentence with the numbers of the sources
-that support it, like [1] or [2][5]; never cite a number that is not in the data. If the material leaves a
+only the numbered sources in <research_data>. A source's `passages` are what its page says, read from the
+page itself; its `snippet` is what the search showed. Cite a source only for what its passages or snippet
+say. End every factual sentence with the numbers of the sources that support it, like [1] or [2][5]; never
+cite a number that is not in the data. If the material leaves a
 part of the question unanswered, say so. You may call `extra_search` a few times when something essential
 is missing; its results come back with new source numbers you can cite."""
 

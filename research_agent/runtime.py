@@ -80,7 +80,7 @@ def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfi
 
 def _quiet_libraries(settings: Settings) -> None:
     level = getattr(logging, settings.log_level.upper(), logging.WARNING)
-    for name in ("dbos", "httpx", "bm25s"):
+    for name in ("dbos", "httpx", "bm25s", "trafilatura"):
         logging.getLogger(name).setLevel(level)
     _logging.install(logging.getLogger("dbos"))
 

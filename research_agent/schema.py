@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 CITATION_PATTERN = re.compile(r"\[(\d+)\]")
 STATUS_EVENT = "status"
@@ -58,6 +58,8 @@ class ResearchOptions(BaseModel):
     max_searches: int = 5
     max_results: int = 5
     max_extra_searches: int = 2
+    read_pages: int = 3
+    """Web pages read after each web search (0: snippets only); corpus searches read no pages."""
     allow_domains: list[str] = Field(default_factory=list, description="Web results kept only from these.")
     deny_domains: list[str] = Field(default_factory=list, description="Web results dropped from these.")
     review_plan: bool = False
@@ -164,6 +166,39 @@ def source_key(title: str, url: str | None, location: str | None) -> str:
     return url or location or title
 
 
+PageStatus = Literal["fetched", "refused", "failed"]
+
+
+class PageRead(BaseModel):
+    """One web page a search returned, read for the search's query: the passages that answer it, or why
+    there are none. Recorded by the `read_page` step, carried in `SearchOutcome.pages` and shown to people
+    (without its text) in the status."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    """As requested."""
+    final_url: str = ""
+    """After redirects; empty when nothing was fetched."""
+    status: PageStatus
+    reason: str = ""
+    """Why it was refused or failed, one short line; empty when fetched."""
+    title: str = ""
+    content_type: str = ""
+    bytes_read: int = 0
+    truncated: bool = False
+    passages: list[str] = Field(default_factory=list)
+    """The passages that best match the query, best first."""
+    text: str = ""
+    """The page's whole extracted text (bounded); what citations of it are checked against."""
+    source: Literal["fetched", "search service"] = "fetched"
+    """Where the text came from: read from the page, or the page content a search service returned."""
+
+    def shown(self) -> PageRead:
+        """This record without its text: what the status shows of it."""
+        return self.model_copy(update={"text": ""})
+
+
 class Source(BaseModel):
     """A document a search returned."""
 
@@ -173,6 +208,10 @@ class Source(BaseModel):
         default=None, description="Corpus location, e.g. factbook:ci/Economy/Exports."
     )
     snippet: str = ""
+    passages: list[str] = Field(
+        default_factory=list,
+        description="What the page says on the query, read from the page itself (web sources only).",
+    )
 
     @property
     def key(self) -> str:
@@ -213,6 +252,11 @@ class ReportDraft(BaseModel):
     )
 
 
+def _shortened(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: flat.rfind(" ", 0, limit)] + " …"
+
+
 class ResearchReport(BaseModel):
     """The finished report with the sources it cites."""
 
@@ -230,6 +274,8 @@ class ResearchReport(BaseModel):
             for source in self.sources:
                 where = f" <{source.link}>" if source.link else ""
                 lines.append(f"[{source.number}] {source.title}{where}")
+                for passage in source.passages[:1]:
+                    lines.append(f"    > {_shortened(passage)}")
         return "\n".join(lines) + "\n"
 
 
@@ -267,7 +313,14 @@ class SearchOutcome(BaseModel):
     findings: SearchFindings | None = None
     returned: list[Source] = Field(
         default_factory=list,
-        description="What the search tool really returned (empty for a provider's built-in web search).",
+        description="What the search really returned: the search tool's results, or the results a "
+        "provider's built-in web search reported.",
+    )
+    pages: list[PageRead] = Field(
+        default_factory=list, description="The web pages read for this search (fetched, refused or failed)."
+    )
+    unreturned: int = Field(
+        default=0, description="Sources the search model named that the search never returned (removed)."
     )
     error: str | None = None
     skipped: bool = Field(default=False, description="Not run, or stopped unfinished (see `error` for why).")
@@ -297,7 +350,14 @@ class CitationCheck(BaseModel):
     reasons: dict[int, str] = Field(default_factory=dict, description="Why each removed number was removed.")
     verifiable: bool = Field(
         default=True,
-        description="False when no search returned raw results to check against (native web search).",
+        description="False when no search returned raw results to check against.",
+    )
+    against_pages: int = Field(
+        default=0, description="Verified citations whose passages were checked against the page as read."
+    )
+    unreturned: int = Field(
+        default=0,
+        description="Sources the search models named that no search returned: removed before the report.",
     )
 
     @property
@@ -307,15 +367,28 @@ class CitationCheck(BaseModel):
 
 
 def citation_summary(check: CitationCheck) -> str:
-    """One line for people: all verified, or which citations were removed and why."""
+    """One line for people: what was checked against what, and which citations were removed and why."""
+    dropped = (
+        f"; {check.unreturned} sources the search never returned were dropped" if check.unreturned else ""
+    )
     if not check.verifiable:
         return (
             f"citations: {check.cited} not verifiable (the search returned no raw results to check against)"
+            + dropped
+        )
+    if not check.against_pages:
+        checked = "checked against what the searches returned"
+    elif check.against_pages == check.verified:
+        checked = "checked against the pages as read"
+    else:
+        checked = (
+            f"{check.against_pages} checked against the pages as read, "
+            f"{check.verified - check.against_pages} against the search results"
         )
     if not check.removed:
-        return f"citations: all {check.verified} verified against what the searches returned"
+        return f"citations: all {check.verified} verified, {checked}{dropped}"
     removed = "; ".join(f"[{n}] {check.reasons.get(n, 'unresolved')}" for n in check.removed)
-    return f"citations: {check.verified} of {check.cited} verified; removed {removed}"
+    return f"citations: {check.verified} of {check.cited} verified ({checked}); removed {removed}{dropped}"
 
 
 class AnalysisOutcome(BaseModel):
@@ -337,6 +410,10 @@ class SearchProgress(BaseModel):
     state: SearchState = SearchState.PENDING
     source_count: int = 0
     sources: list[Source] = Field(default_factory=list)
+    pages: list[PageRead] = Field(
+        default_factory=list, description="The web pages read (without their text), with why any was not."
+    )
+    unreturned: int = Field(default=0, description="Sources named by the model but never returned (removed).")
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None

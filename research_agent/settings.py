@@ -83,6 +83,25 @@ class Settings(BaseSettings):
     max_extra_searches: int = Field(
         default=2, ge=0, le=10, description="Most extra searches the analyst may run per report."
     )
+    read_pages: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        description="Web pages read after each web search (its best results); 0 researches from snippets only.",
+    )
+    passages_per_page: int = Field(default=3, ge=1, le=10, description="Passages kept of each page read.")
+    page_timeout: float = Field(
+        default=20.0, gt=0, le=120, description="Seconds one page may take to read, redirects included."
+    )
+    page_max_bytes: int = Field(
+        default=2_000_000, ge=10_000, le=50_000_000, description="Bytes of a page read at most."
+    )
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Read pages on loopback, private and link-local addresses (an intranet). Off, such "
+        "pages are refused whoever names them, a search result or a model; the endpoints you configure "
+        "(RESEARCH_SEARXNG_URL, model base URLs) are called as given, never through the page reader.",
+    )
     search_allow_domains: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Web search keeps only results from these domains and their subdomains (comma-separated).",

@@ -40,8 +40,8 @@ from pydantic_ai.usage import RunUsage, UsageLimits
 from . import agents
 from ._dbos import workflow_deadline_epoch_ms
 from .agents import AnalystDeps, PlannerDeps, SearchDeps
-from .catalog import AUTO
-from .citations import check_citations
+from .catalog import AUTO, WEB
+from .citations import check_citations, grounded
 from .controls import CONTROL_TOPIC, DEADLINE_MARGIN, PLAN_REVIEW_TOPIC, REVIEW_WAIT_SECONDS, SearchPhaseOver
 from .domains import domain_allowed
 from .naming import (
@@ -70,6 +70,7 @@ from .schema import (
     CitationCheck,
     FinishRequest,
     NumberedSource,
+    PageRead,
     Phase,
     PlanDecision,
     PlanOutcome,
@@ -125,7 +126,7 @@ def usage_limits(budget: Budget | None) -> UsageLimits | None:
 async def plan_research(question: str, options: ResearchOptions, budget: Budget | None = None) -> PlanOutcome:
     """Ask the planner for a research plan."""
     result = await agents.planner.run(
-        planner_prompt(question, options.max_searches, options.corpus),
+        planner_prompt(question, options.max_searches, searched(options)),
         model=_model(options.planner_model, options),
         deps=PlannerDeps(max_searches=options.max_searches),
         usage_limits=usage_limits(budget),
@@ -133,16 +134,23 @@ async def plan_research(question: str, options: ResearchOptions, budget: Budget 
     return PlanOutcome(plan=result.output, usage=_usage(result.usage))
 
 
+def searched(options: ResearchOptions) -> str:
+    """What the run's agents are told they search: the run's corpus, or `web` for a web search backend."""
+    return options.corpus if options.search_backend == "corpus" else WEB
+
+
 def step_corpus(step: SearchStep, options: ResearchOptions) -> str:
     """The collection a search step uses: the planner's choice for it when the run lets each question
-    choose (`auto`), else the run's."""
+    choose (`auto`), else the run's (`web` for web search)."""
+    if options.search_backend != "corpus":
+        return WEB
     return step.corpus if options.corpus == AUTO and step.corpus else options.corpus
 
 
 def plan_corpus(plan: ResearchPlan, options: ResearchOptions) -> str:
     """The one collection a plan's searches use, or the run's corpus when they differ."""
     chosen = {step_corpus(step, options) for step in plan.search_steps}
-    return chosen.pop() if len(chosen) == 1 else options.corpus
+    return chosen.pop() if len(chosen) == 1 else searched(options)
 
 
 @DBOS.workflow(name=SEARCH_WORKFLOW)
@@ -157,6 +165,8 @@ async def run_search(
     """
     started_at = datetime.now(UTC)
     returned: list[Source] = []
+    pages: list[PageRead] = []
+    unreturned = 0
     limits = usage_limits(budget)
     spent = RunUsage()  # filled in as the agent runs, so a failed search's requests still count
     corpus = step_corpus(step, options)
@@ -175,6 +185,7 @@ async def run_search(
                 max_results=options.max_results,
                 allow_domains=options.allow_domains,
                 deny_domains=options.deny_domains,
+                read_pages=options.read_pages,
             )
             result = await agents.searcher.run(
                 search_prompt(step.query, step.rationale, corpus),
@@ -186,6 +197,8 @@ async def run_search(
             returned = [
                 Source(**hit.model_dump(include={"title", "url", "location", "snippet"})) for hit in deps.hits
             ]
+            pages = deps.pages
+            unreturned = deps.unreturned
     except Exception as error:
         # DBOS's own errors (non-determinism, cancelled children) are not a failed search; a step that
         # used up its retries is.
@@ -208,11 +221,15 @@ async def run_search(
             s for s in findings.sources if domain_allowed(s.url, options.allow_domains, options.deny_domains)
         ]
         findings = findings.model_copy(update={"sources": kept})
+    if returned:
+        findings = grounded(findings, returned, pages)
     return SearchOutcome(
         index=index,
         query=step.query,
         findings=findings,
         returned=returned,
+        pages=pages,
+        unreturned=unreturned,
         usage=_usage(result.usage),
         started_at=started_at,
         finished_at=datetime.now(UTC),
@@ -357,6 +374,8 @@ def _record_search(status: ResearchStatus, outcome: SearchOutcome, progress: Sea
     else:
         progress.state = SearchState.SKIPPED if outcome.skipped else SearchState.FAILED
     progress.sources = list(outcome.findings.sources) if outcome.findings else []
+    progress.pages = [page.shown() for page in outcome.pages]
+    progress.unreturned = outcome.unreturned
     progress.source_count = len(progress.sources)
     progress.error = outcome.error
     progress.started_at = outcome.started_at

@@ -37,7 +37,7 @@ def test_run_offline_prints_a_cited_report_then_list_and_show_find_it(env: dict[
     done = cli(["run", QUESTION, "--offline", "--id", "cli-1"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "offline mode" in done.stderr and "Plan: 4 searches" in done.stderr and "✓ search 4" in done.stderr
-    assert "citations: all 6 verified against what the searches returned" in done.stderr
+    assert "citations: all 6 verified, checked against what the searches returned" in done.stderr
     report = done.stdout
     assert report.startswith(f"# {QUESTION}\n")
     cited = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", report.split("## Sources")[0])}

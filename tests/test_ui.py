@@ -205,7 +205,7 @@ def test_a_completed_run_shows_plan_cards_report_citations_usage_and_timeline(
     metrics = {m.label: m.value for m in test.metric}
     assert metrics["Searches done"] == "4 / 4" and metrics["Model requests"] == "10"
     assert metrics["Estimated cost"] == "free"
-    assert "verified against what the searches returned" in test.success[0].value
+    assert "checked against what the searches returned" in test.success[0].value
     assert test.get("download_button")[0].proto.label == "Download report (.md)"
     (chart,) = test.get("vega_lite_chart")  # the timeline
     assert '"field": "lane"' in chart.proto.spec and '"x2"' in chart.proto.spec

@@ -18,6 +18,7 @@ from research_agent.schema import (
     CITATION_PATTERN,
     CitationCheck,
     NumberedSource,
+    PageRead,
     Phase,
     ResearchReport,
     ResearchStatus,
@@ -205,7 +206,35 @@ def search_card(search: SearchProgress, retryable: bool = False) -> bool:
         if search.sources:
             with st.expander(f"Sources ({len(search.sources)})"):
                 st.markdown("\n".join(f"- {source_line(s)}" for s in search.sources))
+        if search.pages:
+            read = sum(page.status == "fetched" for page in search.pages)
+            with st.expander(f"Pages read ({read} of {len(search.pages)})"):
+                st.markdown("\n".join(page_lines(page) for page in search.pages))
+        if search.unreturned:
+            st.caption(
+                f"{search.unreturned} source(s) the model named were never returned by the search: dropped"
+            )
     return clicked
+
+
+_PAGE_ICONS = {
+    "fetched": ":material/description:",
+    "refused": ":material/block:",
+    "failed": ":material/error:",
+}
+
+
+def page_lines(page: PageRead) -> str:
+    """A page read for a search, as Markdown: its status, title and address, why it was not read, and the
+    passages kept (all escaped: page text is data)."""
+    name = escape_markdown(page.title or page.url)
+    line = f"- {_PAGE_ICONS[page.status]} **{page.status}** {name} · `{page.url.replace('`', '')}`"
+    if page.reason:
+        line += f" · {escape_markdown(page.reason)}"
+    if page.truncated:
+        line += " · cut at the size limit"
+    quoted = [f"  > {escape_markdown(' '.join(passage.split())[:400])}" for passage in page.passages]
+    return "\n".join([line, *quoted])
 
 
 def search_cards(searches: list[SearchProgress], per_row: int = 3, retryable: bool = False) -> bool:
@@ -230,14 +259,22 @@ def linked_citations(body: str, numbers: set[int]) -> str:
 
 
 def _source_anchor(source: NumberedSource) -> str:
+    # Only a web address is a link: a source's url comes from a search result or a model.
+    web = source.url is not None and source.url.lower().startswith(("https://", "http://"))
     where = (
-        f'<a href="{html.escape(source.url)}" target="_blank">{html.escape(source.url)}</a>'
-        if source.url
-        else f"<code>{html.escape(source.location or '')}</code>"
+        f'<a href="{html.escape(source.url or "")}" target="_blank" rel="noopener noreferrer">'
+        f"{html.escape(source.url or '')}</a>"
+        if web
+        else f"<code>{html.escape(source.url or source.location or '')}</code>"
+    )
+    passage = (
+        f'<blockquote class="research-passage">{html.escape(" ".join(source.passages[0].split())[:600])}</blockquote>'
+        if source.passages
+        else ""
     )
     return (
         f'<div id="source-{source.number}" class="research-source">'
-        f"<b>[{source.number}]</b> {html.escape(source.title)} — {where}</div>"
+        f"<b>[{source.number}]</b> {html.escape(source.title)} — {where}{passage}</div>"
     )
 
 

@@ -1,22 +1,21 @@
 """The shapes page reading passes around: the policy it obeys, the raw page, the recorded result, its errors.
 
 `FetchPolicy` is data handed in by the caller (the engine builds it from Settings), so this package never
-reads the environment. `PageRead` is what a DBOS step records, so it is a plain pydantic model: picklable,
-JSON-able and bounded in size. The two errors split a bad page into "we chose not to read it" (refused: the
-guard, the content type, binary junk) and "we tried and could not" (failed: network, HTTP status, a broken
+reads the environment. `PageRead` (in schema.py: runs record it and clients show it) is what a DBOS step
+records: a plain pydantic model, picklable, JSON-able and bounded in size. The two errors split a bad page
+into "we chose not to read it" (refused: the guard, the content type, binary junk) and "we tried and could not" (failed: network, HTTP status, a broken
 file); `read_page` turns either into a `PageRead` with its reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
-
-PageStatus = Literal["fetched", "refused", "failed"]
+from ..schema import PageStatus
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 PDF_TYPE = "application/pdf"
@@ -63,28 +62,6 @@ class FetchedPage:
     text: str | None
     truncated: bool
     redirects: tuple[str, ...] = ()
-
-
-class PageRead(BaseModel):
-    """One page read for a query: the passages that answer it, or why there are none."""
-
-    model_config = ConfigDict(frozen=True)
-
-    url: str
-    """As requested."""
-    final_url: str = ""
-    """After redirects; empty when nothing was fetched."""
-    status: PageStatus
-    reason: str = ""
-    """Why it was refused or failed, one short line; empty when fetched."""
-    title: str = ""
-    content_type: str = ""
-    bytes_read: int = 0
-    truncated: bool = False
-    passages: list[str] = Field(default_factory=list)
-    """The passages that best match the query, best first."""
-    text: str = ""
-    """The page's whole extracted text, cut at the policy's `max_text_chars`."""
 
 
 _REASON_CHARS = 300

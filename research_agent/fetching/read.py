@@ -13,10 +13,21 @@ import asyncio
 
 import httpx
 
-from ._types import FetchedPage, FetchPolicy, PageError, PageRead
+from ..corpus._collection import tokenize
+from ..schema import PageRead
+from ._types import FetchedPage, FetchPolicy, PageError
 from .extract import extract_text
 from .fetch import fetch_page
 from .passages import best_passages, split_passages
+
+
+def focused(query: str, title: str) -> str:
+    """`query` without the words the page's title already has: on a page about its subject, the subject's
+    name is in every passage, and what singles out the answer is the rest of the query ("cost", "first
+    lit"). The whole query when the title holds all of it."""
+    named = set(tokenize([title])[0])
+    rest = [word for word in query.split() if not set(tokenize([word])[0]) <= named]
+    return " ".join(rest) if any(tokenize([" ".join(rest)])[0]) else query
 
 
 def digest(page: FetchedPage, query: str, policy: FetchPolicy, k: int) -> PageRead:
@@ -30,7 +41,7 @@ def digest(page: FetchedPage, query: str, policy: FetchPolicy, k: int) -> PageRe
         content_type=page.content_type,
         bytes_read=len(page.body),
         truncated=page.truncated,
-        passages=best_passages(split_passages(content.text), query, k),
+        passages=best_passages(split_passages(content.text), focused(query, content.title), k),
         text=content.text,
     )
 

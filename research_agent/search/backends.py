@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..corpus import open_collection, resolve_collection
 from .errors import SearchError, TransientSearchError
@@ -28,6 +28,8 @@ class SearchHit(BaseModel):
     score: float | None = None
     content: str | None = None
     """The page's full text, when the backend returned it (Tavily with `include_raw_content`)."""
+    passages: list[str] = Field(default_factory=list)
+    """What the page says on the query, read from the page itself once its search has returned."""
 
 
 class SearchBackend(Protocol):

@@ -9,7 +9,7 @@ from research_agent.options import InputError, resolve_options, validate_questio
 from research_agent.providers import offline_reason
 from ui import backend
 
-BACKENDS = ["corpus", "duckduckgo", "tavily", "builtin"]
+BACKENDS = ["corpus", "searxng", "duckduckgo", "tavily", "builtin"]
 OFFLINE_CHOICE = "Offline (built-in models)"
 ONLINE_CHOICE = "Configured models"
 
