@@ -58,7 +58,7 @@ class ResearchOptions(BaseModel):
     max_searches: int = 5
     max_results: int = 5
     max_extra_searches: int = 2
-    read_pages: int = 3
+    read_pages: int = 4
     """Web pages read after each web search (0: snippets only); corpus searches read no pages."""
     allow_domains: list[str] = Field(default_factory=list, description="Web results kept only from these.")
     deny_domains: list[str] = Field(default_factory=list, description="Web results dropped from these.")

@@ -84,7 +84,7 @@ class Settings(BaseSettings):
         default=2, ge=0, le=10, description="Most extra searches the analyst may run per report."
     )
     read_pages: int = Field(
-        default=3,
+        default=4,
         ge=0,
         le=10,
         description="Web pages read after each web search (its best results); 0 researches from snippets only.",

@@ -133,10 +133,13 @@ def score(
     )
 
 
-def run_web_slice(settings: Settings, on_case: Callable[[WebCase], None] | None = None) -> WebFigures:
-    """Run every fact's question over the local web offline and score the reports."""
+def run_web_slice(
+    settings: Settings, on_case: Callable[[WebCase], None] | None = None, only: set[str] | None = None
+) -> WebFigures:
+    """Run every fact's question (or those whose id is in `only`) over the local web offline and score
+    the reports."""
     site = default_site()
-    facts = load_facts()
+    facts = [fact for fact in load_facts() if only is None or fact.id in only]
     started = time.monotonic()
     figures = WebFigures()
     with LocalWeb(site=site) as web:
