@@ -35,6 +35,8 @@ from dbos import (
 )
 from dbos import error as dbos_error
 from pydantic_ai.exceptions import UsageLimitExceeded
+from pydantic_ai.messages import ModelMessage
+from pydantic_ai.models.openai import OpenAIResponsesModelSettings
 from pydantic_ai.usage import RunUsage, UsageLimits
 
 from . import agents
@@ -79,6 +81,7 @@ from .schema import (
     ResearchReport,
     ResearchStatus,
     RewriteRequest,
+    SearchFindings,
     SearchOutcome,
     SearchProgress,
     SearchState,
@@ -87,6 +90,9 @@ from .schema import (
     Usage,
     cite,
 )
+from .search import SearchHit
+from .search.native import grounded_in_results, native_results
+from .search.pages import read_pages, resolve_redirects_step
 
 RESULT_POLL_INTERVAL = 0.05
 """Seconds between checks for a queued child's result (DBOS's default, 1 s, would idle a run that long)."""
@@ -167,6 +173,7 @@ async def run_search(
     returned: list[Source] = []
     pages: list[PageRead] = []
     unreturned = 0
+    builtin: SearchFindings | None = None
     limits = usage_limits(budget)
     spent = RunUsage()  # filled in as the agent runs, so a failed search's requests still count
     corpus = step_corpus(step, options)
@@ -177,6 +184,11 @@ async def run_search(
                 model=options.search_model,
                 usage_limits=limits,
                 usage=spent,
+                # OpenAI's Responses API lists every page its search returned only when asked to.
+                model_settings=OpenAIResponsesModelSettings(openai_include_web_search_sources=True),
+            )
+            returned, pages, unreturned, builtin = await _ground_builtin(
+                result.output, result.all_messages(), step, options
             )
         else:
             deps = SearchDeps(
@@ -214,13 +226,7 @@ async def run_search(
             started_at=started_at,
             finished_at=datetime.now(UTC),
         )
-    findings = result.output
-    if options.allow_domains or options.deny_domains:
-        # A provider's built-in web search returns no raw results to filter: its findings are held to the lists.
-        kept = [
-            s for s in findings.sources if domain_allowed(s.url, options.allow_domains, options.deny_domains)
-        ]
-        findings = findings.model_copy(update={"sources": kept})
+    findings = builtin or result.output
     if returned:
         findings = grounded(findings, returned, pages)
     return SearchOutcome(
@@ -234,6 +240,22 @@ async def run_search(
         started_at=started_at,
         finished_at=datetime.now(UTC),
     )
+
+
+async def _ground_builtin(
+    findings: SearchFindings, messages: list[ModelMessage], step: SearchStep, options: ResearchOptions
+) -> tuple[list[Source], list[PageRead], int, SearchFindings]:
+    """A provider's built-in web search made checkable: what it returned (read from the run's messages,
+    redirect links resolved in a recorded step), held to the domain lists; the findings' sources matched
+    to it (the rest dropped and counted); the pages of those sources read."""
+    results = native_results(messages)
+    if any(result.redirect and not result.resolved_url for result in results):
+        results = await resolve_redirects_step(results)
+    results = [r for r in results if domain_allowed(r.page_url, options.allow_domains, options.deny_domains)]
+    findings, returned, unreturned = grounded_in_results(findings, results)
+    hits = [SearchHit(title=s.title, url=s.url, snippet=s.snippet) for s in returned]
+    pages = await read_pages(hits, step.query, options.read_pages)
+    return returned, pages, unreturned, findings
 
 
 def number_sources(outcomes: list[SearchOutcome]) -> dict[str, NumberedSource]:

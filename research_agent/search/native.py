@@ -50,7 +50,7 @@ from pydantic_ai.native_tools import WebSearchTool
 
 from ..domains import normalize_domain
 from ..fetching import CheckedUrl, FetchPolicy, PageError, PageFailed, UrlRefused, check_url
-from ..schema import Source
+from ..schema import SearchFindings, Source
 
 GEMINI_REDIRECT_PREFIXES: tuple[str, ...] = (
     "https://vertexaisearch.cloud.google.com/grounding-api-redirect/",
@@ -465,3 +465,31 @@ def match_source(source: str, results: Sequence[NativeResult]) -> NativeResult |
         if result.redirect and not result.resolved_url and result.domain and _within(host, result.domain):
             return result
     return None
+
+
+def grounded_in_results(
+    findings: SearchFindings, results: Sequence[NativeResult]
+) -> tuple[SearchFindings, list[Source], int]:
+    """The findings held to what the provider's search returned: each source the model names matched to a
+    result (its raw form collected as the search's returned results), those matching none dropped and
+    counted.
+
+    A matched source takes the result's address, so the check compares like with like; one matched only by
+    the domain of a redirect link that could not be resolved keeps the model's own address (the link says
+    nothing a reader could open), with the result's title and snippet.
+    """
+    kept: list[Source] = []
+    returned: dict[str, Source] = {}
+    dropped = 0
+    for source in findings.sources:
+        match = match_source(source.url or source.title, results)
+        if match is None:
+            dropped += 1
+            continue
+        by_domain_only = match.redirect and not match.resolved_url
+        raw = match.as_source()
+        if by_domain_only and source.url:
+            raw = raw.model_copy(update={"url": source.url})
+        returned.setdefault(raw.key, raw)
+        kept.append(raw)
+    return findings.model_copy(update={"sources": kept}), list(returned.values()), dropped

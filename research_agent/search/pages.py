@@ -24,6 +24,7 @@ from ..fetching.read import focused
 from ..schema import PageRead
 from ..settings import Settings
 from .backends import SearchHit
+from .native import NativeResult, resolve_redirects
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -88,3 +89,10 @@ def with_passages(hits: list[SearchHit], pages: list[PageRead]) -> list[SearchHi
         else hit
         for hit in hits
     ]
+
+
+@DBOS.step(name="resolve_redirects")
+async def resolve_redirects_step(results: list[NativeResult]) -> list[NativeResult]:
+    """Resolve the redirect links a provider's web search returned (Gemini's), recorded once; a link that
+    cannot be resolved safely stays as it was, matched by its domain."""
+    return await resolve_redirects(results, fetch_policy(engine_settings.current()))
