@@ -65,6 +65,8 @@ class LocalWeb:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._canned: dict[str, deque[CannedResponse]] = {}
+        self._held: set[str] = set()
+        self._released = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -128,6 +130,25 @@ class LocalWeb:
     def reset_counts(self) -> None:
         with self._lock:
             self._counts.clear()
+
+    def hold(self, path: str) -> None:
+        """Make requests to `path` wait, unanswered, until `release()` (or the server stops): a page
+        being read for as long as a test needs, to kill a worker in the middle of reading it."""
+        with self._lock:
+            self._held.add(path)
+        self._released.clear()
+
+    def release(self) -> None:
+        """Answer the held requests, and any later ones, at once."""
+        with self._lock:
+            self._held.clear()
+        self._released.set()
+
+    def _wait_if_held(self, path: str) -> None:
+        with self._lock:
+            held = path in self._held
+        while held and not self._released.wait(0.05) and not self._stop.is_set():
+            pass
 
     def fail_next(
         self,
@@ -206,6 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
             if canned is not None:
                 self._send(canned.status, canned.body, canned.content_type, canned.headers)
                 return
+            self.web._wait_if_held(path)
             body = self._read_body() if method == "POST" else b""
             if path == "/search" and method != "HEAD":
                 self._searxng(parse_qs(url.query) | parse_qs(body.decode("utf-8", "replace")))
