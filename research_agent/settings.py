@@ -65,6 +65,10 @@ class Settings(BaseSettings):
         description="Address of the SearXNG instance the searxng backend queries, e.g. http://localhost:8080 "
         "(`json` must be in its settings.yml's search.formats).",
     )
+    tavily_url: str = Field(
+        default="https://api.tavily.com",
+        description="Base address of Tavily's API (change it only for a proxy or a stand-in).",
+    )
     corpus: str = Field(
         default="auto",
         description="Collection the corpus backend searches: 'auto' (the bundled one each question fits best), "

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from research_agent.pricing import estimate_cost
 from research_agent.schema import (
+    NumberedSource,
+    PageRead,
     Phase,
     ResearchPlan,
     ResearchStatus,
@@ -17,7 +19,15 @@ from research_agent.schema import (
     Usage,
 )
 from research_agent.supervisor import WorkerEvent
-from ui.components import linked_citations, phase_stepper, source_line, timeline_chart, timeline_frame
+from ui.components import (
+    _source_anchor,
+    linked_citations,
+    page_lines,
+    phase_stepper,
+    source_line,
+    timeline_chart,
+    timeline_frame,
+)
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 PLAN = ResearchPlan(search_steps=[SearchStep(query="q", rationale="r")], analysis_instructions="a")
@@ -104,3 +114,27 @@ def test_cost_estimates():
     assert priced.total_usd > 0 and priced.unpriced == ()
     unknown = estimate_cost({"openai:my-local-llama": usage})
     assert unknown.unpriced == ("openai:my-local-llama",) and "unpriced" in unknown.describe()
+
+
+def test_a_page_read_is_listed_with_its_reason_and_passages_escaped():
+    refused = PageRead(url="http://10.0.0.1/admin", status="refused", reason="10.0.0.1 is a private address")
+    fetched = PageRead(
+        url="https://tides.example.org/a",
+        status="fetched",
+        title="**Tides** [click](javascript:alert(1))",
+        passages=["The light was *first* lit in 1841 <script>alert(1)</script>"],
+    )
+    assert "refused" in page_lines(refused) and "10.0.0.1 is a private address" in page_lines(refused)
+    shown = page_lines(fetched)
+    assert "\\*\\*Tides\\*\\*" in shown and "\\[click\\]" in shown  # markup shown as text, not followed
+    assert "> The light was \\*first\\* lit in 1841" in shown
+
+
+def test_a_source_links_only_a_web_address_and_shows_its_passage_escaped():
+    web = NumberedSource(
+        number=1, title="Tides", url="https://tides.example.org/a", passages=["Lit in <b>1841</b>."]
+    )
+    script = NumberedSource(number=2, title="Trap", url="javascript:alert(1)")
+    assert '<a href="https://tides.example.org/a"' in _source_anchor(web)
+    assert "<blockquote" in _source_anchor(web) and "&lt;b&gt;1841&lt;/b&gt;" in _source_anchor(web)
+    assert "<a " not in _source_anchor(script) and "javascript:alert(1)" in _source_anchor(script)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
 from research_agent.client import ResearchClient
 from research_agent.localweb import LocalWeb
@@ -98,3 +99,22 @@ def test_hostile_pages_are_bounded_and_recorded_with_their_reason(settings: Sett
             assert page.status in ("refused", "failed") and page.reason, (path, page)
     assert "evil.example" not in status.report.body
     assert status.citations is not None and not status.citations.removed
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_tavilys_own_page_content_is_used_instead_of_fetching(settings: Settings, web: LocalWeb) -> None:
+    tavily = settings.model_copy(
+        update={
+            "search_backend": "tavily",
+            "tavily_api_key": SecretStr("tvly-test"),
+            "tavily_url": web.tavily_url,
+            "allow_private_urls": False,  # no page may be fetched: Tavily's content is what is read
+        }
+    )
+    status = _research(tavily, LIGHTHOUSE)
+    assert status.phase is Phase.COMPLETED and status.report is not None
+    pages = [page for search in status.searches for page in search.pages]
+    assert pages and all(p.status == "fetched" and p.source == "search service" for p in pages)
+    assert not [path for path in web.request_counts() if path.startswith("/skerrow-light")]
+    assert "1841" in status.report.body
+    assert status.citations is not None and status.citations.clean and status.citations.against_pages

@@ -34,7 +34,8 @@ def backend_for(name: str, collection: str, settings: Settings) -> SearchBackend
             raise SearchError(
                 "the tavily search backend needs TAVILY_API_KEY; set it or choose another backend"
             )
-        return TavilyBackend(key)
+        # Tavily's own text of each page saves reading it again (when it reads pages at all).
+        return TavilyBackend(key, base_url=settings.tavily_url, include_raw_content=settings.read_pages > 0)
     if name == "searxng":
         if not settings.searxng_url:
             raise SearchError(
