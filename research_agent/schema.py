@@ -376,6 +376,8 @@ def citation_summary(check: CitationCheck) -> str:
             f"citations: {check.cited} not verifiable (the search returned no raw results to check against)"
             + dropped
         )
+    if not check.cited:
+        return "citations: none in the report" + dropped
     if not check.against_pages:
         checked = "checked against what the searches returned"
     elif check.against_pages == check.verified:
