@@ -33,6 +33,8 @@ from research_agent.settings import EXECUTOR_ID_PATTERN, get_settings
 
 from ._process import cli, settings_from_env, start_worker
 
+pytestmark = pytest.mark.slow  # property-based: many inputs, many runs: left out of `make test-fast`
+
 FULL = os.environ.get("CHAOS_SCALE", "ci") == "full"
 QUESTION = "Compare the economies of Chile and Peru"
 EXAMPLES = settings(

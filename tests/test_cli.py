@@ -11,6 +11,8 @@ import pytest
 
 from ._process import cli
 
+pytestmark = pytest.mark.slow  # the real command in subprocesses: left out of `make test-fast`
+
 QUESTION = "Compare the economies of Chile and Peru"
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from research_agent.evaluation.figures import TARGETS, evaluator_averages, shortfalls
 from research_agent.evaluation.runner import load_report
 
 from ._process import cli
+
+pytestmark = pytest.mark.slow  # a slice of the evaluation dataset as real runs: left out of `make test-fast`
 
 SUBSET = [
     "fact-chile-capital",

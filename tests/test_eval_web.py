@@ -9,6 +9,8 @@ import pytest
 from research_agent.evaluation import web
 from research_agent.settings import Settings
 
+pytestmark = pytest.mark.slow  # a slice of the web evaluation as real runs: left out of `make test-fast`
+
 SUBSET = {"tram-stops", "line4-cost", "light-first-lit", "light-steps", "heat-aw9-weight", "lib-licence"}
 """One or two facts of each site, HTML and PDF pages."""
 

@@ -38,6 +38,9 @@ from research_agent.settings import Settings, get_settings
 from ._otlp import ReceivedSpan, otlp_receiver
 from ._process import cli, start_worker
 
+# workers in subprocesses exporting to a local collector: left out of `make test-fast`
+pytestmark = pytest.mark.slow
+
 QUESTION = "Compare the economies of Chile and Peru"
 # One offline run of QUESTION: plan, four searches (and the control workflow a finish request would go to),
 # analysis, citation check (DBOS workflows and steps, pydantic-ai agent

@@ -22,6 +22,8 @@ from research_agent.supervisor import (
     wait_for_state,
 )
 
+pytestmark = pytest.mark.slow  # a supervised worker subprocess: left out of `make test-fast`
+
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:

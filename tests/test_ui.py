@@ -19,6 +19,9 @@ from research_agent.schema import Phase
 from research_agent.settings import Settings, get_settings
 from research_agent.supervisor import SupervisorSnapshot, WorkerState, state_file
 
+# the Streamlit pages through AppTest, with a worker: left out of `make test-fast`
+pytestmark = pytest.mark.slow
+
 APP = str(Path(__file__).parents[1] / "ui" / "app.py")
 QUESTION = "Compare the economies of Chile and Peru"
 SUBMIT = "FormSubmitter:new-research-Start research"
