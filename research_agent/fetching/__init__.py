@@ -6,8 +6,8 @@ against SSRF rules (`guard`), downloads the page within the `FetchPolicy`'s time
 (`passages`). It returns a `PageRead` whatever happens, refused or failed pages included, with the reason.
 """
 
-from ..schema import PageRead
-from ._types import FetchedPage, FetchPolicy, PageError, PageFailed, PageRefused, PageStatus
+from ..schema import PageRead, PageStatus
+from ._types import FetchedPage, FetchPolicy, PageError, PageFailed, PageRefused
 from .extract import PageText, extract_text
 from .fetch import fetch_page
 from .guard import CheckedUrl, UrlRefused, check_url, forbidden_reason

@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from .backends import SearchError, SearchHit, TransientSearchError, _snippet
+from .backends import SearchHit, _snippet
+from .errors import SearchError, TransientSearchError
 
 
 class SearxngBackend:
