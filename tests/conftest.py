@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -15,6 +17,14 @@ from research_agent.settings import Settings, get_settings
 POSTGRES_ADMIN_URL = os.environ.get(
     "RESEARCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+_ON_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+REQUIRED = (
+    {name.strip() for name in os.environ["RESEARCH_TEST_REQUIRE"].split(",") if name.strip()}
+    if "RESEARCH_TEST_REQUIRE" in os.environ
+    else ({"postgres", "browser"} if _ON_CI else set())
+)
+"""Kinds of tests this machine must run rather than skip: RESEARCH_TEST_REQUIRE (e.g. `postgres,browser`;
+empty for none), else both under CI. Read at import: `isolated_env` clears RESEARCH_* during each test."""
 _KEY_VARIABLES = (
     "ANTHROPIC_API_KEY",
     "GOOGLE_API_KEY",
@@ -62,12 +72,31 @@ def isolated_env(
     get_settings.cache_clear()
 
 
+def cannot_run(kind: str, reason: str) -> NoReturn:
+    """Skip a test that cannot run here, or fail it where tests of its `kind` must run (see REQUIRED)."""
+    if kind in REQUIRED:
+        pytest.fail(
+            f"{reason}; the {kind} tests must run on this machine (CI is set or RESEARCH_TEST_REQUIRE names "
+            f"{kind}), so this is a failure, not a skip",
+            pytrace=False,
+        )
+    pytest.skip(reason)
+
+
 def _postgres_database() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
+    if importlib.util.find_spec("psycopg") is None:
+        cannot_run("postgres", "psycopg is not installed")
+    import psycopg
+
+    refused = None
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as error:
-        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN_URL} ({error}); set RESEARCH_TEST_POSTGRES_URL")
+        refused = error  # reported outside the handler, so a failure shows no chained traceback
+    if refused is not None:
+        cannot_run(
+            "postgres", f"no PostgreSQL at {POSTGRES_ADMIN_URL} ({refused}); set RESEARCH_TEST_POSTGRES_URL"
+        )
     name = f"research_test_{uuid.uuid4().hex[:10]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:

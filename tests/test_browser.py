@@ -21,17 +21,21 @@ from playwright.sync_api import Page, sync_playwright
 from research_agent.settings import get_settings
 from research_agent.supervisor import WorkerState, read_snapshot, wait_for_state
 from tests._process import COMMAND
+from tests.conftest import cannot_run
 
 CHROMIUM = Path(os.environ.get("RESEARCH_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).parent / "artifacts"
 QUESTION = "Compare the economies of Chile and Peru"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium"
-    ),
-]
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def chromium() -> Path:
+    """Debian's Chromium; without it the test is skipped, or fails where browser tests must run."""
+    if not CHROMIUM.exists():
+        cannot_run("browser", f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+    return CHROMIUM
 
 
 def _free_port() -> int:
