@@ -368,14 +368,17 @@ class CitationCheck(BaseModel):
 
 def citation_summary(check: CitationCheck) -> str:
     """One line for people: what was checked against what, and which citations were removed and why."""
+    plural = "s" if check.unreturned != 1 else ""
     dropped = (
-        f"; {check.unreturned} sources the search never returned were dropped" if check.unreturned else ""
+        f"; {check.unreturned} source{plural} the search never returned dropped" if check.unreturned else ""
     )
     if not check.verifiable:
-        return (
-            f"citations: {check.cited} not verifiable (the search returned no raw results to check against)"
-            + dropped
+        why = (
+            "no source the models named was among the search's results"
+            if check.unreturned
+            else "the search returned no raw results to check against"
         )
+        return f"citations: {check.cited} not verifiable ({why})" + dropped
     if not check.cited:
         return "citations: none in the report" + dropped
     if not check.against_pages:

@@ -251,8 +251,20 @@ async def _ground_builtin(
     results = native_results(messages)
     if any(result.redirect and not result.resolved_url for result in results):
         results = await resolve_redirects_step(results)
-    results = [r for r in results if domain_allowed(r.page_url, options.allow_domains, options.deny_domains)]
+    allow, deny = options.allow_domains, options.deny_domains
+    # An unresolved redirect link stands for its domain, not for the redirector's host.
+    results = [
+        r
+        for r in results
+        if domain_allowed(
+            f"https://{r.domain}/" if r.redirect and not r.resolved_url else r.page_url, allow, deny
+        )
+    ]
     findings, returned, unreturned = grounded_in_results(findings, results)
+    # A source matched by domain only keeps the model's own address: it is held to the lists too.
+    kept = [source for source in findings.sources if domain_allowed(source.url, allow, deny)]
+    findings = findings.model_copy(update={"sources": kept})
+    returned = [source for source in returned if domain_allowed(source.url, allow, deny)]
     hits = [SearchHit(title=s.title, url=s.url, snippet=s.snippet) for s in returned]
     pages = await read_pages(hits, step.query, options.read_pages)
     return returned, pages, unreturned, findings
