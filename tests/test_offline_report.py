@@ -11,10 +11,12 @@ from research_agent._offline_report import (
     excerpt,
     is_code,
     lead_sentences,
+    relevant_sources,
     without_grammar,
     write_report_offline,
 )
 from research_agent.corpus import Collection, open_collection
+from research_agent.corpus.question import understand
 from research_agent.corpus.values import amount, difference, figure, latest_reading, tidy_series
 from research_agent.evaluation._text import claims
 from research_agent.schema import CITATION_PATTERN, NumberedSource
@@ -235,8 +237,23 @@ def test_a_field_filed_under_two_headings_is_quoted_once(factbook: Collection):
         _source(1, "Iceland — Geography — Climate", text),
         _source(2, "Iceland — Environment — Climate", text),
     ]
-    draft = write_report_offline("What is the weather like in Iceland?", sources, factbook)
+    question = "What is the weather like in Iceland?"
+    kept = relevant_sources(understand(question, factbook), sources, factbook)
+    assert [item.source.number for item in kept] == [1]
+    draft = write_report_offline(question, sources, factbook)
     assert _cited(draft.body) == [1] and draft.body.count("North Atlantic Current") == 1
+
+
+def test_a_document_filed_under_two_topics_is_quoted_once(pydoc: Collection):
+    text = 'The "with" statement is used to wrap the execution of a block with methods defined by a context manager.'
+    sources = [
+        _source(1, 'The "with" statement', text, "pydoc:topic/with"),
+        _source(
+            2, 'Compound statements — The "with" statement', text, 'pydoc:topic/compound#The "with" statement'
+        ),
+    ]
+    kept = relevant_sources(understand("What is the with statement used for?", pydoc), sources, pydoc)
+    assert [item.source.number for item in kept] == [1]
 
 
 def test_example_code_stays_out_of_prose_unless_code_is_asked_for(pydoc: Collection):
