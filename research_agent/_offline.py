@@ -191,8 +191,10 @@ def plan_research_offline(question: str, max_searches: int, collection: Collecti
                         f"{entity} {section.replace(' — ', ' ')}",
                         f"Finds {_possessive(entity)} {name} ({section}), which the question needs.",
                     )
-        # Compare like with like: every entity gets the same number of searches before the budget runs out.
-        if len(entities) > 1 and max_searches >= len(entities):
+        # Compare like with like: for a subject ("economy"), every entity gets the same aspects before the
+        # budget runs out. Aspects the question names all count: the analyst's extra searches complete
+        # the last round (three countries, two aspects: five searches, one extra).
+        if understanding.broad and len(entities) > 1 and max_searches >= len(entities):
             steps = steps[: (max_searches // len(entities)) * len(entities)]
     else:
         for location in understanding.fields:
@@ -276,19 +278,20 @@ def _issued(messages: list[ModelMessage], tool_name: str) -> list[str]:
 def missing_searches(
     understanding: Understanding, sources: list[NumberedSource], collection: Collection
 ) -> list[str]:
-    """Queries for what the research still lacks: each named entity's main field (the one the question asks
-    first) when no source holds it, or any source at all about an entity the plan had no room for."""
-    queries = []
-    for entity in understanding.entities:
+    """Queries for what the research still lacks, most wanted first: every field the question names (for
+    a subject, its main field) of every named entity that no source holds, aspect by aspect; or any source
+    at all about an entity the plan had no room for."""
+    wanted: list[tuple[int, int, str]] = []
+    for order, entity in enumerate(understanding.entities):
         fields = understanding.fields_for(entity, collection)
-        if fields:
-            field = fields[0]
+        if not fields and not any(s.title.startswith(f"{entity} — ") for s in sources):
+            query = f"{entity} {_aspect_query(understanding.question, understanding)}".strip()[:200]
+            wanted.append((0, order, query))
+        for rank, field in enumerate(fields[:1] if understanding.broad else fields):
             if not any(factbook_parts(s.title) == (entity, field) for s in sources):
                 section = collection.entity_fields(entity)[field].section
-                queries.append(f"{entity} {section.replace(' — ', ' ')}")
-        elif not any(s.title.startswith(f"{entity} — ") for s in sources):
-            queries.append(f"{entity} {_aspect_query(understanding.question, understanding)}".strip()[:200])
-    return queries
+                wanted.append((rank, order, f"{entity} {section.replace(' — ', ' ')}"))
+    return [query for _, _, query in sorted(wanted)]
 
 
 def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:

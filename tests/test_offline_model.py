@@ -7,10 +7,12 @@ from research_agent._offline import (
     excerpt,
     findings_from_hits,
     listed_sources,
+    missing_searches,
     plan_research_offline,
     write_report_offline,
 )
 from research_agent.corpus import open_collection
+from research_agent.corpus.question import understand
 from research_agent.schema import CITATION_PATTERN, NumberedSource
 from research_agent.search.backends import SearchHit
 
@@ -24,6 +26,26 @@ def test_the_plan_pairs_each_named_country_with_the_same_aspects(index_dir: Path
     assert all("Economy" in q for q in queries)
     assert queries[0].removeprefix("Chile") == queries[1].removeprefix("Peru")
     assert all(step.rationale for step in plan.search_steps)
+
+
+def test_named_aspects_of_three_countries_share_the_budget_and_extra_searches_complete_them(index_dir: Path):
+    factbook = open_collection("factbook", index_dir)
+    question = "Compare the population and GDP per capita of France, Spain and Italy"
+    plan = plan_research_offline(question, 5, factbook)
+    assert [s.query for s in plan.search_steps] == [
+        "France People and Society Population",
+        "Spain People and Society Population",
+        "Italy People and Society Population",
+        "France Economy Real GDP per capita",
+        "Spain Economy Real GDP per capita",
+    ]
+    found = [
+        NumberedSource(number=n, title=p.title, location=p.location, snippet=p.text)
+        for n, step in enumerate(plan.search_steps, start=1)
+        for p, _ in factbook.search(step.query, 5)
+    ]
+    understanding = understand(question, factbook)
+    assert missing_searches(understanding, found, factbook) == ["Italy Economy Real GDP per capita"]
 
 
 def test_the_plan_follows_the_question(index_dir: Path):
