@@ -326,9 +326,11 @@ def _comparison(field: str, found: list[_Found], vocabulary: Vocabulary) -> str 
             f"{_possessive(bottom.entity)}, {bottom.reading.shown} {second}, by {difference(high - low, unit)}"
             f"{_ratio_clause(high, low)}."
         )
+    count = {3: "three", 4: "four", 5: "five"}.get(len(ranked), str(len(ranked)))
     return (
-        f"{top.entity} has the highest {label}, {top.reading.shown} {first}, and {bottom.entity} the lowest, "
-        f"{bottom.reading.shown} {second}, {difference(high - low, unit)} apart."
+        f"{_possessive(top.entity)} {label}, {top.reading.shown} {first}, is the highest of the {count}, and "
+        f"{_possessive(bottom.entity)}, {bottom.reading.shown} {second}, the lowest, "
+        f"{difference(high - low, unit)} apart."
     )
 
 

@@ -145,8 +145,8 @@ def test_three_or_more_entities_lead_with_the_highest_and_the_lowest(factbook: C
     question = "Compare the GDP per capita of Chile, Bolivia and Peru"
     lead = write_report_offline(question, [CHILE, BOLIVIA, PERU], factbook).body.split("\n\n")[0]
     assert lead == (
-        "Chile has the highest real GDP per capita, $30,200 (2024) [1], and Bolivia the lowest, "
-        "$9,800 (2024) [3], $20,400 apart."
+        "Chile's real GDP per capita, $30,200 (2024) [1], is the highest of the three, and Bolivia's, "
+        "$9,800 (2024) [3], the lowest, $20,400 apart."
     )
 
 
