@@ -194,6 +194,7 @@ def test_the_longest_match_wins_and_weak_words_yield_to_others(factbook: Collect
     assert understand("How long do people in Japan live?", factbook).fields == ("Life expectancy at birth",)
     assert understand("How many people are out of work in Spain?", factbook).fields == ("Unemployment rate",)
     assert understand("How many people live in Nigeria?", factbook).fields == ("Population",)
+    assert understand("What languages do people speak in Peru?", factbook).fields == ("Languages",)
     eat = understand("What do people in Kenya eat?", factbook)  # "people" is not asked about here
     assert eat.fields == () and eat.unknown == ("eat",)
     assert find_terms("how big is § compared with §", VOCABULARIES["factbook"])[0].term.fields == ("Area",)
