@@ -477,10 +477,7 @@ def write_report_offline(question: str, sources: list[NumberedSource], collectio
             f"cannot be answered from the '{collection.name}' collection."
         )
         return ReportDraft(title=title, body=body)
-    if not unique:
-        body = "The searches returned no sources, so the question cannot be answered from this corpus."
-        return ReportDraft(title=title, body=body)
-    if not found:
+    if not found:  # no source at all (every search failed) or none on the question
         body = (
             f"## Not found\n\nThe sources found say nothing about {_asked(understanding, collection)}, so this "
             f"question cannot be answered from the '{collection.name}' collection."
