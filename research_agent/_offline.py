@@ -28,11 +28,12 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from . import engine_settings, faults
 from ._audit import record_execution
-from ._offline_report import excerpt, without_entities, write_report_offline
+from ._offline_report import excerpt, without_entities, without_signature, write_report_offline
 from ._offline_web import plan_web_research, write_web_report
 from .catalog import WEB
 from .corpus import Collection, Passage, open_collection, resolve_collection
 from .corpus._collection import tokenize
+from .corpus.question import Understanding, factbook_parts, understand
 from .prompts import read_tag
 from .schema import (
     NumberedSource,
@@ -45,47 +46,6 @@ from .search.backends import SearchHit
 
 _hits = TypeAdapter(list[SearchHit])
 _numbered = TypeAdapter(list[NumberedSource])
-_SOURCES_PER_SEARCH = 3
-"""Sources of each search the offline report quotes: the best ones, so the report stays readable."""
-
-# Everyday words for what the Factbook files under other names; they steer which fields the planner picks.
-# Keys are patterns over the lower-cased question, values words of the Factbook's field names.
-_FACTBOOK_HINTS: dict[str, str] = {
-    r"econom": "economic overview real GDP growth rate per capita exports inflation unemployment industries",
-    r"\btrade": "exports imports partners commodities",
-    r"\bexport|sells? abroad": "exports commodities partners",
-    r"wealth|\brich\b|\bpoor\b": "real GDP per capita poverty",
-    r"how many people|\binhabitants|\bpopulous": "population",
-    r"\bpeople\b": "population ethnic groups languages religions",
-    r"\blive\b.*\blong\b|\blong\b.*\blive\b|\blifespan|\blive to\b": "life expectancy at birth",
-    r"demograph": "population age structure median age growth rate",
-    r"health": "life expectancy health expenditure physician density",
-    r"educat|\bschool": "education expenditure literacy school life expectancy",
-    r"geograph": "location area terrain climate natural resources",
-    r"climate|weather": "climate natural hazards",
-    r"hazard|disaster": "natural hazards",
-    r"\bbig\b|\bsize\b|\blarge\b": "area total land water",
-    r"mountain|highest point|\bpeak\b": "elevation highest point",
-    r"\bborder|neighbo": "land boundaries border countries",
-    r"energy": "electricity generation sources petroleum natural gas",
-    r"militar|\barmy\b|\barmed forces": "military expenditures military and security forces",
-    r"politic": "government type executive branch legislative branch political parties",
-    r"govern": "government type constitution executive branch capital",
-    r"seat of government|capital city": "capital",
-    r"\bleader|president|prime minister|head of state": "executive branch chief of state head of government",
-    r"histor": "background independence",
-    r"independen|how old": "independence",
-    r"environment": "environmental issues carbon dioxide emissions",
-    r"\bmoney\b|currenc|\bdollar|\bworth\b": "exchange rates currency",
-    r"\bprices?\b|cost of living": "inflation rate consumer prices",
-    r"\bjobs?\b|jobless|unemploy": "unemployment rate",
-    r"\bfarm|\bcrops?\b|agricultur|\bgrows?\b": "agricultural products",
-    r"\btongues?\b|\bspeak|\bspoken": "languages",
-    r"faith|\bbelie|religio": "religions",
-    r"symbol|emblem|national animal|national flower": "national symbol(s)",
-}
-_HINTS: dict[str, dict[str, str]] = {"factbook": _FACTBOOK_HINTS}
-"""Hints by collection: only the Factbook files facts under names people rarely use."""
 
 
 def _user_prompt(messages: list[ModelMessage]) -> str:
@@ -146,42 +106,22 @@ def _collection(prompt: str, question: str) -> Collection:
 # --- planner -------------------------------------------------------------------------------------------
 
 
-def _hints(text: str, collection: Collection) -> str:
-    lowered = text.lower()
-    return " ".join(
-        h for pattern, h in _HINTS.get(collection.name, {}).items() if re.search(pattern, lowered)
-    )
-
-
-def _hint_weights(text: str, collection: Collection) -> dict[str, float]:
-    """The collection's words for what `text` asks, each weighted by how specific its hint is: a hint
-    naming one field ("how many people": population) outweighs a broad one ("people": five fields)."""
-    weights: dict[str, float] = {}
-    lowered = text.lower()
-    for pattern, hint in _HINTS.get(collection.name, {}).items():
-        if re.search(pattern, lowered):
-            words = set(tokenize([hint])[0])
-            for word in words:
-                weights[word] = weights.get(word, 0.0) + 1 / len(words)
-    return weights
-
-
-def _aspect_query(question: str, entities: list[str], collection: Collection) -> str:
-    """The question without the entities it names, with the collection's words for what it asks."""
-    text = without_entities(question, entities)
-    return f"{text} {_hints(text, collection)}".strip()
+def _aspect_query(question: str, understanding: Understanding) -> str:
+    """The question without the entities it names, with the names of the fields its words mean."""
+    text = without_entities(question, understanding.entities)
+    fields = " ".join(f for f in understanding.fields if not f.startswith("pydoc:"))
+    return f"{text} {fields}".strip()
 
 
 def _aspects(question: str, entity: str, collection: Collection, wanted: int) -> list[Passage]:
-    """Passages of `entity` (any, when empty) whose sections answer the question, best first.
+    """Passages of `entity` (any, when empty) whose sections best match the question's own words, best
+    first: for a question whose words the vocabulary does not know ("What do people in Kenya eat?").
 
-    A section whose name holds the question's own words ranks first ("capital" finds the field Capital),
-    then one named in the collection's words for them (hints), then the search's own order; a name the
+    A section whose name holds the question's words ranks first, then the search's own order; a name the
     words cover more fully wins a tie ("population" prefers Population to Population growth rate).
     """
     asked = set(tokenize([without_entities(question, [entity] if entity else [])], collection.keep_words)[0])
-    hinted = _hint_weights(question, collection)
-    query = f"{entity} {_aspect_query(question, [entity] if entity else [], collection)}"
+    query = f"{entity} {without_entities(question, [entity] if entity else [])}"
     found = [passage for passage, _ in collection.search(query, k=wanted * 4)]
     # Sections named like the question are candidates even when the search ranks them low.
     candidates = (
@@ -193,48 +133,82 @@ def _aspects(question: str, entity: str, collection: Collection, wanted: int) ->
         key: tuple[float, ...] = (rank,)
         if entity:  # a field's name says what it holds; a document's title says less
             name = set(tokenize([aspect], collection.keep_words)[0])
-            cover = len((asked | hinted.keys()) & name) / max(len(name), 1)
-            key = (-len(asked & name), -sum(hinted.get(t, 0.0) for t in name - asked), -cover, rank)
+            key = (-len(asked & name), -len(asked & name) / max(len(name), 1), rank)
         if aspect not in ranked or key < ranked[aspect][0]:
             ranked[aspect] = (key, passage)
     return [passage for _, passage in sorted(ranked.values(), key=lambda item: item[0])]
 
 
-def plan_research_offline(question: str, max_searches: int, collection: Collection) -> ResearchPlan:
-    """A plan whose searches pair the entities the question names with the fields the corpus has on them.
+def _entity_sections(
+    question: str, understanding: Understanding, entity: str, collection: Collection, wanted: int
+) -> list[str]:
+    """The sections to search for `entity`, most wanted first: those of the fields the question means that
+    the entity has; a field it lacks is still searched when nothing else is asked (the report then says
+    it was not found); failing any field, the sections named most like the question's own words."""
+    fields = understanding.fields_for(entity, collection)
+    if fields:
+        available = collection.entity_fields(entity)
+        return [available[f].section for f in fields]
+    if understanding.fields:
+        return [understanding.fields[0]]
+    return [p.section for p in _aspects(question, entity, collection, wanted)]
 
-    A question naming no entity (most of Python's documentation) searches first for itself, then for the
-    documents that search ranks best, by their titles.
+
+def _document_query(location: str, collection: Collection) -> str:
+    """A query that finds the document at `location` first: its title and the first words of its text (a
+    class's methods, with shorter texts, would outrank it on the title alone)."""
+    passage = next((p for p in collection.passages if p.location == location), None)
+    if passage is None:
+        return location.split(":", 1)[-1]
+    words = re.findall(r"[A-Za-z]+", without_signature(passage.text, passage.title))[:8]
+    return " ".join([passage.title, *words])
+
+
+def plan_research_offline(question: str, max_searches: int, collection: Collection) -> ResearchPlan:
+    """A plan whose searches pair the entities the question names with the fields it asks about.
+
+    For several entities, every one gets the same aspects before the budget runs out. A question naming no
+    entity (most of Python's documentation) searches for the documents its words mean, for itself, then
+    for the documents that search ranks best, by their titles.
     """
-    entities = collection.entities_in(question)
-    aspects: list[str] = []
-    if entities:
-        for entity in entities:
-            for passage in _aspects(question, entity, collection, max_searches):
-                if passage.section not in aspects:
-                    aspects.append(passage.section)
-    else:
-        aspects.append("")
-        aspects += [p.title for p in _aspects(question, "", collection, max_searches)]
+    understanding = understand(question, collection)
+    entities = understanding.entities
     steps: list[SearchStep] = []
-    for aspect in aspects:
-        for entity in entities or [""]:
-            field = aspect.replace(" — ", " ").strip()
-            query = " ".join(part for part in (entity, field) if part) or _aspect_query(
-                question, [], collection
-            )
-            if any(step.query == query for step in steps):
-                continue
-            name = aspect.split(" — ")[-1]
-            rationale = (
-                f"Finds {entity}'s {name} ({aspect}), which the question needs."
-                if entity and aspect
-                else f"Finds what the corpus says on {name or 'the question'}."
-            )
+
+    def add(query: str, rationale: str) -> None:
+        if query and all(step.query != query for step in steps):
             steps.append(SearchStep(query=query, rationale=rationale, corpus=collection.name))
-    # Compare like with like: every entity gets the same aspects before the budget runs out.
-    if len(entities) > 1 and max_searches >= len(entities):
-        steps = steps[: (max_searches // len(entities)) * len(entities)]
+
+    if entities:
+        per_entity = {
+            e: _entity_sections(question, understanding, e, collection, max_searches) for e in entities
+        }
+        for rank in range(max(len(sections) for sections in per_entity.values())):
+            for entity in entities:
+                if rank < len(per_entity[entity]):
+                    section = per_entity[entity][rank]
+                    name = section.split(" — ")[-1]
+                    add(
+                        f"{entity} {section.replace(' — ', ' ')}",
+                        f"Finds {_possessive(entity)} {name} ({section}), which the question needs.",
+                    )
+        # Compare like with like: for a subject ("economy"), every entity gets the same aspects before the
+        # budget runs out. Aspects the question names all count: the analyst's extra searches complete
+        # the last round (three countries, two aspects: five searches, one extra).
+        if understanding.broad and len(entities) > 1 and max_searches >= len(entities):
+            steps = steps[: (max_searches // len(entities)) * len(entities)]
+    else:
+        for location in understanding.fields:
+            if location.startswith("pydoc:"):
+                name = location.removeprefix("pydoc:")
+                add(
+                    _document_query(location, collection),
+                    f"Finds the documentation of {name}, which the question asks about.",
+                )
+        add(_aspect_query(question, understanding), "Finds what the corpus says on the question.")
+        if not understanding.fields:  # nothing named or meant: the documents the question's words find
+            for passage in _aspects(question, "", collection, max_searches):
+                add(passage.title, f"Finds what the corpus says on {passage.title}.")
     steps = steps[:max_searches]
     subjects = " and ".join(entities) if entities else "the subject"
     instructions = (
@@ -242,6 +216,10 @@ def plan_research_offline(question: str, max_searches: int, collection: Collecti
         "cite every sentence and say where the material is silent."
     )
     return ResearchPlan(search_steps=steps, analysis_instructions=instructions)
+
+
+def _possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
 def _planner(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
@@ -290,6 +268,36 @@ def listed_sources(data: dict[str, Any], per_search: int | None = None) -> list[
     ]
 
 
+def _issued(messages: list[ModelMessage], tool_name: str) -> list[str]:
+    """The queries of the `tool_name` calls the model already made in this conversation."""
+    return [
+        str(part.args_as_dict().get("query", ""))
+        for message in messages
+        if isinstance(message, ModelResponse)
+        for part in message.parts
+        if isinstance(part, ToolCallPart) and part.tool_name == tool_name
+    ]
+
+
+def missing_searches(
+    understanding: Understanding, sources: list[NumberedSource], collection: Collection
+) -> list[str]:
+    """Queries for what the research still lacks, most wanted first: every field the question names (for
+    a subject, its main field) of every named entity that no source holds, aspect by aspect; or any source
+    at all about an entity the plan had no room for."""
+    wanted: list[tuple[int, int, str]] = []
+    for order, entity in enumerate(understanding.entities):
+        fields = understanding.fields_for(entity, collection)
+        if not fields and not any(s.title.startswith(f"{entity} — ") for s in sources):
+            query = f"{entity} {_aspect_query(understanding.question, understanding)}".strip()[:200]
+            wanted.append((0, order, query))
+        for rank, field in enumerate(fields[:1] if understanding.broad else fields):
+            if not any(factbook_parts(s.title) == (entity, field) for s in sources):
+                section = collection.entity_fields(entity)[field].section
+                wanted.append((rank, order, f"{entity} {section.replace(' — ', ' ')}"))
+    return [query for _, _, query in sorted(wanted)]
+
+
 def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     prompt = _user_prompt(messages)
     raw = read_tag(prompt, "research_data")
@@ -305,14 +313,16 @@ def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         if isinstance(part.content, list)
         for source in _numbered.validate_python(part.content)
     ]
-    sources = listed_sources(data, _SOURCES_PER_SEARCH) + extra[:_SOURCES_PER_SEARCH]
-    entities = collection.entities_in(question)
-    uncovered = [e for e in entities if not any(source.title.startswith(e) for source in sources)]
-    may_search = any(tool.name == "extra_search" for tool in info.function_tools)
-    if uncovered and may_search and len(extra_returns) < len(uncovered):
-        entity = uncovered[len(extra_returns)]
-        query = f"{entity} {_aspect_query(question, [entity], collection)}".strip()
-        return ModelResponse(parts=[ToolCallPart("extra_search", {"query": query[:200]})])
+    sources = listed_sources(data) + extra
+    understanding = understand(question, collection)
+    may_search = any(tool.name == "extra_search" for tool in info.function_tools) and not any(
+        isinstance(part.content, str)
+        for part in extra_returns  # told that no more are allowed
+    )
+    issued = _issued(messages, "extra_search")
+    wanted = [q for q in missing_searches(understanding, sources, collection) if q not in issued]
+    if wanted and may_search:
+        return ModelResponse(parts=[ToolCallPart("extra_search", {"query": wanted[0]})])
     return _output(info, write_report_offline(question, sources, collection))
 
 

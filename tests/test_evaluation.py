@@ -10,16 +10,26 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_evals.evaluators import EvaluationReason, EvaluatorContext
 
-from research_agent.evaluation._text import claims, declares_not_found, location_matches, retrieved_sources
+from research_agent.evaluation._text import (
+    claims,
+    computed_from,
+    declares_not_found,
+    lead_paragraph,
+    location_matches,
+    quantities,
+    retrieved_sources,
+)
 from research_agent.evaluation.cases import load_dataset, select_cases
 from research_agent.evaluation.evaluators import (
     CitationPrecision,
     FactRecall,
     HonestNotFound,
+    LeadAnswer,
     PlanCoverage,
     ReportJudge,
     ReportLength,
     SourceRecall,
+    SourceRelevance,
 )
 from research_agent.evaluation.expectations import Expectations
 from research_agent.evaluation.figures import compare, evaluator_averages, missed_targets, shortfalls
@@ -158,12 +168,77 @@ def test_not_found_statements_are_recognised_in_other_words(text: str, said: boo
 
 
 def test_claims_are_the_text_before_each_citation_group():
-    body = "1. A is 1 [1], and B is 2 [2][3].\n- C. [4]"
+    body = "1. A is 1 [1], and B is 2 [2][3].\n- C. [4]\nD is 5 [5], by 3. E is 6 [6]."
     assert [(c.text, c.cited) for c in claims(body)] == [
         ("A is 1", (1,)),
         ("and B is 2", (2, 3)),
         ("C", (4,)),
+        ("D is 5", (5,)),
+        ("E is 6", (6,)),  # a citation supports its own sentence, not the end of the one before
     ]
+
+
+def test_each_table_cell_is_a_claim_about_its_row():
+    table = "| | Chile | Peru |\n| --- | --- | --- |\n| GDP per capita | $30,200 (2024) [1] | not found |\n| Capital | Santiago [2] | Lima \\| Callao [3] |"
+    assert [(c.text, c.cited) for c in claims(table)] == [
+        ("GDP per capita $30,200 (2024)", (1,)),
+        ("Capital Santiago", (2,)),
+        ("Capital Lima \\| Callao", (3,)),
+    ]
+
+
+def test_computed_figures_are_differences_or_ratios_of_stated_ones():
+    assert quantities("$596.556 billion and 4.6%") == {"596.556": 596.556e9, "4.6": 4.6}
+    known = [30200.0, 15700.0]
+    assert computed_from(14500.0, known) and computed_from(1.9, known)  # "by $14,500, about 1.9 times"
+    assert not computed_from(41000.0, known) and not computed_from(2.5, known)
+
+
+PERU_GDP = Source(
+    title="Peru — Economy — Real GDP per capita",
+    location="factbook:pe/Economy/Real GDP per capita",
+    snippet="Real GDP per capita 2024: $15,700 (2024 est.)",
+)
+
+
+def test_a_difference_or_ratio_of_the_cited_figures_is_supported_but_an_invented_figure_is_not():
+    body = "Chile's real GDP per capita is higher than Peru's by $14,500 [1][2]."
+    status = _status(body, [_numbered(GDP, 1), _numbered(PERU_GDP, 2)])
+    status.searches[0].sources.append(PERU_GDP)
+    assert _value(CitationPrecision().evaluate(_context(status, FACTS))) == 1.0
+    wrong = _status(body.replace("$14,500", "$16,000"), [_numbered(GDP, 1), _numbered(PERU_GDP, 2)])
+    wrong.searches[0].sources.append(PERU_GDP)
+    assert _value(CitationPrecision().evaluate(_context(wrong, FACTS))) < 1.0
+
+
+def test_source_relevance_is_the_share_of_cited_sources_on_the_question():
+    status = _status(GOOD, [_numbered(GDP, 1), _numbered(CAPITAL, 2)])
+    economy = Expectations(kind="fact", facts=["x"], sources=[GDP.location])
+    result = SourceRelevance().evaluate(_context(status, economy))
+    assert isinstance(result, EvaluationReason) and result.value == 0.5
+    assert "Chile — Government — Capital" in (result.reason or "")
+    wider = economy.model_copy(update={"relevant": ["factbook:ci/Economy", "factbook:ci/Government"]})
+    assert _value(SourceRelevance().evaluate(_context(status, wider))) == 1.0
+    nothing_cited = _status("## Not found\n\nThe sources found say nothing about Wakanda.", [])
+    assert SourceRelevance().evaluate(_context(nothing_cited, economy)) == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "opens_with_an_answer"),
+    [
+        ("Chile's capital is Santiago [2].\n\n## Chile\n\n- **Capital**: name: Santiago. [2]", True),
+        ("**json.dumps**: Serialize obj. Otherwise, escape it. [1]", True),  # bold is not a list
+        ("## Chile\n\n- **Capital**: name: Santiago. [2]", False),  # no answer before the detail
+        ("Chile is a country in South America.\n\n- Santiago [2]", False),  # uncited
+        ("One [1]. Two [1]. Three [1].", False),  # longer than a lead
+        ("| | Chile |\n| --- | --- |\n| Capital | Santiago [2] |", False),
+    ],
+)
+def test_a_lead_answer_is_a_short_cited_opening_paragraph(body: str, opens_with_an_answer: bool):
+    status = _status(body, [_numbered(GDP, 1), _numbered(CAPITAL, 2)])
+    assert _value(LeadAnswer().evaluate(_context(status, FACTS))) is opens_with_an_answer
+    assert LeadAnswer().evaluate(_context(status, Expectations(kind="unanswerable"))) == {}
+    assert lead_paragraph("## Not found\n\nNothing.") == ""
 
 
 def test_locations_match_themselves_and_what_lies_inside_them():
@@ -200,14 +275,25 @@ def test_the_dataset_covers_every_kind_of_question_over_both_collections():
         "SourceRecall",
         "FactRecall",
         "CitationPrecision",
+        "SourceRelevance",
         "PlanCoverage",
         "HonestNotFound",
+        "LeadAnswer",
         "ReportLength",
     }
+    # The paraphrase slice (issue 24): questions worded as people ask, about one to four countries.
+    people = [case for case in dataset.cases if case.name and case.name.startswith("people-")]
+    assert len(people) >= 30 and all(c.metadata and c.metadata.kind == "paraphrase" for c in people)
+    countries = [
+        len({str(s).split("/")[0] for s in c.metadata.sources})
+        for c in people
+        if c.metadata and "factbook:" in str(c.metadata.sources)
+    ]
+    assert {1, 2, 3, 4} <= set(countries)
     assert [c.name for c in select_cases(dataset, "pydoc-paraphrase-*").cases] == [
         c.name for c in dataset.cases if c.name and c.name.startswith("pydoc-paraphrase-")
     ]
-    assert len(select_cases(dataset, "capital,unanswerable-mars").cases) == 4  # three capitals, Mars
+    assert len(select_cases(dataset, "capital,unanswerable-mars").cases) == 5  # four capitals, Mars
 
 
 def test_the_llm_judge_is_skipped_without_its_key():

@@ -243,7 +243,7 @@ def test_a_search_that_used_up_its_retries_is_a_failed_search_not_a_failed_run(
     assert search.state is SearchState.FAILED
     assert search.error == "gave up after 8 attempts: TransientSearchError: HTTP 429"
     assert final.report is not None and final.report.sources == []
-    assert "The sources found say nothing about Peru." in final.report.body
+    assert "The sources found say nothing about Chile's and Peru's real GDP" in final.report.body
 
 
 @pytest.fixture

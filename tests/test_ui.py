@@ -203,6 +203,10 @@ def test_a_completed_run_shows_plan_cards_report_citations_usage_and_timeline(
     assert "Real GDP per capita" in body  # a plan step and a card
     report = next(m.value for m in test.markdown if "(#source-1)" in m.value)
     assert "[\\[1\\]](#source-1)" in report
+    # The lead answer is set apart above the comparison table and the detail.
+    assert any("Answer" in c.value for c in test.caption)
+    assert report.startswith("Chile's real GDP") and "is higher than Peru's" in report
+    assert any(m.value.startswith("| | Chile | Peru |") for m in test.markdown)
     anchors = "".join(str(h.proto.body) for h in test.get("html"))
     assert 'id="source-1"' in anchors and "factbook:ci/Economy" in anchors
     metrics = {m.label: m.value for m in test.metric}

@@ -24,6 +24,7 @@ from ui.components import (
     linked_citations,
     page_lines,
     phase_stepper,
+    report_parts,
     source_line,
     timeline_chart,
     timeline_frame,
@@ -68,6 +69,20 @@ def test_citations_link_to_listed_sources_only():
     assert linked == (
         "Chile exports copper [\\[1\\]](#source-1)[\\[2\\]](#source-2). Peru too [3]. A year [2024] is no citation."
     )
+
+
+def test_a_report_is_shown_as_its_cited_lead_answer_then_the_rest():
+    table = "| | Chile | Peru |\n| --- | --- | --- |\n| Real GDP per capita | $30,200 (2024) [1] | $15,700 (2024) [2] |"
+    body = f"Chile's real GDP per capita, $30,200 (2024) [1], is higher than Peru's [2].\n\n{table}\n\n## Chile\n\n- x [1]"
+    lead, rest = report_parts(body)
+    assert lead.startswith("Chile's real GDP per capita") and rest.startswith("| | Chile | Peru |")
+    # citations inside table cells become links too
+    assert "| $30,200 (2024) [\\[1\\]](#source-1) |" in linked_citations(rest, {1, 2})
+    for no_lead in (
+        "## Not found\n\nThe sources found say nothing about Wakanda.",
+        "An uncited opening.\n\n- x [1]",
+    ):
+        assert report_parts(no_lead) == ("", no_lead)
 
 
 def test_sources_show_a_link_or_the_corpus_location_and_escape_markdown():

@@ -287,11 +287,29 @@ def citation_check(check: CitationCheck) -> None:
         st.warning(line, icon=":material/report:")
 
 
+_NOT_LEAD = re.compile(r"^(?:#|\||>|[-*+] |\d+[.)] )")
+
+
+def report_parts(body: str) -> tuple[str, str]:
+    """(lead answer, rest) of a report body: its first paragraph when that comes before any heading, list
+    or table and cites a source (the answer a report opens with), else ("", body)."""
+    first, _, rest = body.strip().partition("\n\n")
+    if not first or _NOT_LEAD.match(first) or not CITATION_PATTERN.search(first):
+        return "", body
+    return first, rest.strip()
+
+
 def report_view(report: ResearchReport, question: str) -> None:
     # The page title is already the question; a report titled the same gets a plain heading instead.
     st.header("Report" if report.title.strip() == question.strip() else report.title, anchor=False)
     numbers = {s.number for s in report.sources}
-    st.markdown(linked_citations(report.body, numbers))
+    lead, rest = report_parts(report.body)
+    if lead:  # the answer first, set apart; comparison tables and the detail follow as Markdown
+        with st.container(border=True):
+            st.caption(":material/lightbulb: Answer")
+            st.markdown(linked_citations(lead, numbers))
+    if rest:
+        st.markdown(linked_citations(rest, numbers))
     if report.sources:
         st.subheader("Sources", anchor=False)
         st.html("\n".join(_source_anchor(s) for s in report.sources))

