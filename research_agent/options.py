@@ -96,6 +96,37 @@ def _domains(given: list[str] | None, default: list[str]) -> list[str]:
         raise InputError(f"{error}; give domains like example.org") from None
 
 
+def _goes_offline(settings: Settings, asked: bool | None) -> tuple[bool, str | None]:
+    """Whether the run goes offline and why: asked for, or (unset) a key the models need is missing."""
+    wanted = asked if asked is not None else settings.offline
+    if wanted is None:
+        reason = offline_reason(settings)
+        return reason is not None, reason
+    return wanted, "asked for" if wanted else None
+
+
+def _search_backend(settings: Settings, backend: str, offline: bool) -> str:
+    """The search backend a run uses (`auto` resolved), or `InputError` naming what it still needs."""
+    if backend == "auto":
+        backend = "builtin" if not offline and supports_native_web_search(settings.search_model) else "corpus"
+    if backend == "builtin" and offline:
+        raise InputError(
+            "the builtin search backend needs a real search model; use --search-backend corpus offline"
+        )
+    if backend == "corpus" and settings.corpus not in corpus_choices(settings.indexes):
+        raise InputError(
+            f"no collection named {settings.corpus!r}; create it with: deep-research index PATH --name {settings.corpus}"
+        )
+    if backend == "searxng" and not settings.searxng_url:
+        raise InputError(
+            "the searxng search backend needs RESEARCH_SEARXNG_URL (e.g. http://localhost:8080); "
+            "set it or choose another backend"
+        )
+    if backend == "tavily" and not settings.secret("tavily_api_key"):
+        raise InputError("the tavily search backend needs TAVILY_API_KEY; set it or choose another backend")
+    return backend
+
+
 def resolve_options(
     settings: Settings,
     *,
@@ -121,31 +152,8 @@ def resolve_options(
     ):
         if value is not None and value <= 0:
             raise InputError(f"{name} must be above 0 (got {value:g}); leave it out for no limit")
-    wanted = offline if offline is not None else settings.offline
-    reason = None
-    if wanted is None:
-        reason = offline_reason(settings)
-        wanted = reason is not None
-    elif wanted:
-        reason = "asked for"
-    backend = search_backend or settings.search_backend
-    if backend == "auto":
-        backend = "builtin" if not wanted and supports_native_web_search(settings.search_model) else "corpus"
-    if backend == "builtin" and wanted:
-        raise InputError(
-            "the builtin search backend needs a real search model; use --search-backend corpus offline"
-        )
-    if backend == "corpus" and settings.corpus not in corpus_choices(settings.indexes):
-        raise InputError(
-            f"no collection named {settings.corpus!r}; create it with: deep-research index PATH --name {settings.corpus}"
-        )
-    if backend == "searxng" and not settings.searxng_url:
-        raise InputError(
-            "the searxng search backend needs RESEARCH_SEARXNG_URL (e.g. http://localhost:8080); "
-            "set it or choose another backend"
-        )
-    if backend == "tavily" and not settings.secret("tavily_api_key"):
-        raise InputError("the tavily search backend needs TAVILY_API_KEY; set it or choose another backend")
+    wanted, reason = _goes_offline(settings, offline)
+    backend = _search_backend(settings, search_backend or settings.search_backend, wanted)
     if not wanted:
         try:
             check_online_models(

@@ -21,6 +21,7 @@ steps (a search's own start and end times, only shown, are read from the wall cl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,7 +36,6 @@ from dbos import (
 )
 from dbos import error as dbos_error
 from pydantic_ai.exceptions import UsageLimitExceeded
-from pydantic_ai.messages import ModelMessage
 from pydantic_ai.models.openai import OpenAIResponsesModelSettings
 from pydantic_ai.usage import RunUsage, UsageLimits
 
@@ -159,6 +159,81 @@ def plan_corpus(plan: ResearchPlan, options: ResearchOptions) -> str:
     return chosen.pop() if len(chosen) == 1 else searched(options)
 
 
+@dataclass
+class _Found:
+    """What one search found, as its outcome records it."""
+
+    findings: SearchFindings
+    returned: list[Source]
+    pages: list[PageRead]
+    unreturned: int
+    usage: RunUsage
+
+
+async def _search_with_tool(
+    step: SearchStep, options: ResearchOptions, limits: UsageLimits | None, spent: RunUsage
+) -> _Found:
+    """The searcher agent calling our `search` tool (corpus or a web backend, whose pages it reads)."""
+    corpus = step_corpus(step, options)
+    deps = SearchDeps(
+        backend=options.search_backend,
+        corpus=corpus,
+        max_results=options.max_results,
+        allow_domains=options.allow_domains,
+        deny_domains=options.deny_domains,
+        read_pages=options.read_pages,
+    )
+    result = await agents.searcher.run(
+        search_prompt(step.query, step.rationale, corpus),
+        model=_model(options.search_model, options),
+        deps=deps,
+        usage_limits=limits,
+        usage=spent,
+    )
+    returned = [
+        Source(**hit.model_dump(include={"title", "url", "location", "snippet"})) for hit in deps.hits
+    ]
+    findings = grounded(result.output, returned, deps.pages) if returned else result.output
+    return _Found(findings, returned, deps.pages, deps.unreturned, result.usage)
+
+
+async def _search_with_builtin(
+    step: SearchStep, options: ResearchOptions, limits: UsageLimits | None, spent: RunUsage
+) -> _Found:
+    """A provider's built-in web search, made checkable: what it returned (read from the run's messages,
+    redirect links resolved in a recorded step), held to the domain lists; the findings' sources matched
+    to it (the rest dropped and counted); the pages of those sources read."""
+    result = await agents.web_searcher.run(
+        search_prompt(step.query, step.rationale, step_corpus(step, options)),
+        model=options.search_model,
+        usage_limits=limits,
+        usage=spent,
+        # OpenAI's Responses API lists every page its search returned only when asked to.
+        model_settings=OpenAIResponsesModelSettings(openai_include_web_search_sources=True),
+    )
+    results = native_results(result.all_messages())
+    if any(r.redirect and not r.resolved_url for r in results):
+        results = await resolve_redirects_step(results)
+    allow, deny = options.allow_domains, options.deny_domains
+    # An unresolved redirect link stands for its domain, not for the redirector's host.
+    results = [
+        r
+        for r in results
+        if domain_allowed(
+            f"https://{r.domain}/" if r.redirect and not r.resolved_url else r.page_url, allow, deny
+        )
+    ]
+    findings, returned, unreturned = grounded_in_results(result.output, results)
+    # A source matched by domain only keeps the model's own address: it is held to the lists too.
+    findings = findings.model_copy(
+        update={"sources": [s for s in findings.sources if domain_allowed(s.url, allow, deny)]}
+    )
+    returned = [source for source in returned if domain_allowed(source.url, allow, deny)]
+    hits = [SearchHit(title=s.title, url=s.url, snippet=s.snippet) for s in returned]
+    pages = await read_pages(hits, step.query, options.read_pages)
+    return _Found(grounded(findings, returned, pages), returned, pages, unreturned, result.usage)
+
+
 @DBOS.workflow(name=SEARCH_WORKFLOW)
 async def run_search(
     index: int, step: SearchStep, options: ResearchOptions, budget: Budget | None = None
@@ -170,47 +245,10 @@ async def run_search(
     when it resumed). DBOS's own timestamps are whole seconds on SQLite, too coarse for a search.
     """
     started_at = datetime.now(UTC)
-    returned: list[Source] = []
-    pages: list[PageRead] = []
-    unreturned = 0
-    builtin: SearchFindings | None = None
-    limits = usage_limits(budget)
     spent = RunUsage()  # filled in as the agent runs, so a failed search's requests still count
-    corpus = step_corpus(step, options)
+    search = _search_with_builtin if options.search_backend == "builtin" else _search_with_tool
     try:
-        if options.search_backend == "builtin":
-            result = await agents.web_searcher.run(
-                search_prompt(step.query, step.rationale, corpus),
-                model=options.search_model,
-                usage_limits=limits,
-                usage=spent,
-                # OpenAI's Responses API lists every page its search returned only when asked to.
-                model_settings=OpenAIResponsesModelSettings(openai_include_web_search_sources=True),
-            )
-            returned, pages, unreturned, builtin = await _ground_builtin(
-                result.output, result.all_messages(), step, options
-            )
-        else:
-            deps = SearchDeps(
-                backend=options.search_backend,
-                corpus=corpus,
-                max_results=options.max_results,
-                allow_domains=options.allow_domains,
-                deny_domains=options.deny_domains,
-                read_pages=options.read_pages,
-            )
-            result = await agents.searcher.run(
-                search_prompt(step.query, step.rationale, corpus),
-                model=_model(options.search_model, options),
-                deps=deps,
-                usage_limits=limits,
-                usage=spent,
-            )
-            returned = [
-                Source(**hit.model_dump(include={"title", "url", "location", "snippet"})) for hit in deps.hits
-            ]
-            pages = deps.pages
-            unreturned = deps.unreturned
+        found = await search(step, options, usage_limits(budget), spent)
     except Exception as error:
         # DBOS's own errors (non-determinism, cancelled children) are not a failed search; a step that
         # used up its retries is.
@@ -226,48 +264,17 @@ async def run_search(
             started_at=started_at,
             finished_at=datetime.now(UTC),
         )
-    findings = builtin or result.output
-    if returned:
-        findings = grounded(findings, returned, pages)
     return SearchOutcome(
         index=index,
         query=step.query,
-        findings=findings,
-        returned=returned,
-        pages=pages,
-        unreturned=unreturned,
-        usage=_usage(result.usage),
+        findings=found.findings,
+        returned=found.returned,
+        pages=found.pages,
+        unreturned=found.unreturned,
+        usage=_usage(found.usage),
         started_at=started_at,
         finished_at=datetime.now(UTC),
     )
-
-
-async def _ground_builtin(
-    findings: SearchFindings, messages: list[ModelMessage], step: SearchStep, options: ResearchOptions
-) -> tuple[list[Source], list[PageRead], int, SearchFindings]:
-    """A provider's built-in web search made checkable: what it returned (read from the run's messages,
-    redirect links resolved in a recorded step), held to the domain lists; the findings' sources matched
-    to it (the rest dropped and counted); the pages of those sources read."""
-    results = native_results(messages)
-    if any(result.redirect and not result.resolved_url for result in results):
-        results = await resolve_redirects_step(results)
-    allow, deny = options.allow_domains, options.deny_domains
-    # An unresolved redirect link stands for its domain, not for the redirector's host.
-    results = [
-        r
-        for r in results
-        if domain_allowed(
-            f"https://{r.domain}/" if r.redirect and not r.resolved_url else r.page_url, allow, deny
-        )
-    ]
-    findings, returned, unreturned = grounded_in_results(findings, results)
-    # A source matched by domain only keeps the model's own address: it is held to the lists too.
-    kept = [source for source in findings.sources if domain_allowed(source.url, allow, deny)]
-    findings = findings.model_copy(update={"sources": kept})
-    returned = [source for source in returned if domain_allowed(source.url, allow, deny)]
-    hits = [SearchHit(title=s.title, url=s.url, snippet=s.snippet) for s in returned]
-    pages = await read_pages(hits, step.query, options.read_pages)
-    return returned, pages, unreturned, findings
 
 
 def number_sources(outcomes: list[SearchOutcome]) -> dict[str, NumberedSource]:
