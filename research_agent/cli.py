@@ -65,6 +65,7 @@ from .settings import SearchBackendName, Settings, get_settings, settings_error
 from .supervisor import WorkerSupervisor
 
 if TYPE_CHECKING:
+    from .evaluation.runner import Report
     from .runtime import WorkerInfo
 
 
@@ -992,7 +993,7 @@ def eval_command(
     Example: deep-research eval --model offline --cases 'pydoc-*' --baseline evals/results/OLD.json
     """
     from .evaluation import cases as eval_cases
-    from .evaluation import figures, present, runner
+    from .evaluation import runner
 
     settings = runner.evaluation_settings(RunRequest(question="", corpus=corpus).settings(_settings()))
     if web:
@@ -1015,12 +1016,18 @@ def eval_command(
     report = runner.run_evaluation(
         chosen, settings, options, extra_evaluators=judges, concurrency=concurrency, progress=err.is_terminal
     )
-    took = time.monotonic() - started
+    _report_evaluation(report, before, results or runner.EVALS_DIR / "results", time.monotonic() - started)
+
+
+def _report_evaluation(report: Report, before: Report | None, results: Path, took: float) -> NoReturn:
+    """An evaluation's tables, where its results went, and its failures; exit 1 when a case failed."""
+    from .evaluation import figures, present, runner
+
     # Piped into a file, the table keeps room for its columns instead of rich's 80.
     table_console = out if out.is_terminal else Console(highlight=False, width=160)
     present.print_report(report, table_console, before)
     present.print_shortfalls(report, table_console)
-    saved = runner.save_report(report, results or runner.EVALS_DIR / "results")
+    saved = runner.save_report(report, results)
     err.print(f"{len(report.cases)} cases in {took:.0f} s · results: {saved}")
     for failure in report.failures:
         err.print(f"[red]case {failure.name} failed:[/] {failure.error_message}")
