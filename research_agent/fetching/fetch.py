@@ -29,12 +29,12 @@ _MAX_ADDRESSES = 3
 
 
 @lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
+def ssl_context() -> ssl.SSLContext:
     # Loading the CA bundle takes milliseconds; one context serves every page.
     return httpx.create_ssl_context()
 
 
-def _shown(url: str | httpx.URL) -> str:
+def shown_url(url: str | httpx.URL) -> str:
     """A URL as quoted in a reason: the server chose it, so it is cut short."""
     text = str(url)
     return text if len(text) <= _SHOWN_URL_CHARS else text[: _SHOWN_URL_CHARS - 1] + "…"
@@ -97,7 +97,7 @@ async def _exchange(
             # A fresh connection pool per hop: a pooled TLS connection to the same address, opened for
             # another host name, would otherwise carry this request under that name's certificate.
             transport = await stack.enter_async_context(
-                httpx.AsyncHTTPTransport(verify=_ssl_context(), retries=0)
+                httpx.AsyncHTTPTransport(verify=ssl_context(), retries=0)
             )
         response = await _send(transport, checked, policy)
         stack.push_async_callback(response.aclose)
@@ -157,10 +157,10 @@ async def _follow(
         except UrlRefused as refusal:
             if hop == 0:
                 raise
-            raise UrlRefused(f"redirect to {_shown(target)}: {refusal.reason}") from None
+            raise UrlRefused(f"redirect to {shown_url(target)}: {refusal.reason}") from None
         here = str(checked.url.copy_with(fragment=None))
         if here in trail:
-            raise PageRefused(f"redirect loop back to {_shown(here)}")
+            raise PageRefused(f"redirect loop back to {shown_url(here)}")
         trail.append(here)
         async with _exchange(checked, policy, transport) as response:
             if response.status_code not in _REDIRECT_CODES:

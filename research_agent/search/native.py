@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,6 +48,7 @@ from pydantic_ai.native_tools import WebSearchTool
 
 from ..domains import normalize_domain
 from ..fetching import CheckedUrl, FetchPolicy, PageError, PageFailed, UrlRefused, check_url
+from ..fetching.fetch import shown_url, ssl_context
 from ..schema import SearchFindings, Source
 
 GEMINI_REDIRECT_PREFIXES: tuple[str, ...] = (
@@ -65,7 +64,6 @@ _ELLIPSIS = re.compile(r"^(?:\.\.\.|…)\s*|\s*(?:\.\.\.|…)$")
 _SPACE = re.compile(r"\s+")
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _MAX_ADDRESSES = 3
-_SHOWN_URL_CHARS = 100
 
 
 class NativeResult(BaseModel):
@@ -303,16 +301,6 @@ class _NotResolved(Exception):
     """The link answered, but not with a redirect we can use."""
 
 
-@lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    return httpx.create_ssl_context()
-
-
-def _shown(url: str | httpx.URL) -> str:
-    text = str(url)
-    return text if len(text) <= _SHOWN_URL_CHARS else text[: _SHOWN_URL_CHARS - 1] + "…"
-
-
 async def _location(
     checked: CheckedUrl, address: str, policy: FetchPolicy, transport: httpx.AsyncBaseTransport
 ) -> tuple[int, str | None]:
@@ -363,7 +351,7 @@ async def redirect_target(
     checked = await check_url(link, allow_private=policy.allow_private, trusted_hosts=policy.trusted_hosts)
     if transport is None:
         # A fresh pool per link, as in fetching: a pooled TLS connection must not carry another host's name.
-        async with httpx.AsyncHTTPTransport(verify=_ssl_context(), retries=0) as own:
+        async with httpx.AsyncHTTPTransport(verify=ssl_context(), retries=0) as own:
             status, location = await _ask(checked, policy, own)
     else:
         status, location = await _ask(checked, policy, transport)
@@ -378,7 +366,7 @@ async def redirect_target(
     try:
         await check_url(target, allow_private=policy.allow_private, trusted_hosts=policy.trusted_hosts)
     except UrlRefused as refusal:
-        raise UrlRefused(f"redirect to {_shown(target)}: {refusal.reason}") from None
+        raise UrlRefused(f"redirect to {shown_url(target)}: {refusal.reason}") from None
     except PageFailed:
         pass  # the target's host does not resolve from here: nothing private is reached by naming it
     return str(target)
