@@ -55,7 +55,7 @@ lint: install ## ruff check and format check
 	$(RUN)/ruff check .
 	$(RUN)/ruff format --check .
 
-typecheck: install ## mypy over the package
+typecheck: install ## mypy: the package and the UI strict, the tests and the benchmarks too
 	$(RUN)/mypy
 
 format: install ## Format and autofix with ruff

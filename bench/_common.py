@@ -17,10 +17,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:  # research_agent is imported inside the functions that use it, as below
+    from research_agent.settings import Settings
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results.jsonl"
@@ -118,7 +121,7 @@ def postgres_database() -> Iterator[str | None]:
         admin.close()
 
 
-def bench_settings(root: Path, database_url: str, **overrides: Any) -> Any:
+def bench_settings(root: Path, database_url: str, **overrides: Any) -> Settings:
     """Settings for a benchmark: private data dir, offline, no pacing, no .env."""
     from research_agent.settings import Settings, default_data_dir
 
@@ -143,7 +146,7 @@ def quick() -> bool:
 
 
 @contextmanager
-def launched(settings: Any, *, wal: bool = True) -> Iterator[None]:
+def launched(settings: Settings, *, wal: bool = True) -> Iterator[None]:
     """DBOS launched in this process on `settings`' database, with our configuration.
 
     `wal=False` leaves a fresh SQLite file in SQLite's default rollback-journal mode (the worker always

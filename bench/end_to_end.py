@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from _common import Figure, bench_settings, quick, report, timed
@@ -27,8 +28,12 @@ EXAMPLE_SHAPE = "Compare the economies of Chile and Peru"  # 4 searches, like DB
 
 
 def phase_seconds(bars: list[TimelineBar], lane_prefix: str) -> float:
-    steps = [b for b in bars if b.kind != "workflow" and b.lane.startswith(lane_prefix) and b.finished_at]
-    return (max(b.finished_at for b in steps) - min(b.started_at for b in steps)).total_seconds()  # type: ignore[type-var]
+    spans = [
+        (b.started_at, b.finished_at)
+        for b in bars
+        if b.kind != "workflow" and b.lane.startswith(lane_prefix) and b.finished_at is not None
+    ]
+    return (max(end for _, end in spans) - min(start for start, _ in spans)).total_seconds()
 
 
 def warm(root: Path, trials: int) -> dict[str, list[float]]:
@@ -67,16 +72,15 @@ def cold(root: Path, trials: int) -> tuple[list[float], list[float]]:
         "RESEARCH_INDEX_DIR": str(bench_settings(root, "sqlite://").indexes),  # built once, as for a user
         "RESEARCH_DATABASE_URL": f"sqlite:///{root / 'cold.sqlite'}",
     }
-    runs, imports = [], []
+    runs: list[float] = []
+    imports: list[float] = []
     for i in range(trials):
         command = [sys.executable, "-m", "research_agent", "run", QUESTION, "--offline", "--id", f"cold-{i}"]
-        runs.append(
-            timed(lambda command=command: subprocess.run(command, env=env, capture_output=True, check=True))
-        )
+        runs.append(timed(partial(subprocess.run, command, env=env, capture_output=True, check=True)))
         imports.append(
             timed(
-                lambda: subprocess.run(
-                    [sys.executable, "-c", "import research_agent.cli"], env=env, check=True
+                partial(
+                    subprocess.run, [sys.executable, "-c", "import research_agent.cli"], env=env, check=True
                 )
             )
         )

@@ -107,10 +107,17 @@ def poll(condition: Callable[[], bool], timeout: float, what: str, interval: flo
         time.sleep(interval)
 
 
+def make_settings(**fields: Any) -> Settings:
+    """Settings from `fields` (by field name, or a key's variable such as ANTHROPIC_API_KEY), validated as
+    the environment's strings would be; no .env file is read."""
+    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]  # pydantic-settings' own argument
+
+
 def settings_from_env(env: dict[str, str]) -> Settings:
     """The settings a subprocess given `env` would read (RESEARCH_* variables only, no .env file)."""
-    fields = {k.removeprefix("RESEARCH_").lower(): v for k, v in env.items() if k.startswith("RESEARCH_")}
-    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+    return make_settings(
+        **{k.removeprefix("RESEARCH_").lower(): v for k, v in env.items() if k.startswith("RESEARCH_")}
+    )
 
 
 def read_executions(env: dict[str, str]) -> list[dict[str, Any]]:

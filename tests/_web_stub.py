@@ -30,5 +30,5 @@ if __name__ == "__main__":
     from research_agent.cli import main
     from research_agent.search import step
 
-    step.backend_for = stub_backend  # type: ignore[assignment]
+    step.backend_for = stub_backend
     main()

@@ -146,9 +146,10 @@ def test_retry_killed_midway_reruns_each_missing_search_once(
         workers.append(start_worker(env, tmp_path))
         final = client.wait(retried, timeout=120)
     assert final.phase is Phase.COMPLETED, final.error
+    assert first.plan is not None
     assert [s.state for s in final.searches if not s.extra] == [SearchState.DONE] * len(
         first.plan.search_steps
-    )  # type: ignore[union-attr]
+    )
     executions = read_executions(env)
     assert_nothing_ran_twice(executions, workers[0].pid)
     searched = [str(e["workflow_id"]) for e in finished_executions(executions) if e["kind"] == "search"]

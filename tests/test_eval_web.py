@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from research_agent.evaluation import web
+from research_agent.localweb import default_site
 from research_agent.settings import Settings
 
 pytestmark = pytest.mark.slow  # a slice of the web evaluation as real runs: left out of `make test-fast`
@@ -26,7 +27,7 @@ def test_a_subset_of_the_web_slice_meets_its_targets(settings: Settings) -> None
 
 
 def test_a_passage_that_is_not_the_pages_article_counts_as_boilerplate() -> None:
-    site = web.default_site()
+    site = default_site()
     page = site.page("/skerrow-light/")
     assert page is not None
     article = web._flat(f"{page.title} {page.text}")

@@ -8,6 +8,7 @@ import io
 import json
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +17,9 @@ from research_agent.localweb import HOSTILE_PAGES, INJECTION_URL, LocalWeb, defa
 from research_agent.localweb.site import SITE_DIR
 from research_agent.search import SearchError, SearchHit, TransientSearchError
 from research_agent.search.backends import TavilyBackend
+from research_agent.search.errors import search_failure
 from research_agent.search.searxng import SearxngBackend
-from research_agent.search.step import backend_for, search_failure
+from research_agent.search.step import backend_for
 from research_agent.settings import Settings
 
 FACTS = load_facts()
@@ -380,7 +382,7 @@ def test_tavily_backend_rejected_key_and_rate_limit(web: LocalWeb):
 
 
 def test_hits_recorded_before_content_existed_still_load():
-    old = {
+    old: dict[str, Any] = {
         "title": "Lima",
         "url": "https://ex.org/lima",
         "location": None,

@@ -7,9 +7,11 @@ from research_agent.options import InputError, resolve_options
 from research_agent.providers import ModelConfigError, missing_key, offline_reason
 from research_agent.settings import Settings
 
+from ._process import make_settings
+
 
 def _settings(**keys: str) -> Settings:
-    return Settings(_env_file=None, **keys)  # type: ignore[call-arg]
+    return make_settings(**keys)
 
 
 def test_offline_is_chosen_when_a_key_is_missing_and_the_reason_names_it():

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from openai import AsyncOpenAI
+from pydantic import SecretStr
 from pydantic_ai import Agent
 from pydantic_ai.capabilities import NativeTool
 from pydantic_ai.messages import ModelMessage
@@ -128,7 +129,7 @@ def _gemini_grounded_answer(
 
 def _gemini_model(api: StandIn, monkeypatch: pytest.MonkeyPatch, name: str = "gemini-2.5-flash") -> Model:
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", api.url)  # google-genai's own override, as a proxy would set
-    return build_model(f"google-gla:{name}", Settings(google_api_key="test-key"))
+    return build_model(f"google-gla:{name}", Settings(google_api_key=SecretStr("test-key")))
 
 
 def test_gemini_grounding_chunks_are_the_returned_results(
@@ -162,7 +163,7 @@ def test_gemini_3_tool_response_carries_the_sources(api: StandIn, monkeypatch: p
         (f"{VERTEX}AUZIYQGlGJX9f12r", "weather.gov"),
     ]
     text = "San Francisco is mild today."
-    parts = [
+    parts: list[dict[str, Any]] = [
         {"thoughtSignature": "Ep8ECpwECAISlwQBDDnW", "toolCall": {"id": "j425u3dm", "toolType": "GOOGLE_SEARCH_WEB",
                                                                   "args": {"queries": ["San Francisco weather"]}}},
         {"thoughtSignature": "EtIGCs8GCAISygYBDDnW", "toolResponse": {"id": "j425u3dm", "toolType": "GOOGLE_SEARCH_WEB"}},
@@ -243,7 +244,7 @@ def test_anthropic_web_search_results_and_cited_text(
 ) -> None:
     api.queue(anthropic_reply(_anthropic_answer()), path="/v1/messages")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
-    model = build_model("anthropic:claude-sonnet-4-6", Settings(anthropic_api_key="test-key"))
+    model = build_model("anthropic:claude-sonnet-4-6", Settings(anthropic_api_key=SecretStr("test-key")))
     # The model's default max_tokens makes the SDK stream; a small one lets it take a plain JSON answer.
     settings: dict[str, Any] = {} if streamed else {"max_tokens": 4096}
 
@@ -328,7 +329,8 @@ def test_openai_chat_search_model_annotations(api: StandIn) -> None:
     ]  # fmt: skip
     api.queue(json_reply(openai_chat_completion(text, annotations)), path="/v1/chat/completions")
     model = build_model(
-        "openai:gpt-4o-search-preview", Settings(openai_api_key="k", openai_base_url=f"{api.url}/v1")
+        "openai:gpt-4o-search-preview",
+        Settings(openai_api_key=SecretStr("k"), openai_base_url=f"{api.url}/v1"),
     )
 
     findings, messages = _run(model)
@@ -483,6 +485,7 @@ def test_redirect_links_resolve_to_their_targets() -> None:
 def test_a_redirect_into_loopback_is_refused_and_kept_by_domain() -> None:
     """The redirector is reachable (a trusted host, as a public one would be) but sends the reader to this
     machine: the guard refuses the target, and the result stays matched by its domain only."""
+    port: int  # the redirector's own, known once it listens
     with StandIn(default=lambda request: redirect_reply(f"http://127.0.0.1:{port}/admin")) as redirector:
         port = redirector.port
         results = _redirect_results(redirector, host="localhost")

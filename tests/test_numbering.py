@@ -91,6 +91,11 @@ def _findings(found: list[Source]) -> SearchFindings:
 # --- a real run: the analyst's extra search -----------------------------------------------------------------
 
 
+def _search_outcome(output: object) -> SearchOutcome:
+    assert isinstance(output, SearchOutcome)
+    return output
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[ResearchClient]:
     with worker(settings), ResearchClient(settings) as research_client:
@@ -105,9 +110,8 @@ def test_a_real_extra_search_numbers_its_sources_after_the_planned_ones(client: 
     assert final.phase is Phase.COMPLETED, final.error
     rows = {row.workflow_id: row.output for row in client._client.list_workflows(workflow_id_prefix=run_id)}
     analysis = rows[f"{run_id}-analyze"]
-    planned = [rows[f"{run_id}-search-{i}"] for i in (1, 2)]
     assert isinstance(analysis, AnalysisOutcome) and len(analysis.extra_searches) == 1
-    assert all(isinstance(outcome, SearchOutcome) for outcome in planned)
+    planned = [_search_outcome(rows[f"{run_id}-search-{i}"]) for i in (1, 2)]
 
     first = number_sources(planned)
     n = len(first)

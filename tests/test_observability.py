@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import logfire
 import pytest
@@ -112,6 +113,13 @@ def _run(settings: Settings, question: str = QUESTION, run_id: str = "obs") -> R
     return final
 
 
+def _number(span: ReadableSpan, name: str) -> int:
+    """The whole-number attribute `name` of `span`, which must have it."""
+    value = (span.attributes or {}).get(name)
+    assert isinstance(value, int), f"{span.name}: {name} = {value!r}"
+    return value
+
+
 def _tree(spans: list[ReadableSpan]) -> str:
     """The span names as an indented tree, children in the order they started, identical siblings counted."""
     by_id = {span.context.span_id: span for span in spans}
@@ -154,12 +162,7 @@ def test_spans_name_the_run_phase_and_search(captured: Captured, settings: Setti
 
     assert all(span.attributes and span.attributes["research.run_id"] == "tagged" for span in spans)
     searches = [span for span in spans if span.name == "search"]
-    assert sorted(span.attributes["research.search_index"] for span in searches if span.attributes) == [
-        1,
-        2,
-        3,
-        4,
-    ]
+    assert sorted(_number(span, "research.search_index") for span in searches) == [1, 2, 3, 4]
     assert {span.attributes["research.phase"] for span in searches if span.attributes} == {"SEARCHING"}
     phases = {span.name: span.attributes.get("research.phase") for span in spans if span.attributes}
     assert phases["plan_research"] == "PLANNING" and phases["analyze_findings"] == "ANALYZING"
@@ -168,9 +171,9 @@ def test_spans_name_the_run_phase_and_search(captured: Captured, settings: Setti
     # Model-request spans carry the token usage, and it adds up to what the run reports.
     requests = [span for span in spans if span.name.startswith("chat ")]
     assert len(requests) == final.usage.requests
-    assert all(span.attributes and span.attributes["gen_ai.usage.input_tokens"] > 0 for span in requests)
-    input_tokens = sum(span.attributes["gen_ai.usage.input_tokens"] for span in requests if span.attributes)
-    output_tokens = sum(span.attributes["gen_ai.usage.output_tokens"] for span in requests if span.attributes)
+    assert all(_number(span, "gen_ai.usage.input_tokens") > 0 for span in requests)
+    input_tokens = sum(_number(span, "gen_ai.usage.input_tokens") for span in requests)
+    output_tokens = sum(_number(span, "gen_ai.usage.output_tokens") for span in requests)
     assert (input_tokens, output_tokens) == (final.usage.input_tokens, final.usage.output_tokens)
 
 
@@ -206,9 +209,8 @@ def test_no_key_or_token_leaves_the_process(monkeypatch: pytest.MonkeyPatch, set
         final = _run(settings, question=question, run_id="keys")
         # What libraries record: a log line quoting the prompt, HTTP headers, an error message.
         logging.getLogger("dbos").warning("request failed for prompt %s", question)
-        with logfire.span(
-            "POST /v1/messages", **{"http.request.header.authorization": BEARER, "api_key": "x"}
-        ):
+        headers: dict[str, Any] = {"http.request.header.authorization": BEARER, "api_key": "x"}
+        with logfire.span("POST /v1/messages", **headers):
             logfire.info("retrying", prompt=question)
         exported = _dump(captured)
         log_count = len(captured.logs.get_finished_logs())

@@ -2,15 +2,15 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 from research_agent._offline import (
-    excerpt,
     findings_from_hits,
     listed_sources,
     missing_searches,
     plan_research_offline,
-    write_report_offline,
 )
+from research_agent._offline_report import excerpt, write_report_offline
 from research_agent.corpus import open_collection
 from research_agent.corpus.question import understand
 from research_agent.schema import CITATION_PATTERN, NumberedSource
@@ -83,7 +83,7 @@ def test_findings_restate_only_what_the_search_returned():
 
 
 def test_every_sentence_of_the_report_is_cited_with_a_given_number(index_dir: Path):
-    data = {
+    data: dict[str, Any] = {
         "question": "Compare the GDP and the exports of Chile and Peru",
         "searches": [
             {

@@ -20,6 +20,7 @@ from pydantic_ai.exceptions import (
 )
 
 from research_agent import agents, faults
+from research_agent._retry_after import retry_after_seconds
 from research_agent.client import ResearchClient
 from research_agent.options import resolve_options
 from research_agent.retries import (
@@ -27,7 +28,6 @@ from research_agent.retries import (
     describe_failure,
     is_transient,
     retry_after,
-    retry_after_seconds,
     should_retry,
 )
 from research_agent.runtime import worker

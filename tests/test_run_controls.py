@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from research_agent.client import ResearchClient
 from research_agent.options import InputError, resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase, ResearchStatus, SearchState
-from research_agent.search.backends import CorpusBackend
+from research_agent.search.backends import CorpusBackend, SearchHit
 from research_agent.search.errors import SearchError
 from research_agent.settings import Settings, get_settings
 
@@ -83,7 +84,7 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[SearchGate]:
     real_search = CorpusBackend.search
     gate = SearchGate()
 
-    async def gated(self: CorpusBackend, query: str, max_results: int):  # type: ignore[no-untyped-def]
+    async def gated(self: CorpusBackend, query: str, max_results: int) -> list[SearchHit]:
         gate.calls += 1  # every search runs on the worker's one event loop: no lock needed
         if gate.calls == gate.passing + 1:
             gate.waiting.set()
@@ -166,7 +167,7 @@ def test_retry_reruns_only_the_failed_searches_then_the_analysis(
 ):
     real_search = CorpusBackend.search
 
-    async def peru_is_down(self: CorpusBackend, query: str, max_results: int):  # type: ignore[no-untyped-def]
+    async def peru_is_down(self: CorpusBackend, query: str, max_results: int) -> list[SearchHit]:
         if "Peru" in query:
             raise SearchError("the Peru index is unreachable")
         return await real_search(self, query, max_results)
@@ -183,7 +184,7 @@ def test_retry_reruns_only_the_failed_searches_then_the_analysis(
     before = _executions(log, kind="search")
     retried = quick.retry("flaky")
     second = quick.wait(retried, timeout=180)
-    searched = [e["query"] for e in _executions(log, kind="search")[len(before) :]]
+    searched = [str(e["query"]) for e in _executions(log, kind="search")[len(before) :]]
 
     assert second.phase is Phase.COMPLETED, second.error
     assert second.forked_from == "flaky" and retried in quick.status("flaky").forks
@@ -285,5 +286,6 @@ def test_a_deadline_stops_the_searches_and_reports_what_was_found(
 
 @pytest.mark.parametrize("flag", ["max_requests", "max_tokens", "deadline"])
 def test_limits_must_be_positive(settings: Settings, flag: str):
+    limit: dict[str, Any] = {flag: 0}
     with pytest.raises(InputError, match="must be above 0"):
-        resolve_options(settings, offline=True, **{flag: 0})
+        resolve_options(settings, offline=True, **limit)

@@ -167,7 +167,7 @@ def test_three_workers_share_the_search_limits(scale_env, tmp_path, workers):
 
 def _in_flight(executions: list[dict[str, object]], pid: int) -> bool:
     """Whether the worker `pid` is inside a real model request or search right now (started, not ended)."""
-    open_calls = Counter()
+    open_calls: Counter[tuple[object, object]] = Counter()
     for e in executions:
         if e["pid"] == pid:
             open_calls[(e["workflow_id"], e["step_id"])] += 1 if e["stage"] == "start" else -1

@@ -165,6 +165,7 @@ def test_review_edit_and_approve_the_plan_on_the_run_page(settings: Settings):
         assert not test.exception
         assert "awaits your approval" in texts(test)
         searches = next(t for t in test.text_area if t.label.startswith("Searches, one a line"))
+        assert searches.value is not None
         lines = searches.value.splitlines()
         assert len(lines) == len(waiting.plan.search_steps)
         searches.input("\n".join([lines[0], "Peru exports | added in the UI"]))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from dbos import WorkflowStatus
 
 from research_agent.client import ResearchClient
 from research_agent.database import ExecutorBusyError, executor_is_busy
@@ -34,7 +35,7 @@ def _configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> Settings:
     return get_settings()
 
 
-def _workflows(client: ResearchClient, run_id: str) -> dict[str, object]:
+def _workflows(client: ResearchClient, run_id: str) -> dict[str, WorkflowStatus]:
     rows = client._client.list_workflows(workflow_id_prefix=run_id)
     return {row.workflow_id: row for row in rows}
 

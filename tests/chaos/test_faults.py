@@ -7,6 +7,7 @@ may run twice, and every retry must come no sooner than the service asked.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -59,7 +60,10 @@ def _waits_before_retries(calls: dict[tuple[str, int], list[dict[str, Any]]]) ->
 
 
 def test_every_run_completes_under_injected_faults(
-    chaos_env: dict[str, str], tmp_path: Path, workers: list, reference_reports: dict[str, ResearchReport]
+    chaos_env: dict[str, str],
+    tmp_path: Path,
+    workers: list[subprocess.Popen[str]],
+    reference_reports: dict[str, ResearchReport],
 ):
     env = {
         **chaos_env,

@@ -10,8 +10,10 @@ and no call may start after DBOS checkpointed its step.
 from __future__ import annotations
 
 import random
+import subprocess
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -40,7 +42,10 @@ MAX_PAUSE = 1.5
 
 
 def test_runs_survive_random_kills(
-    chaos_env: dict[str, str], tmp_path: Path, workers: list, reference_reports: dict[str, ResearchReport]
+    chaos_env: dict[str, str],
+    tmp_path: Path,
+    workers: list[subprocess.Popen[str]],
+    reference_reports: dict[str, ResearchReport],
 ):
     # Paced so that no run can finish before the monkey's kills begin (0.05 s let one slip through in CI).
     env = {**chaos_env, "RESEARCH_WORKER_CONCURRENCY": str(RUNS), "RESEARCH_OFFLINE_DELAY": "0.2"}
@@ -54,9 +59,7 @@ def test_runs_survive_random_kills(
         run_ids = [client.submit(question_of(i), options, run_id=f"chaos-{i}") for i in range(RUNS)]
         while len(kill_times) < KILLS and unfinished(client, run_ids):
             worker = workers[-1]
-            poll(
-                lambda w=worker: made_progress(env, w), timeout=120, what="the restarted worker to get going"
-            )
+            poll(partial(made_progress, env, worker), timeout=120, what="the restarted worker to get going")
             # A random moment: the pause is the monkey's dice, not a wait for anything.
             time.sleep(monkey.uniform(0, MAX_PAUSE))
             if not unfinished(client, run_ids):

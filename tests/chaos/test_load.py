@@ -133,7 +133,9 @@ def submit_from_clients(env: dict[str, str], root: Path, batch: list[str]) -> tu
     return time.monotonic() - started, printed
 
 
-def load(env: dict[str, str], root: Path, batch: list[str], workers: list) -> dict[str, Any]:
+def load(
+    env: dict[str, str], root: Path, batch: list[str], workers: list[subprocess.Popen[str]]
+) -> dict[str, Any]:
     """Submit `batch` from the clients, wait for every run, and return the figures of what happened."""
     run_ids = [batch_run_id(q) for q in batch]
     probe = MemoryProbe([w.pid for w in workers])  # from the start: the workers work during the submitting
@@ -201,7 +203,10 @@ def _history_seconds(database_url: str, monkeypatch: pytest.MonkeyPatch) -> dict
 
 
 def test_load_on_one_sqlite_worker(
-    chaos_env: dict[str, str], tmp_path: Path, workers: list, monkeypatch: pytest.MonkeyPatch
+    chaos_env: dict[str, str],
+    tmp_path: Path,
+    workers: list[subprocess.Popen[str]],
+    monkeypatch: pytest.MonkeyPatch,
 ):
     workers.append(start_worker(chaos_env, tmp_path))
     figures = load(chaos_env, tmp_path, questions(RUNS), workers)
@@ -216,7 +221,9 @@ def test_load_on_one_sqlite_worker(
 
 
 @pytest.mark.postgres
-def test_load_on_three_postgres_workers(isolated_env: dict[str, str], tmp_path: Path, workers: list):
+def test_load_on_three_postgres_workers(
+    isolated_env: dict[str, str], tmp_path: Path, workers: list[subprocess.Popen[str]]
+):
     from ..conftest import _postgres_database
 
     for url in _postgres_database():

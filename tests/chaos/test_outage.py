@@ -11,6 +11,7 @@ SQLite: the test holds the database's write lock for a few seconds mid-run; the 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,7 +66,7 @@ def _searching(client: ResearchClient, run_ids: list[str]) -> bool:
 def test_postgres_going_away_mid_run(
     chaos_env: dict[str, str],
     tmp_path: Path,
-    workers: list,
+    workers: list[subprocess.Popen[str]],
     proxied_postgres: tuple[str, str, TcpProxy],
     reference_reports: dict[str, ResearchReport],
 ):
@@ -111,7 +112,10 @@ def test_postgres_going_away_mid_run(
 
 
 def test_sqlite_locked_mid_run(
-    chaos_env: dict[str, str], tmp_path: Path, workers: list, reference_reports: dict[str, ResearchReport]
+    chaos_env: dict[str, str],
+    tmp_path: Path,
+    workers: list[subprocess.Popen[str]],
+    reference_reports: dict[str, ResearchReport],
 ):
     env = {**chaos_env, "RESEARCH_OFFLINE_DELAY": "0.3"}
     workers.append(start_worker(env, tmp_path))

@@ -9,6 +9,7 @@ failed, no run marked failed. The next worker finishes it with the report an und
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -31,7 +32,10 @@ def _searches_running(client: ResearchClient) -> int:
 
 
 def test_sigterm_finishes_running_work_and_hands_back_the_rest(
-    chaos_env: dict[str, str], tmp_path: Path, workers: list, reference_reports: dict[str, ResearchReport]
+    chaos_env: dict[str, str],
+    tmp_path: Path,
+    workers: list[subprocess.Popen[str]],
+    reference_reports: dict[str, ResearchReport],
 ):
     env = {
         **chaos_env,
