@@ -12,7 +12,6 @@ import platform
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+
+from tests._postgres import PostgresUnavailable, throwaway_database  # the editable install puts the repository on sys.path
 
 if TYPE_CHECKING:  # research_agent is imported inside the functions that use it, as below
     from research_agent.settings import Settings
@@ -103,22 +104,17 @@ def timed(action: Callable[[], object]) -> float:
 
 @contextmanager
 def postgres_database() -> Iterator[str | None]:
-    """A fresh Postgres database for one measurement (dropped afterwards), or None when none is reachable."""
-    import psycopg
-
+    """A fresh Postgres database for one measurement (tests/_postgres.py, dropped afterwards), or None when
+    none can be made."""
+    unavailable: PostgresUnavailable | None = None
     try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        console.print(f"[yellow]no Postgres at {POSTGRES_ADMIN_URL} ({error}); skipping its figures[/]")
+        with throwaway_database(POSTGRES_ADMIN_URL, "research_bench", "RESEARCH_BENCH_POSTGRES_URL") as url:
+            yield url
+    except PostgresUnavailable as error:
+        unavailable = error
+    if unavailable is not None:
+        console.print(f"[yellow]{unavailable}; skipping its figures[/]")
         yield None
-        return
-    name = f"research_bench_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def bench_settings(root: Path, database_url: str, **overrides: Any) -> Settings:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 
 from research_agent.settings import Settings, get_settings
+
+from ._postgres import PostgresUnavailable, throwaway_database
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "RESEARCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -83,27 +84,25 @@ def cannot_run(kind: str, reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def _postgres_database() -> Iterator[str]:
-    if importlib.util.find_spec("psycopg") is None:
-        cannot_run("postgres", "psycopg is not installed")
-    import psycopg
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh Postgres database (tests/_postgres.py) at RESEARCH_TEST_POSTGRES_URL's server; without one
+    the test is skipped, or fails where Postgres tests must run."""
+    unavailable: PostgresUnavailable | None = None
+    try:
+        with throwaway_database(POSTGRES_ADMIN_URL, "research_test", "RESEARCH_TEST_POSTGRES_URL") as url:
+            yield url
+    except PostgresUnavailable as error:
+        unavailable = error  # reported outside the handler, so a failure shows no chained traceback
+    if unavailable is not None:
+        cannot_run("postgres", str(unavailable))
 
-    refused = None
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as error:
-        refused = error  # reported outside the handler, so a failure shows no chained traceback
-    if refused is not None:
-        cannot_run(
-            "postgres", f"no PostgreSQL at {POSTGRES_ADMIN_URL} ({refused}); set RESEARCH_TEST_POSTGRES_URL"
-        )
-    name = f"research_test_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty Postgres database."""
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -112,7 +111,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'research.sqlite'}"
     else:
-        yield from _postgres_database()
+        with postgres_database() as url:
+            yield url
 
 
 @pytest.fixture

@@ -39,17 +39,10 @@ SEARCH_PERIOD = 1.0
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    from .conftest import _postgres_database
-
-    yield from _postgres_database()
-
-
-@pytest.fixture
-def scale_env(isolated_env: dict[str, str], tmp_path: Path, pg_url: str) -> dict[str, str]:
+def scale_env(isolated_env: dict[str, str], tmp_path: Path, postgres_url: str) -> dict[str, str]:
     return {
         **isolated_env,
-        "RESEARCH_DATABASE_URL": pg_url,
+        "RESEARCH_DATABASE_URL": postgres_url,
         "RESEARCH_OFFLINE": "true",
         "RESEARCH_OFFLINE_DELAY": "0.15",
         "RESEARCH_MAX_SEARCHES": "3",
@@ -242,20 +235,20 @@ def test_a_dead_workers_runs_complete(scale_env, tmp_path, workers, how):
     )
 
 
-def test_a_user_without_create_rights_gets_the_grant_to_ask_for(pg_url, isolated_env, tmp_path):
+def test_a_user_without_create_rights_gets_the_grant_to_ask_for(postgres_url, isolated_env, tmp_path):
     import uuid
 
     import psycopg
 
     role = f"research_reader_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_url, autocommit=True) as admin:
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute(f'CREATE ROLE "{role}" LOGIN')
     try:
-        url = pg_url.replace("postgres@", f"{role}:hunter2@", 1)
+        url = postgres_url.replace("postgres@", f"{role}:hunter2@", 1)
         result = cli(["worker"], {**isolated_env, "RESEARCH_DATABASE_URL": url}, tmp_path)
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert f"user '{role}' cannot create DBOS's tables" in result.stderr
         assert "GRANT CREATE ON DATABASE" in result.stderr and "hunter2" not in result.stderr
     finally:
-        with psycopg.connect(pg_url, autocommit=True) as admin:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f'DROP ROLE "{role}"')

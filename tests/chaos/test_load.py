@@ -33,6 +33,7 @@ from .._process import (
     settings_from_env,
     start_worker,
 )
+from ..conftest import postgres_database
 from ._harness import record_figures, scale, unfinished
 
 pytestmark = pytest.mark.chaos
@@ -224,9 +225,7 @@ def test_load_on_one_sqlite_worker(
 def test_load_on_three_postgres_workers(
     isolated_env: dict[str, str], tmp_path: Path, workers: list[subprocess.Popen[str]]
 ):
-    from ..conftest import _postgres_database
-
-    for url in _postgres_database():
+    with postgres_database() as url:
         env = {
             **isolated_env,
             "RESEARCH_DATABASE_URL": url,

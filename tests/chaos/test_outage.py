@@ -23,7 +23,7 @@ from research_agent.options import resolve_options
 from research_agent.schema import Phase, ResearchReport
 
 from .._process import cli, poll, read_executions, settings_from_env, start_worker, worker_output
-from ..conftest import POSTGRES_ADMIN_URL, _postgres_database
+from ..conftest import POSTGRES_ADMIN_URL, postgres_database
 from ._harness import (
     assert_reports_match,
     checkpoint_reruns,
@@ -44,7 +44,7 @@ OUTAGE_SECONDS = scale(ci=5, full=15)
 @pytest.fixture
 def proxied_postgres() -> Iterator[tuple[str, str, TcpProxy]]:
     """A fresh database: its URL through a proxy the test can cut, and its direct URL."""
-    for direct in _postgres_database():
+    with postgres_database() as direct:
         host, port = POSTGRES_ADMIN_URL.split("@", 1)[1].split("/", 1)[0].split(":")
         proxy = TcpProxy((host, int(port)))
         try:
