@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from tests._postgres import PostgresUnavailable, throwaway_database  # the editable install puts the repository on sys.path
+# A script here (run as `python bench/x.py`) finds `tests` on sys.path through the editable install.
+from tests._postgres import PostgresUnavailable, throwaway_database
 
 if TYPE_CHECKING:  # research_agent is imported inside the functions that use it, as below
     from research_agent.settings import Settings
