@@ -142,7 +142,7 @@ def test_a_page_read_is_listed_with_its_reason_and_passages_escaped():
     assert "refused" in page_lines(refused) and "10.0.0.1 is a private address" in page_lines(refused)
     shown = page_lines(fetched)
     assert "\\*\\*Tides\\*\\*" in shown and "\\[click\\]" in shown  # markup shown as text, not followed
-    assert "> The light was \\*first\\* lit in 1841" in shown
+    assert "  - “The light was \\*first\\* lit in 1841" in shown
 
 
 def test_a_source_links_only_a_web_address_and_shows_its_passage_escaped():
