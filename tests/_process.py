@@ -1,4 +1,7 @@
-"""Helpers to run the real `deep-research` command in subprocesses, kill them and read what they executed."""
+"""What the tests share besides fixtures: the one place that starts, stops and kills `deep-research`
+subprocesses, the one wait-until helper (`poll`, and `wait_until` for a run's status), the settings a test
+or a subprocess runs with, and the execution log those subprocesses write.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,17 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+from research_agent.schema import Phase, ResearchStatus
 from research_agent.settings import Settings
+
+if TYPE_CHECKING:
+    from research_agent.client import ResearchClient
+
+T = TypeVar("T")
 
 COMMAND = [sys.executable, "-m", "research_agent"]
 WEB_STUB_COMMAND = [sys.executable, "-m", "tests._web_stub"]
@@ -37,8 +46,29 @@ QUESTIONS = [  # offline questions the Factbook answers, each a little different
 def cli(
     args: list[str], env: dict[str, str], cwd: Path, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
+    """Run `deep-research ARGS` to its end."""
     return subprocess.run(
         [*COMMAND, *args], env={**os.environ, **env}, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def spawn(
+    args: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    command: list[str] = COMMAND,
+    stdout: int | IO[str] | None = subprocess.PIPE,
+    stderr: int | IO[str] | None = subprocess.PIPE,
+) -> subprocess.Popen[str]:
+    """Start `deep-research ARGS` (or `command ARGS`) in the background, with `env` over this environment."""
+    return subprocess.Popen(
+        [*command, *args],
+        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        cwd=cwd,
+        stdout=stdout,
+        stderr=stderr,
+        text=True,
     )
 
 
@@ -70,13 +100,12 @@ def start_worker(
     `command` is how the CLI is run: `WEB_STUB_COMMAND` runs it with the stand-in web search backend.
     Its stderr keeps being read in the background; `worker_output(process)` returns it.
     """
-    process = subprocess.Popen(
-        [*command, "worker", *(["--executor-id", executor_id] if executor_id else [])],
-        env={**os.environ, "PYTHONPATH": str(REPO), **env},
-        cwd=cwd,
+    process = spawn(
+        ["worker", *(["--executor-id", executor_id] if executor_id else [])],
+        env,
+        cwd,
+        command=command,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     assert process.stderr is not None
     selector = selectors.DefaultSelector()
@@ -98,13 +127,51 @@ def start_worker(
     raise RuntimeError("worker did not start:\n" + "".join(lines))
 
 
-def poll(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
-    """Return once `condition()` holds; fail after `timeout` seconds, saying `what` was awaited."""
+def poll(
+    read: Callable[[], T],
+    timeout: float,
+    what: str,
+    *,
+    holds: Callable[[T], object] = bool,
+    interval: float = 0.05,
+) -> T:
+    """Call `read` until `holds` is true of what it returns (by default: until that is true), and return it.
+
+    Fails after `timeout` seconds, saying `what` was awaited (and, with `holds`, what was read last). An
+    assertion raised by `read` or `holds` ends the wait at once: the way to fail early.
+    """
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not holds(value := read()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+            last = "" if holds is bool else f"; last read: {_shortened(repr(value))}"
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{last}")
         time.sleep(interval)
+    return value
+
+
+def _shortened(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def wait_until(
+    client: ResearchClient, run_id: str, condition: Callable[[ResearchStatus], bool], timeout: float = 120
+) -> ResearchStatus:
+    """Poll the run's status until `condition` holds, and return that status; fail if the run finishes first."""
+
+    def reached(status: ResearchStatus) -> bool:
+        if condition(status):
+            return True
+        assert not status.phase.finished, f"run finished first: {status.phase} {status.error}"
+        return False
+
+    return poll(
+        lambda: client.status(run_id), timeout, f"a condition on run {run_id}", holds=reached, interval=0.02
+    )
+
+
+def awaiting(status: ResearchStatus) -> bool:
+    """Whether the run's plan awaits a person's review."""
+    return status.phase is Phase.AWAITING_APPROVAL
 
 
 def make_settings(**fields: Any) -> Settings:
@@ -142,3 +209,22 @@ def kill(process: subprocess.Popen[str]) -> None:
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
+
+
+def stop(process: subprocess.Popen[str], timeout: float = 60) -> int:
+    """SIGTERM `process` (a worker hands its runs back and exits), wait for it and return its exit code;
+    SIGKILL it if it has not ended after `timeout` seconds."""
+    process.terminate()
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait(timeout=30)
+
+
+def kill_all(processes: Iterable[subprocess.Popen[str]]) -> None:
+    """Kill whichever of a test's `processes` still run, and reap them all."""
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)

@@ -14,6 +14,7 @@ import pytest
 from research_agent.settings import Settings, get_settings
 
 from ._postgres import PostgresUnavailable, throwaway_database
+from ._process import kill_all
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "RESEARCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -139,7 +140,4 @@ def workers() -> Iterator[list[subprocess.Popen[str]]]:
     """Worker subprocesses a test starts (append them); any still alive are killed afterwards."""
     started: list[subprocess.Popen[str]] = []
     yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
+    kill_all(started)

@@ -31,7 +31,7 @@ from research_agent.client import ResearchClient
 from research_agent.schema import Phase
 from research_agent.settings import EXECUTOR_ID_PATTERN, get_settings
 
-from ._process import cli, settings_from_env, start_worker
+from ._process import cli, settings_from_env, start_worker, stop
 
 pytestmark = pytest.mark.slow  # property-based: many inputs, many runs: left out of `make test-fast`
 
@@ -64,8 +64,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) -> Iterato
         try:
             yield {"env": env, "root": root, "keep": json.loads(done.stdout), "port": taken.getsockname()[1]}
         finally:
-            worker.terminate()
-            worker.wait(timeout=60)
+            stop(worker)
 
 
 @contextmanager

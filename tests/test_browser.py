@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -20,7 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from research_agent.settings import get_settings
 from research_agent.supervisor import WorkerState, read_snapshot, wait_for_state
-from tests._process import COMMAND
+from tests._process import poll, spawn, stop
 from tests.conftest import cannot_run
 
 CHROMIUM = Path(os.environ.get("RESEARCH_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -48,36 +47,31 @@ def _free_port() -> int:
 def ui_url(isolated_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """`deep-research ui` with its supervised worker, offline with a 1 s pacing so a run can be watched."""
     port = _free_port()
-    env = {**os.environ, **isolated_env, "RESEARCH_OFFLINE_DELAY": "1"}
-    log = (tmp_path / "ui.log").open("w")
-    process = subprocess.Popen(
-        [*COMMAND, "ui", "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
-    )
+    env = {**isolated_env, "RESEARCH_OFFLINE_DELAY": "1"}
+    log_path = tmp_path / "ui.log"
+    log = log_path.open("w")
+    process = spawn(["ui", "--port", str(port)], env, tmp_path, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
+
+    def healthy() -> bool:
+        assert process.poll() is None, log_path.read_text()
+        try:
+            return httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, (tmp_path / "ui.log").read_text()
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (
-                "the UI did not come up:\n" + (tmp_path / "ui.log").read_text()
-            )
-            time.sleep(0.1)
+        try:
+            poll(healthy, timeout=90, what="the UI to come up", interval=0.1)
+        except AssertionError as error:
+            raise AssertionError(f"{error}:\n{log_path.read_text()}") from None
         get_settings.cache_clear()
         wait_for_state(get_settings(), WorkerState.RUNNING, timeout=90)
         yield url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=30)
         log.close()
-    assert process.returncode == 0, (tmp_path / "ui.log").read_text()
+    assert process.returncode == 0, log_path.read_text()
     assert read_snapshot(get_settings()) is None, "the supervisor stopped its worker"
 
 

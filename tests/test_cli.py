@@ -218,7 +218,7 @@ def test_index_a_folder_then_research_it(env: dict[str, str], tmp_path: Path):
 
 
 def test_run_submits_to_a_running_worker(env: dict[str, str], tmp_path: Path):
-    from ._process import poll, start_worker, worker_output
+    from ._process import poll, start_worker, stop, worker_output
 
     worker = start_worker(env, tmp_path)
     try:
@@ -236,8 +236,7 @@ def test_run_submits_to_a_running_worker(env: dict[str, str], tmp_path: Path):
         assert json.loads(attached.stdout)["phase"] == "COMPLETED"
         assert "another worker" in cli(["worker"], env, tmp_path).stderr
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop(worker, timeout=30)
     assert worker.returncode == 0
 
 

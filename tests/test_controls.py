@@ -4,8 +4,7 @@ timeout). Crash-safety of each control is in test_crash_controls.py."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,10 @@ from research_agent.client import ResearchClient
 from research_agent.controls import PlanEditError, plan_from_text, plan_to_text, read_plan_file
 from research_agent.options import InputError, RunNotFoundError, resolve_options
 from research_agent.runtime import worker
-from research_agent.schema import Phase, ResearchPlan, ResearchStatus, SearchStep
+from research_agent.schema import Phase, ResearchPlan, SearchStep
 from research_agent.settings import Settings, get_settings
+
+from ._process import awaiting, wait_until
 
 QUESTION = "Compare the economies of Chile and Peru"
 
@@ -24,24 +25,6 @@ QUESTION = "Compare the economies of Chile and Peru"
 def client(settings: Settings) -> Iterator[ResearchClient]:
     with worker(settings), ResearchClient(settings) as research_client:
         yield research_client
-
-
-def wait_until(
-    client: ResearchClient, run_id: str, condition: Callable[[ResearchStatus], bool], timeout: float = 120
-) -> ResearchStatus:
-    """Poll the run's status until `condition` holds (failing if the run finishes first)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.status(run_id)
-        if condition(status):
-            return status
-        assert not status.phase.finished, f"run finished first: {status.phase} {status.error}"
-        time.sleep(0.02)
-    raise AssertionError(f"condition never held for run {run_id}")
-
-
-def awaiting(status: ResearchStatus) -> bool:
-    return status.phase is Phase.AWAITING_APPROVAL
 
 
 def _search_children(client: ResearchClient, run_id: str) -> list[str]:

@@ -11,7 +11,6 @@ checkpoint (a step cut off there is not finished and is rightly run again).
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from ._process import (
     cli,
     finished_executions,
     kill,
+    poll,
     read_executions,
     repeated_executions,
     settings_from_env,
@@ -49,32 +49,23 @@ def reference_report(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) 
     return ResearchStatus.model_validate_json(done.stdout).report  # type: ignore[return-value]
 
 
-def _wait_for(
-    client: ResearchClient, run_id: str, condition: Callable[[ResearchStatus], bool]
-) -> ResearchStatus:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status = client.status(run_id)
-        assert not status.phase.finished, f"run finished before the crash point: {status.phase}"
-        if condition(status):
-            return status
-        time.sleep(0.02)
-    raise AssertionError("the crash point was never reached")
-
-
 def _crash_and_recover(
     crash_env: dict[str, str],
     tmp_path: Path,
     workers: list[subprocess.Popen[str]],
     crash_point: Callable[[ResearchStatus, list[dict[str, object]]], bool],
 ) -> tuple[ResearchStatus, list[dict[str, object]], int]:
+    def reached(status: ResearchStatus) -> bool:
+        assert not status.phase.finished, f"run finished before the crash point: {status.phase}"
+        return crash_point(status, read_executions(crash_env))
+
     settings = settings_from_env(crash_env)
     first = start_worker(crash_env, tmp_path)
     workers.append(first)
     with ResearchClient(settings) as client:
         options, _ = resolve_options(settings)
         run_id = client.submit(QUESTION, options, run_id="crash")
-        _wait_for(client, run_id, lambda status: crash_point(status, read_executions(crash_env)))
+        poll(lambda: client.status(run_id), 120, "the crash point", holds=reached, interval=0.02)
         kill(first)
         before_restart = len(read_executions(crash_env))
         workers.append(start_worker(crash_env, tmp_path))

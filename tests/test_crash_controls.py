@@ -20,6 +20,7 @@ from research_agent.settings import Settings
 
 from ._process import (
     WEB_STUB_COMMAND,
+    awaiting,
     finished_executions,
     kill,
     poll,
@@ -27,8 +28,8 @@ from ._process import (
     repeated_executions,
     settings_from_env,
     start_worker,
+    wait_until,
 )
-from .test_controls import awaiting, wait_until
 from .test_crash import assert_nothing_ran_twice
 
 pytestmark = pytest.mark.crash

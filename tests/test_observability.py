@@ -7,7 +7,6 @@ In-process runs are captured with OpenTelemetry's in-memory exporters, installed
 from __future__ import annotations
 
 import logging
-import signal
 import subprocess
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ from research_agent.schema import Phase, ResearchStatus
 from research_agent.settings import Settings, get_settings
 
 from ._otlp import ReceivedSpan, otlp_receiver
-from ._process import cli, start_worker
+from ._process import cli, kill, kill_all, start_worker
 
 # workers in subprocesses exporting to a local collector: left out of `make test-fast`
 pytestmark = pytest.mark.slow
@@ -348,15 +347,12 @@ def test_work_resumed_after_a_crash_joins_the_run_trace(
                 lambda spans: [s.name for s in _run_spans(spans, "crashed")].count("run_search") == 4
             )
             assert not client.status("crashed").phase.finished
-            workers[0].send_signal(signal.SIGKILL)
-            workers[0].wait(timeout=30)
+            kill(workers[0])
             workers.append(start_worker(env, tmp_path))
             final = client.wait("crashed", timeout=120)
             receiver.wait_for(_has_root("crashed"))
         finally:
-            for process in workers:
-                process.kill()
-                process.wait(timeout=30)
+            kill_all(workers)
 
     assert final.phase is Phase.COMPLETED, final.error
     spans = receiver.of_run("crashed")

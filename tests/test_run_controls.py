@@ -20,7 +20,8 @@ from research_agent.search.backends import CorpusBackend, SearchHit
 from research_agent.search.errors import SearchError
 from research_agent.settings import Settings, get_settings
 
-from .test_controls import QUESTION, wait_until
+from ._process import wait_until
+from .test_controls import QUESTION
 
 
 def _configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> Settings:

@@ -9,8 +9,6 @@ writes a line when it starts and one when it ends.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 from collections import Counter
@@ -25,6 +23,9 @@ from research_agent.schema import Phase
 from ._process import (
     QUESTIONS,
     cli,
+    kill,
+    kill_all,
+    poll,
     read_executions,
     repeated_executions,
     settings_from_env,
@@ -56,12 +57,10 @@ def scale_env(isolated_env: dict[str, str], tmp_path: Path, postgres_url: str) -
 
 @pytest.fixture
 def workers() -> Iterator[dict[str, subprocess.Popen[str]]]:
+    """Worker subprocesses by name (a restarted one replaces its name's); any still alive are killed afterwards."""
     started: dict[str, subprocess.Popen[str]] = {}
     yield started
-    for process in started.values():
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
+    kill_all(started.values())
 
 
 def _assert_nothing_ran_twice(executions: list[dict[str, object]]) -> None:
@@ -180,17 +179,16 @@ def test_a_dead_workers_runs_complete(scale_env, tmp_path, workers, how):
         run_ids = [client.submit(q, options, run_id=f"run-{i}") for i, q in enumerate(QUESTIONS[:4])]
         # Kill the worker while it holds runs and is inside a real call, never between a call and its
         # checkpoint (a step cut off there is unfinished and rightly runs again).
-        deadline = time.monotonic() + 120
-        while True:
-            assert time.monotonic() < deadline, "the doomed worker never took a run"
-            held = client._client.list_workflows(
+        held = poll(
+            lambda: client._client.list_workflows(
                 executor_id="doomed", status="PENDING", name="deep_research", load_input=False
-            )
-            if held and _in_flight(read_executions(scale_env), doomed.pid):
-                break
-            time.sleep(0.02)
-        os.kill(doomed.pid, signal.SIGKILL)
-        doomed.wait(timeout=30)
+            ),
+            timeout=120,
+            what="the doomed worker to hold a run and be inside a real call",
+            holds=lambda rows: bool(rows) and _in_flight(read_executions(scale_env), doomed.pid),
+            interval=0.02,
+        )
+        kill(doomed)
         held_ids = {row.workflow_id for row in held}
 
         # The id of a live worker can be neither recovered nor started twice.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -22,19 +21,14 @@ from research_agent.supervisor import (
     wait_for_state,
 )
 
+from ._process import wait_until
+
 pytestmark = pytest.mark.slow  # a supervised worker subprocess: left out of `make test-fast`
 
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'supervised.sqlite'}"
-
-
-def _wait_for_phase(client: ResearchClient, run_id: str, phase: Phase) -> None:
-    deadline = time.monotonic() + 60
-    while client.status(run_id).phase is not phase:
-        assert time.monotonic() < deadline, f"run {run_id} never reached {phase}"
-        time.sleep(0.02)
 
 
 @pytest.mark.crash
@@ -48,7 +42,7 @@ def test_a_killed_worker_is_restarted_and_finishes_the_run(settings: Settings, i
         with ResearchClient(settings) as client:
             options, _ = resolve_options(settings, offline=True)
             run_id = client.submit("Compare the economies of Chile and Peru", options)
-            _wait_for_phase(client, run_id, Phase.SEARCHING)
+            wait_until(client, run_id, lambda status: status.phase is Phase.SEARCHING, timeout=60)
             # The crash demo's button...
             assert crash_worker(settings) == first.worker_pid
             wait_for_state(settings, WorkerState.RUNNING, min_restarts=1, timeout=90)

@@ -19,6 +19,8 @@ from research_agent.schema import Phase
 from research_agent.settings import Settings, get_settings
 from research_agent.supervisor import SupervisorSnapshot, WorkerState, state_file
 
+from ._process import awaiting, wait_until
+
 # the Streamlit pages through AppTest, with a worker: left out of `make test-fast`
 pytestmark = pytest.mark.slow
 
@@ -150,8 +152,6 @@ def test_cancel_and_resume_a_queued_run(client: ResearchClient, settings: Settin
 
 
 def test_review_edit_and_approve_the_plan_on_the_run_page(settings: Settings):
-    from .test_controls import awaiting, wait_until
-
     with worker(settings), ResearchClient(settings) as client:
         test = app().run()
         test.text_area[0].input(QUESTION)
@@ -349,8 +349,6 @@ def test_budget_and_deadline_fields_are_stored_with_the_run(client: ResearchClie
 
 
 def test_finish_now_on_a_searching_run(settings: Settings, monkeypatch: pytest.MonkeyPatch):
-    from .test_controls import wait_until
-
     monkeypatch.setenv("RESEARCH_SEARCH_CONCURRENCY", "1")
     monkeypatch.setenv("RESEARCH_OFFLINE_DELAY", "0.3")
     get_settings.cache_clear()
@@ -372,8 +370,6 @@ def test_finish_now_on_a_searching_run(settings: Settings, monkeypatch: pytest.M
 
 
 def test_retry_and_rewrite_open_new_runs_linked_to_the_original(settings: Settings):
-    from .test_controls import wait_until
-
     with worker(settings), ResearchClient(settings) as client:
         options, _ = resolve_options(settings, offline=True, max_requests=10)  # too little: searches fail
         run_id = client.submit(QUESTION, options)

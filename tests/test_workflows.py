@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from dbos import WorkflowStatus
@@ -18,8 +16,9 @@ from research_agent.runtime import worker
 from research_agent.schema import Phase, ResearchOptions, ResearchStatus, SearchOutcome, SearchState
 from research_agent.settings import Settings, get_settings
 
+from ._process import poll
+
 QUESTION = "Compare the economies of Chile and Peru"
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -42,17 +41,6 @@ def _workflows(client: ResearchClient, run_id: str) -> dict[str, WorkflowStatus]
 
 def _executions(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def _until(read: Callable[[], T], holds: Callable[[T], bool], timeout: float = 30) -> T:
-    """Read until `holds` is true of the value (polled, never slept on blindly)."""
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not holds(value):
-        assert time.monotonic() < deadline, f"never held: {value!r}"
-        time.sleep(0.02)
-        value = read()
-    return value
 
 
 def test_a_full_offline_run(client: ResearchClient, settings: Settings):
@@ -83,8 +71,12 @@ def test_a_full_offline_run(client: ResearchClient, settings: Settings):
         *(f"run-a-search-{i}" for i in range(1, 5)),
     }
     # R-control ends when the run tells it the searches are over, just before or after the run itself.
-    tree = _until(
-        lambda: _workflows(client, run_id), lambda t: all(r.status == "SUCCESS" for r in t.values())
+    tree = poll(
+        lambda: _workflows(client, run_id),
+        timeout=30,
+        what="every workflow of the run to succeed",
+        holds=lambda t: all(r.status == "SUCCESS" for r in t.values()),
+        interval=0.02,
     )
 
     assert [s.state for s in final.searches] == [SearchState.DONE] * 4

@@ -11,7 +11,7 @@ from research_agent.client import ResearchClient
 from research_agent.options import resolve_options
 from research_agent.schema import Phase, ResearchReport
 
-from .._process import settings_from_env, start_worker
+from .._process import settings_from_env, start_worker, stop
 from ._harness import QUESTIONS
 
 
@@ -33,8 +33,7 @@ def reference_reports(tmp_path_factory: pytest.TempPathFactory, index_dir: Path)
             run_ids = [client.submit(q, options, run_id=f"reference-{i}") for i, q in enumerate(QUESTIONS)]
             finals = [client.wait(run_id, timeout=300) for run_id in run_ids]
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        stop(worker)
     assert all(f.phase is Phase.COMPLETED and f.report for f in finals), [f.error for f in finals]
     return {f.question: f.report for f in finals if f.report}
 

@@ -25,12 +25,12 @@ from research_agent.schema import Phase
 from research_agent.settings import get_settings
 
 from .._process import (
-    COMMAND,
     finished_executions,
     poll,
     read_executions,
     repeated_executions,
     settings_from_env,
+    spawn,
     start_worker,
 )
 from ..conftest import postgres_database
@@ -115,17 +115,7 @@ def submit_from_clients(env: dict[str, str], root: Path, batch: list[str]) -> tu
         path.write_text("\n".join(shares[i] + shares[(i + 1) % CLIENTS]) + "\n")
         files.append(path)
     started = time.monotonic()
-    clients = [
-        subprocess.Popen(
-            [*COMMAND, "submit", "--file", str(path), "--no-wait"],
-            env={**__import__("os").environ, **env},
-            cwd=root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for path in files
-    ]
+    clients = [spawn(["submit", "--file", str(path), "--no-wait"], env, root) for path in files]
     printed = []
     for client in clients:
         stdout, stderr = client.communicate(timeout=300)

@@ -8,7 +8,6 @@ failed, no run marked failed. The next worker finishes it with the report an und
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from research_agent.client import ResearchClient
 from research_agent.options import resolve_options
 from research_agent.schema import Phase, ResearchReport
 
-from .._process import poll, read_executions, settings_from_env, start_worker, worker_output
+from .._process import poll, read_executions, settings_from_env, start_worker, stop, worker_output
 from ._harness import assert_reports_match, checkpoint_reruns, final_statuses, record_figures
 
 pytestmark = pytest.mark.chaos
@@ -55,8 +54,7 @@ def test_sigterm_finishes_running_work_and_hands_back_the_rest(
             lambda: client.status("term-2").phase is Phase.SEARCHING, timeout=60, what="the third run to wait"
         )
         signalled = time.monotonic()
-        stopping.send_signal(signal.SIGTERM)
-        stopping.wait(timeout=GRACE + 30)
+        stop(stopping, timeout=GRACE + 30)
         stop_seconds = time.monotonic() - signalled
         poll(lambda: "worker stopped" in worker_output(stopping), timeout=10, what="the last line")
         said = worker_output(stopping)
