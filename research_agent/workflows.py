@@ -537,10 +537,11 @@ async def search_phase(
     share = None if budget is None else budget.share(len(steps) + 1)  # the last share is the analyst's
     if share is not None and share.exhausted:
         status.stopped_early = f"the budget ({budget.describe() if budget else ''}) ran out before any search"
-        for i, step in enumerate(steps, start=1):
-            outcome = _skipped(i, step, "skipped: no budget left", now)
-            _record_search(status, outcome, status.searches[i - 1])
-            outcomes.append(outcome)
+        outcomes = [
+            _skipped(i, step, "skipped: no budget left", now) for i, step in enumerate(steps, start=1)
+        ]
+        for outcome in outcomes:
+            _record_search(status, outcome, status.searches[outcome.index - 1])
         await _publish(status, now)
         return outcomes
 
@@ -585,28 +586,37 @@ async def search_phase(
             outcomes += await _stop_searches(status, pending, steps, reason, running_too=True)
             await _publish(status, await clock())
             continue
-        # Every search that has ended by now, with its outcome, in one recorded step: searches
-        # that finish together are collected and published together.
-        for row in await _ended(list(pending)):
-            _, handle = pending.pop(row.workflow_id)
-            outcome = (
-                _outcome(row)
-                if row.status == WorkflowStatusString.SUCCESS.value
-                else await handle.get_result()
-            )  # raises
-            outcomes.append(outcome)
-            _record_search(status, outcome, status.searches[outcome.index - 1])
+        outcomes += await _collect_ended(status, pending)
         await _publish(status, max(o.finished_at for o in outcomes if o.finished_at))
     out_of_budget = any((o.error or "").startswith(UsageLimitExceeded.__name__) for o in outcomes)
     if budget is not None and status.stopped_early is None and out_of_budget:
         status.stopped_early = f"the budget ({budget.describe()} after planning) ran out during the searches"
-    for waiter in (control, grace):
+    await _close_waiters(control, grace)
+    return sorted(outcomes, key=lambda o: o.index)
+
+
+async def _collect_ended(
+    status: ResearchStatus, pending: dict[str, tuple[int, WorkflowHandleAsync[Any]]]
+) -> list[SearchOutcome]:
+    """Every search that has ended by now, with its outcome, in one recorded step (searches that finish
+    together are collected and published together); they leave `pending`."""
+    collected = []
+    for row in await _ended(list(pending)):
+        _, handle = pending.pop(row.workflow_id)
+        succeeded = row.status == WorkflowStatusString.SUCCESS.value
+        outcome = _outcome(row) if succeeded else await handle.get_result()  # raises
+        collected.append(outcome)
+        _record_search(status, outcome, status.searches[outcome.index - 1])
+    return collected
+
+
+async def _close_waiters(*waiters: WorkflowHandleAsync[Any] | None) -> None:
+    """End the control and grace workflows still waiting, and see them end: one left waiting would
+    outlive a short-lived worker (`deep-research run`) and be recovered by the next one."""
+    for waiter in waiters:
         if waiter is not None:
-            # End the waiting workflow now, and see it end: one left waiting would outlive a short-lived
-            # worker (`deep-research run`) and be recovered by the next one.
             await DBOS.send_async(waiter.workflow_id, SearchPhaseOver(), CONTROL_TOPIC)
             await waiter.get_result(polling_interval_sec=RESULT_POLL_INTERVAL)
-    return sorted(outcomes, key=lambda o: o.index)
 
 
 async def analysis_phase(
