@@ -14,7 +14,7 @@ import pytest
 from research_agent.settings import Settings, get_settings
 
 from ._postgres import PostgresUnavailable, throwaway_database
-from ._process import kill_all
+from ._process import kill_all, settings_from_env
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "RESEARCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -67,6 +67,8 @@ def isolated_env(
         "RESEARCH_INDEX_DIR": str(index_dir),
         "RESEARCH_QUEUE_POLL_INTERVAL": "0.05",
     }
+    # Also in this process's environment, for what reads its settings from there as a user's would: the
+    # CLI and the UI run in process (CliRunner, AppTest). Everything else is handed its Settings.
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
@@ -117,10 +119,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("RESEARCH_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    return get_settings()
+def settings(database_url: str, isolated_env: dict[str, str]) -> Settings:
+    """The settings of an in-process worker or client: the database, the private data dir, the shared
+    indexes. Built directly, not read from the environment (a subprocess is given `isolated_env`)."""
+    return settings_from_env({**isolated_env, "RESEARCH_DATABASE_URL": database_url})
 
 
 @pytest.fixture

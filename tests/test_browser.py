@@ -17,9 +17,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from research_agent.settings import get_settings
+from research_agent.settings import Settings
 from research_agent.supervisor import WorkerState, read_snapshot, wait_for_state
-from tests._process import poll, spawn, stop
+from tests._process import poll, settings_from_env, spawn, stop
 from tests.conftest import cannot_run
 
 CHROMIUM = Path(os.environ.get("RESEARCH_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -44,13 +44,24 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def ui_url(isolated_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """`deep-research ui` with its supervised worker, offline with a 1 s pacing so a run can be watched."""
+def ui_env(isolated_env: dict[str, str]) -> dict[str, str]:
+    """What `deep-research ui` runs with: offline, with a 1 s pacing so a run can be watched."""
+    return {**isolated_env, "RESEARCH_OFFLINE_DELAY": "1"}
+
+
+@pytest.fixture
+def ui_settings(ui_env: dict[str, str]) -> Settings:
+    """The settings the UI and its supervisor read (where the supervisor's state file is)."""
+    return settings_from_env(ui_env)
+
+
+@pytest.fixture
+def ui_url(ui_env: dict[str, str], ui_settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """`deep-research ui` with its supervised worker."""
     port = _free_port()
-    env = {**isolated_env, "RESEARCH_OFFLINE_DELAY": "1"}
     log_path = tmp_path / "ui.log"
     log = log_path.open("w")
-    process = spawn(["ui", "--port", str(port)], env, tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    process = spawn(["ui", "--port", str(port)], ui_env, tmp_path, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
 
     def healthy() -> bool:
@@ -65,14 +76,13 @@ def ui_url(isolated_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
             poll(healthy, timeout=90, what="the UI to come up", interval=0.1)
         except AssertionError as error:
             raise AssertionError(f"{error}:\n{log_path.read_text()}") from None
-        get_settings.cache_clear()
-        wait_for_state(get_settings(), WorkerState.RUNNING, timeout=90)
+        wait_for_state(ui_settings, WorkerState.RUNNING, timeout=90)
         yield url
     finally:
         stop(process, timeout=30)
         log.close()
     assert process.returncode == 0, log_path.read_text()
-    assert read_snapshot(get_settings()) is None, "the supervisor stopped its worker"
+    assert read_snapshot(ui_settings) is None, "the supervisor stopped its worker"
 
 
 @pytest.fixture
@@ -140,7 +150,9 @@ def test_a_question_completes_in_the_browser(ui_url: str, browser_page: Page) ->
     _record("completes", first_search_card_s=first_card, completed_s=completed)
 
 
-def test_crashing_the_worker_mid_run_does_not_stop_the_run(ui_url: str, browser_page: Page) -> None:
+def test_crashing_the_worker_mid_run_does_not_stop_the_run(
+    ui_url: str, ui_settings: Settings, browser_page: Page
+) -> None:
     page = browser_page
     started = _submit(page, ui_url)
     page.get_by_text("Search 1", exact=True).first.wait_for(timeout=60_000)
@@ -151,7 +163,7 @@ def test_crashing_the_worker_mid_run_does_not_stop_the_run(ui_url: str, browser_
     _screenshot(page, "browser-crashed.png")
     _wait_for_report(page)
     completed = time.monotonic() - started
-    snapshot = read_snapshot(get_settings())
+    snapshot = read_snapshot(ui_settings)
     assert snapshot is not None and snapshot.restarts == 1
     _screenshot(page, "browser-recovered.png")
     _record("crash", crashed_at_s=crashed, completed_s=completed)

@@ -21,7 +21,7 @@ from research_agent import _offline
 from research_agent.client import ResearchClient
 from research_agent.runtime import worker
 from research_agent.schema import Budget, Phase, ResearchOptions, Usage
-from research_agent.settings import Settings, get_settings
+from research_agent.settings import Settings
 
 caps = st.one_of(st.none(), st.integers(0, 10**9))
 budgets = st.builds(Budget, requests=caps, tokens=caps)
@@ -96,10 +96,8 @@ def log(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def client(settings: Settings, monkeypatch: pytest.MonkeyPatch, log: Path) -> Iterator[ResearchClient]:
-    monkeypatch.setenv("RESEARCH_EXECUTION_LOG", str(log))
-    get_settings.cache_clear()
-    logged = get_settings()
+def client(settings: Settings, log: Path) -> Iterator[ResearchClient]:
+    logged = settings.model_copy(update={"execution_log": log})
     with worker(logged), ResearchClient(logged) as research_client:
         yield research_client
 

@@ -14,7 +14,7 @@ from research_agent.controls import PlanEditError, plan_from_text, plan_to_text,
 from research_agent.options import InputError, RunNotFoundError, resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase, ResearchPlan, SearchStep
-from research_agent.settings import Settings, get_settings
+from research_agent.settings import Settings
 
 from ._process import awaiting, wait_until
 
@@ -81,14 +81,8 @@ def test_runs_without_review_cannot_be_approved(client: ResearchClient, settings
 
 
 @pytest.mark.parametrize(("action", "phase"), [("approve", Phase.COMPLETED), ("cancel", Phase.CANCELLED)])
-def test_the_review_timeout_decides_an_unanswered_plan(
-    monkeypatch: pytest.MonkeyPatch, database_url: str, action: str, phase: Phase
-):
-    monkeypatch.setenv("RESEARCH_DATABASE_URL", database_url)
-    monkeypatch.setenv("RESEARCH_REVIEW_TIMEOUT", "1.5")
-    monkeypatch.setenv("RESEARCH_REVIEW_TIMEOUT_ACTION", action)
-    get_settings.cache_clear()
-    settings = get_settings()
+def test_the_review_timeout_decides_an_unanswered_plan(settings: Settings, action: str, phase: Phase):
+    settings = settings.model_copy(update={"review_timeout": 1.5, "review_timeout_action": action})
     with worker(settings), ResearchClient(settings) as client:
         options, _ = resolve_options(settings, offline=True, review_plan=True)
         run_id = client.submit(QUESTION, options, run_id=f"timeout-{action}")

@@ -13,7 +13,7 @@ from research_agent.options import InputError, resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase, SearchOutcome
 from research_agent.search import step as search_step_module
-from research_agent.settings import Settings, get_settings
+from research_agent.settings import Settings
 
 from ._web_stub import stub_backend
 
@@ -46,8 +46,7 @@ def test_matching_takes_subdomains_and_deny_wins():
 
 def test_settings_and_run_options_take_comma_separated_lists(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("RESEARCH_SEARCH_DENY_DOMAINS", "example.com, www.Spam.org")
-    get_settings.cache_clear()
-    settings = get_settings()
+    settings = Settings()  # read from the environment, as the CLI and the UI read it
     assert settings.search_deny_domains == ["example.com", "spam.org"]
     options, _ = resolve_options(settings, offline=True)
     assert options.deny_domains == ["example.com", "spam.org"] and options.allow_domains == []

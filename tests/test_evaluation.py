@@ -45,7 +45,8 @@ from research_agent.schema import (
     SearchStep,
     Source,
 )
-from research_agent.settings import get_settings
+
+from ._process import make_settings
 
 GDP = Source(
     title="Chile — Economy — Real GDP per capita",
@@ -300,7 +301,7 @@ def test_the_dataset_covers_every_kind_of_question_over_both_collections():
 
 
 def test_the_llm_judge_is_skipped_without_its_key():
-    settings = get_settings()
+    settings = make_settings()
     assert judge_evaluators(settings, "anthropic:claude-sonnet-4-5") == (
         [],
         "LLM judge skipped: anthropic:claude-sonnet-4-5 needs ANTHROPIC_API_KEY",
@@ -308,10 +309,9 @@ def test_the_llm_judge_is_skipped_without_its_key():
     assert judge_evaluators(settings, "") == ([], "LLM judge off (no judge model)")
 
 
-def test_the_llm_judge_is_used_when_its_key_is_set(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-a-real-key")
-    get_settings.cache_clear()
-    judges, note = judge_evaluators(get_settings(), "anthropic:claude-sonnet-4-5")
+def test_the_llm_judge_is_used_when_its_key_is_set():
+    settings = make_settings(ANTHROPIC_API_KEY="sk-ant-test-not-a-real-key")
+    judges, note = judge_evaluators(settings, "anthropic:claude-sonnet-4-5")
     assert note == "LLM judge: anthropic:claude-sonnet-4-5" and [type(j) for j in judges] == [ReportJudge]
 
 

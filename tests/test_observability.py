@@ -21,6 +21,7 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import SecretStr
 
 from research_agent.client import ResearchClient
 from research_agent.naming import WorkflowRef, trace_url
@@ -33,10 +34,10 @@ from research_agent.observability import (
 from research_agent.options import resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase, ResearchStatus
-from research_agent.settings import Settings, get_settings
+from research_agent.settings import Settings
 
 from ._otlp import ReceivedSpan, otlp_receiver
-from ._process import cli, kill, kill_all, start_worker
+from ._process import cli, kill, kill_all, make_settings, settings_from_env, start_worker
 
 # workers in subprocesses exporting to a local collector: left out of `make test-fast`
 pytestmark = pytest.mark.slow
@@ -197,10 +198,13 @@ def _dump(captured: Captured) -> str:
 
 def test_no_key_or_token_leaves_the_process(monkeypatch: pytest.MonkeyPatch, settings: Settings):
     for name, value in ENV_KEYS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("RESEARCH_LOG_LEVEL", "INFO")  # DBOS's own log records are exported too
-    get_settings.cache_clear()
-    settings = get_settings()
+        monkeypatch.setenv(name, value)  # where a user's keys are: every library in the process can read them
+    settings = settings.model_copy(
+        update={
+            **{name.lower(): SecretStr(value) for name, value in ENV_KEYS.items()},  # and configured
+            "log_level": "INFO",  # DBOS's own log records are exported too
+        }
+    )
     pasted = f"{ENV_KEYS['ANTHROPIC_API_KEY']} {ENV_KEYS['OPENAI_API_KEY']} Authorization: {BEARER} {LOGFIRE_TOKEN}"
     question = f"{QUESTION} (pasted by mistake: {pasted})"
 
@@ -236,10 +240,8 @@ def test_no_key_or_token_leaves_the_process(monkeypatch: pytest.MonkeyPatch, set
         assert not any(ENV_KEYS[name] in text for text in stored)
 
 
-def test_secret_patterns_cut_keys_and_keep_the_text(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("OPENAI_API_KEY", ENV_KEYS["OPENAI_API_KEY"])
-    get_settings.cache_clear()
-    pattern = secret_pattern(get_settings())
+def test_secret_patterns_cut_keys_and_keep_the_text():
+    pattern = secret_pattern(make_settings(OPENAI_API_KEY=ENV_KEYS["OPENAI_API_KEY"]))
     text = (
         f"a {ENV_KEYS['ANTHROPIC_API_KEY']} b {ENV_KEYS['GOOGLE_API_KEY']} c {ENV_KEYS['TAVILY_API_KEY']} "
         f"d {ENV_KEYS['OPENAI_API_KEY']} e sk-proj-{'Ab1' * 8} f Authorization: {BEARER} g {LOGFIRE_TOKEN}"
@@ -322,18 +324,13 @@ def test_the_cli_exports_one_trace_per_run_to_an_otlp_collector(isolated_env: di
 
 
 @pytest.mark.crash
-def test_work_resumed_after_a_crash_joins_the_run_trace(
-    isolated_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    database_url = f"sqlite:///{tmp_path / 'crash.sqlite'}"
-    monkeypatch.setenv("RESEARCH_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    settings = get_settings()
+def test_work_resumed_after_a_crash_joins_the_run_trace(isolated_env: dict[str, str], tmp_path: Path):
+    database = {**isolated_env, "RESEARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'crash.sqlite'}"}
+    settings = settings_from_env(database)
     workers: list[subprocess.Popen[str]] = []
     with otlp_receiver() as receiver, ResearchClient(settings) as client:
         env = {
-            **isolated_env,
-            "RESEARCH_DATABASE_URL": database_url,
+            **database,
             "RESEARCH_OFFLINE_DELAY": "1",
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
             "OTEL_BSP_SCHEDULE_DELAY": "50",  # export finished spans within 50 ms, before the kill

@@ -35,7 +35,9 @@ from research_agent.schema import Phase, SearchState
 from research_agent.search import SearchError, SearchHit, TransientSearchError
 from research_agent.search import step as search_step_module
 from research_agent.search.errors import search_failure
-from research_agent.settings import Settings, get_settings
+from research_agent.settings import Settings
+
+from ._process import settings_from_env
 
 QUESTION = "Compare the economies of Chile and Peru"
 
@@ -185,12 +187,15 @@ class _FlakySearch:
 
 
 @pytest.fixture
-def sqlite_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("RESEARCH_DATABASE_URL", f"sqlite:///{tmp_path / 'retries.sqlite'}")
-    monkeypatch.setenv("RESEARCH_MAX_SEARCHES", "1")
-    monkeypatch.setenv("RESEARCH_MAX_EXTRA_SEARCHES", "0")
-    get_settings.cache_clear()
-    return get_settings()
+def sqlite_settings(tmp_path: Path, isolated_env: dict[str, str]) -> Settings:
+    return settings_from_env(
+        {
+            **isolated_env,
+            "RESEARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'retries.sqlite'}",
+            "RESEARCH_MAX_SEARCHES": "1",
+            "RESEARCH_MAX_EXTRA_SEARCHES": "0",
+        }
+    )
 
 
 @pytest.fixture

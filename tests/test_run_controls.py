@@ -18,17 +18,10 @@ from research_agent.runtime import worker
 from research_agent.schema import Phase, ResearchStatus, SearchState
 from research_agent.search.backends import CorpusBackend, SearchHit
 from research_agent.search.errors import SearchError
-from research_agent.settings import Settings, get_settings
+from research_agent.settings import Settings
 
 from ._process import wait_until
 from .test_controls import QUESTION
-
-
-def _configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> Settings:
-    for name, value in values.items():
-        monkeypatch.setenv(f"RESEARCH_{name.upper()}", value)
-    get_settings.cache_clear()
-    return get_settings()
 
 
 def _executions(path: Path, **match: object) -> list[dict[str, object]]:
@@ -45,18 +38,18 @@ def log(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def paced(monkeypatch: pytest.MonkeyPatch, settings: Settings, log: Path) -> Iterator[ResearchClient]:
+def paced(settings: Settings, log: Path) -> Iterator[ResearchClient]:
     """A worker whose searches run one at a time, each model request taking 0.3 s: a run can be caught mid-search."""
-    paced = _configure(
-        monkeypatch, search_concurrency="1", offline_delay="0.3", finish_grace="0.5", execution_log=str(log)
+    paced = settings.model_copy(
+        update={"search_concurrency": 1, "offline_delay": 0.3, "finish_grace": 0.5, "execution_log": log}
     )
     with worker(paced), ResearchClient(paced) as client:
         yield client
 
 
 @pytest.fixture
-def quick(monkeypatch: pytest.MonkeyPatch, settings: Settings, log: Path) -> Iterator[ResearchClient]:
-    quick = _configure(monkeypatch, execution_log=str(log))
+def quick(settings: Settings, log: Path) -> Iterator[ResearchClient]:
+    quick = settings.model_copy(update={"execution_log": log})
     with worker(quick), ResearchClient(quick) as client:
         yield client
 
@@ -131,11 +124,9 @@ def test_finish_keeps_done_searches_skips_the_rest_and_writes_the_report(
         paced.finish(run_id)
 
 
-def test_finish_gives_a_running_search_its_grace_period(
-    monkeypatch: pytest.MonkeyPatch, settings: Settings, log: Path, gate: SearchGate
-):
+def test_finish_gives_a_running_search_its_grace_period(settings: Settings, log: Path, gate: SearchGate):
     # The first search is held at the gate, running, for longer than the grace period of 0.2 s: it is stopped.
-    held = _configure(monkeypatch, search_concurrency="1", finish_grace="0.2", execution_log=str(log))
+    held = settings.model_copy(update={"search_concurrency": 1, "finish_grace": 0.2, "execution_log": log})
     with worker(held), ResearchClient(held) as client:
         options, _ = resolve_options(held, offline=True)
         run_id = client.submit(QUESTION, options, run_id="grace")
@@ -266,11 +257,9 @@ def test_a_budget_too_small_for_the_planner_is_reported_not_raised(quick: Resear
     assert final.report is not None and final.report.title.startswith("Partial report")
 
 
-def test_a_deadline_stops_the_searches_and_reports_what_was_found(
-    monkeypatch: pytest.MonkeyPatch, settings: Settings, log: Path
-):
+def test_a_deadline_stops_the_searches_and_reports_what_was_found(settings: Settings, log: Path):
     # Requests of 2 s, one search at a time: the run needs some 20 s, and its deadline is 3 s.
-    slow = _configure(monkeypatch, search_concurrency="1", offline_delay="2", execution_log=str(log))
+    slow = settings.model_copy(update={"search_concurrency": 1, "offline_delay": 2.0, "execution_log": log})
     with worker(slow), ResearchClient(slow) as client:
         options, _ = resolve_options(slow, offline=True, deadline=3)
         final = client.wait(client.submit(QUESTION, options, run_id="late"), timeout=120)

@@ -33,9 +33,8 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.mark.crash
 def test_a_killed_worker_is_restarted_and_finishes_the_run(settings: Settings, isolated_env: dict[str, str]):
-    supervisor = WorkerSupervisor(
-        settings, restart_delay=0.2, env={**isolated_env, "RESEARCH_OFFLINE_DELAY": "0.3"}
-    )
+    env = {**isolated_env, "RESEARCH_DATABASE_URL": settings.database_url, "RESEARCH_OFFLINE_DELAY": "0.3"}
+    supervisor = WorkerSupervisor(settings, restart_delay=0.2, env=env)
     supervisor.start()
     try:
         first = wait_for_state(settings, WorkerState.RUNNING, timeout=90)

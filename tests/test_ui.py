@@ -19,7 +19,7 @@ from research_agent.schema import Phase
 from research_agent.settings import Settings, get_settings
 from research_agent.supervisor import SupervisorSnapshot, WorkerState, state_file
 
-from ._process import awaiting, wait_until
+from ._process import awaiting, make_settings, wait_until
 
 # the Streamlit pages through AppTest, with a worker: left out of `make test-fast`
 pytestmark = pytest.mark.slow
@@ -44,23 +44,30 @@ def client(settings: Settings) -> Iterator[ResearchClient]:
 def completed(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) -> Iterator[tuple[str, str]]:
     """(database URL, run id) of one finished offline run, shared by the read-only page tests."""
     url = f"sqlite:///{tmp_path_factory.mktemp('ui-done') / 'done.sqlite'}"
-    patch = pytest.MonkeyPatch()
-    patch.setenv("RESEARCH_DATABASE_URL", url)
-    patch.setenv("RESEARCH_INDEX_DIR", str(index_dir))
-    patch.setenv("RESEARCH_DATA_DIR", str(tmp_path_factory.mktemp("ui-data")))
-    get_settings.cache_clear()
-    settings = get_settings()
-    try:
-        with worker(settings), ResearchClient(settings) as client:
-            options, _ = resolve_options(settings, offline=True)
-            run_id = client.submit(QUESTION, options, run_id="done-1")
-            final = client.wait(run_id, timeout=120)
-            assert final.phase is Phase.COMPLETED, final.error
-            client._client.retrieve_workflow(run_id).get_result()
-    finally:
-        patch.undo()
-        get_settings.cache_clear()
+    settings = make_settings(
+        database_url=url, index_dir=index_dir, data_dir=tmp_path_factory.mktemp("ui-data")
+    )
+    with worker(settings), ResearchClient(settings) as client:
+        options, _ = resolve_options(settings, offline=True)
+        run_id = client.submit(QUESTION, options, run_id="done-1")
+        final = client.wait(run_id, timeout=120)
+        assert final.phase is Phase.COMPLETED, final.error
+        client._client.retrieve_workflow(run_id).get_result()
     yield url, run_id
+
+
+def show_the_ui(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
+    """Give the UI these RESEARCH_* variables (by setting name): it reads its settings from the environment,
+    as `deep-research ui` does, so this is where a test's database and settings reach it."""
+    for name, value in variables.items():
+        monkeypatch.setenv(f"RESEARCH_{name.upper()}", value)
+    get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def ui_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The UI is shown the test's database (the one `settings` holds)."""
+    show_the_ui(monkeypatch, database_url=database_url)
 
 
 def app(**query: str) -> AppTest:
@@ -183,10 +190,12 @@ def test_review_edit_and_approve_the_plan_on_the_run_page(settings: Settings):
 
 
 @pytest.fixture
-def done_settings(completed: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("RESEARCH_DATABASE_URL", completed[0])
-    get_settings.cache_clear()
-    return get_settings()
+def done_settings(
+    completed: tuple[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """Settings on the finished run's database, which the UI is shown too."""
+    show_the_ui(monkeypatch, database_url=completed[0])
+    return settings.model_copy(update={"database_url": completed[0]})
 
 
 def test_a_completed_run_shows_plan_cards_report_citations_usage_and_timeline(
@@ -287,8 +296,7 @@ def test_history_of_an_empty_database(settings: Settings):
     ids=["unreachable", "unsupported"],
 )
 def test_a_bad_database_gets_an_error_page_not_a_traceback(monkeypatch: pytest.MonkeyPatch, url: str):
-    monkeypatch.setenv("RESEARCH_DATABASE_URL", url)
-    get_settings.cache_clear()
+    show_the_ui(monkeypatch, database_url=url)
     test = app().run()
     assert not test.exception
     assert "The database is unreachable" in test.error[0].value
@@ -296,8 +304,7 @@ def test_a_bad_database_gets_an_error_page_not_a_traceback(monkeypatch: pytest.M
 
 
 def test_invalid_settings_get_an_error_page(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("RESEARCH_MAX_SEARCHES", "many")
-    get_settings.cache_clear()
+    show_the_ui(monkeypatch, max_searches="many")
     test = app().run()
     assert not test.exception
     assert "RESEARCH_MAX_SEARCHES" in test.error[0].value
@@ -348,11 +355,8 @@ def test_budget_and_deadline_fields_are_stored_with_the_run(client: ResearchClie
     assert (options.max_requests, options.max_tokens, options.deadline) == (12, None, 90.0)
 
 
-def test_finish_now_on_a_searching_run(settings: Settings, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("RESEARCH_SEARCH_CONCURRENCY", "1")
-    monkeypatch.setenv("RESEARCH_OFFLINE_DELAY", "0.3")
-    get_settings.cache_clear()
-    paced = get_settings()
+def test_finish_now_on_a_searching_run(settings: Settings):
+    paced = settings.model_copy(update={"search_concurrency": 1, "offline_delay": 0.3})
     with worker(paced), ResearchClient(paced) as client:
         options, _ = resolve_options(paced, offline=True)
         run_id = client.submit(QUESTION, options)

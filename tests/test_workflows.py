@@ -14,7 +14,7 @@ from research_agent.database import ExecutorBusyError, executor_is_busy
 from research_agent.options import InputError, resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase, ResearchOptions, ResearchStatus, SearchOutcome, SearchState
-from research_agent.settings import Settings, get_settings
+from research_agent.settings import Settings
 
 from ._process import poll
 
@@ -25,13 +25,6 @@ QUESTION = "Compare the economies of Chile and Peru"
 def client(settings: Settings) -> Iterator[ResearchClient]:
     with worker(settings), ResearchClient(settings) as research_client:
         yield research_client
-
-
-def _configure(monkeypatch: pytest.MonkeyPatch, **values: str) -> Settings:
-    for name, value in values.items():
-        monkeypatch.setenv(f"RESEARCH_{name.upper()}", value)
-    get_settings.cache_clear()
-    return get_settings()
 
 
 def _workflows(client: ResearchClient, run_id: str) -> dict[str, WorkflowStatus]:
@@ -108,10 +101,8 @@ def test_submitting_the_same_id_twice_starts_one_run(client: ResearchClient, set
     assert [r.run_id for r in client.list_runs()].count("twice") == 1
 
 
-def test_the_analyst_runs_an_extra_search_as_a_child_workflow(
-    monkeypatch: pytest.MonkeyPatch, database_url: str
-):
-    settings = _configure(monkeypatch, database_url=database_url, max_searches="2")
+def test_the_analyst_runs_an_extra_search_as_a_child_workflow(settings: Settings):
+    settings = settings.model_copy(update={"max_searches": 2})
     with worker(settings), ResearchClient(settings) as client:
         options, _ = resolve_options(settings, offline=True)
         run_id = client.submit("Compare the economies of Chile, Peru and Bolivia", options, run_id="extra")
@@ -123,8 +114,8 @@ def test_the_analyst_runs_an_extra_search_as_a_child_workflow(
     assert final.report is not None and "## Bolivia" in final.report.body
 
 
-def test_cancel_then_resume_finishes_the_run(monkeypatch: pytest.MonkeyPatch, database_url: str):
-    settings = _configure(monkeypatch, database_url=database_url, offline_delay="0.3")
+def test_cancel_then_resume_finishes_the_run(settings: Settings):
+    settings = settings.model_copy(update={"offline_delay": 0.3})
     with worker(settings), ResearchClient(settings) as client:
         options, _ = resolve_options(settings, offline=True)
         run_id = client.submit(QUESTION, options, run_id="cancel-me")
@@ -140,11 +131,9 @@ def test_cancel_then_resume_finishes_the_run(monkeypatch: pytest.MonkeyPatch, da
     assert final.report is not None
 
 
-def test_fork_from_analysis_reuses_every_search(
-    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
-):
+def test_fork_from_analysis_reuses_every_search(settings: Settings, tmp_path: Path):
     log = tmp_path / "executions.jsonl"
-    settings = _configure(monkeypatch, database_url=database_url, execution_log=str(log))
+    settings = settings.model_copy(update={"execution_log": log})
     with worker(settings), ResearchClient(settings) as client:
         options, _ = resolve_options(settings, offline=True)
         first = client.wait(client.submit(QUESTION, options, run_id="orig"), timeout=120)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -34,9 +35,9 @@ from research_agent.options import resolve_options
 from research_agent.prompts import ANALYST_INSTRUCTIONS, read_tag
 from research_agent.runtime import worker
 from research_agent.schema import Phase
-from research_agent.settings import Settings, get_settings
+from research_agent.settings import Settings
 
-from .._process import read_executions
+from .._process import read_executions, settings_from_env
 from ._harness import record_figures
 
 pytestmark = pytest.mark.chaos
@@ -119,17 +120,23 @@ class GullibleModel:
 
 
 @pytest.fixture
-def hostile_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def hostile_settings(
+    tmp_path: Path, isolated_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Settings:
     folder = tmp_path / "hostile"
     folder.mkdir()
     for name, text in DOCUMENTS.items():
         (folder / name).write_text(text)
-    monkeypatch.setenv("RESEARCH_DATABASE_URL", f"sqlite:///{tmp_path / 'hostile.sqlite'}")
-    monkeypatch.setenv("RESEARCH_EXECUTION_LOG", str(tmp_path / "executions.jsonl"))
-    monkeypatch.setenv("RESEARCH_CORPUS", "hostile")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)  # configured, but never a model's to see
-    get_settings.cache_clear()
-    settings = get_settings()
+    # A key configured as a user has it (in the environment, so in the settings): never a model's to see.
+    monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
+    settings = settings_from_env(
+        {
+            **isolated_env,
+            "RESEARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'hostile.sqlite'}",
+            "RESEARCH_EXECUTION_LOG": str(tmp_path / "executions.jsonl"),
+            "RESEARCH_CORPUS": "hostile",
+        }
+    ).model_copy(update={"anthropic_api_key": SecretStr(FAKE_KEY)})
     index_folder(folder, "hostile", settings.indexes)
     return settings
 
