@@ -252,7 +252,8 @@ class ReportDraft(BaseModel):
     )
 
 
-def _shortened(text: str, limit: int = 300) -> str:
+def shortened(text: str, limit: int = 300) -> str:
+    """`text` on one line, cut at a word before `limit` characters (with " …") when longer."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: flat.rfind(" ", 0, limit)] + " …"
 
@@ -275,7 +276,7 @@ class ResearchReport(BaseModel):
                 where = f" <{source.link}>" if source.link else ""
                 lines.append(f"[{source.number}] {source.title}{where}")
                 for passage in source.passages[:1]:
-                    lines.append(f"    > {_shortened(passage)}")
+                    lines.append(f"    > {shortened(passage)}")
         return "\n".join(lines) + "\n"
 
 

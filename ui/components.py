@@ -27,6 +27,7 @@ from research_agent.schema import (
     Source,
     TimelineBar,
     citation_summary,
+    shortened,
 )
 from research_agent.settings import Settings
 from research_agent.supervisor import WorkerEvent, WorkerState, crash_worker
@@ -233,13 +234,8 @@ def page_lines(page: PageRead) -> str:
         line += f" · {escape_markdown(page.reason)}"
     if page.truncated:
         line += " · cut at the size limit"
-    quoted = [f"  - “{escape_markdown(_shortened(passage))}”" for passage in page.passages]
+    quoted = [f"  - “{escape_markdown(shortened(passage, 280))}”" for passage in page.passages]
     return "\n".join([line, *quoted])
-
-
-def _shortened(text: str, limit: int = 280) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: flat.rfind(" ", 0, limit)] + " …"
 
 
 def search_cards(searches: list[SearchProgress], per_row: int = 3, retryable: bool = False) -> bool:
