@@ -1,8 +1,8 @@
 """The chaos monkey: the worker is SIGKILLed at random moments, many times per run, and restarted.
 
 N runs go to one worker subprocess, all at once. After each restart the monkey waits until the new worker
-has finished some real call (so every life does real work), then for a random fraction of a second or
-two, and kills it. When the kills are spent the last worker finishes the work. Every run must be cut off
+has finished some real call (so every life does real work), then for a random fraction of a model
+request's time, and kills it. When the kills are spent the last worker finishes the work. Every run must be cut off
 in the middle several times (DBOS counts its dispatches), complete with the report of an undisturbed run,
 and no call may start after DBOS checkpointed its step.
 """
@@ -37,8 +37,15 @@ from ._harness import (
 pytestmark = pytest.mark.chaos
 RUNS = scale(ci=20, full=100)
 KILLS = scale(ci=6, full=40)
-MAX_PAUSE = 1.5
-"""Longest a worker lives after its first finished call (seconds)."""
+MODEL_DELAY = 0.8
+"""How long each offline model request takes (seconds)."""
+MAX_PAUSE = 0.4
+"""Longest a worker lives after its first finished call (seconds).
+
+Shorter than a model request, so no run gets more than one request further in a life (the shortest run
+makes four in a row) and each is cut off several times, however fast the machine: with a pause of 1.5 s
+and requests of 0.2 s, the shortest run once finished inside the first life.
+"""
 
 
 def test_runs_survive_random_kills(
@@ -47,8 +54,7 @@ def test_runs_survive_random_kills(
     workers: list[subprocess.Popen[str]],
     reference_reports: dict[str, ResearchReport],
 ):
-    # Paced so that no run can finish before the monkey's kills begin (0.05 s let one slip through in CI).
-    env = {**chaos_env, "RESEARCH_WORKER_CONCURRENCY": str(RUNS), "RESEARCH_OFFLINE_DELAY": "0.2"}
+    env = {**chaos_env, "RESEARCH_WORKER_CONCURRENCY": str(RUNS), "RESEARCH_OFFLINE_DELAY": str(MODEL_DELAY)}
     settings = settings_from_env(env)
     monkey = random.Random(20261125)
     kill_times: list[float] = []
