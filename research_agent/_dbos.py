@@ -10,18 +10,23 @@ rather than somewhere in a run.
 - DBOS's internal queue, where DBOS puts recovered workflows that were not queued.
 - The deadline DBOS keeps for the running workflow (its `workflow_timeout`, counted from dequeue).
 - The workflow attribute DBOS restores a recovered workflow's trace context from.
+- DBOS's default serializer, made to read pickles with `unpickling.loads`: DBOS decodes every row
+  labelled `py_pickle` with that class whatever serializer it is given, so it is the one place to fix.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from dbos import DBOSClient
 from dbos._context import OTEL_CARRIER_ATTRIBUTE as _OTEL_CARRIER_ATTRIBUTE
 from dbos._context import get_local_dbos_context
-from dbos._serialization import deserialize_value
+from dbos._serialization import DefaultSerializer, deserialize_args, deserialize_exception, deserialize_value
 from dbos._utils import INTERNAL_QUEUE_NAME as _INTERNAL_QUEUE_NAME
+
+from . import unpickling
 
 if TYPE_CHECKING:
     from dbos._sys_db import SystemDatabase
@@ -30,6 +35,20 @@ INTERNAL_QUEUE_NAME: str = _INTERNAL_QUEUE_NAME
 """The queue DBOS itself listens to on every worker; workflows started outside a queue go back there."""
 OTEL_CARRIER_ATTRIBUTE: str = _OTEL_CARRIER_ATTRIBUTE
 """The workflow attribute holding the trace context DBOS starts a recovered workflow's span under."""
+
+
+def _safe_deserialize(self: DefaultSerializer, serialized_data: str) -> Any:
+    return unpickling.loads(base64.b64decode(serialized_data))
+
+
+def read_pickles_safely() -> None:
+    """Make every DBOS reader in this process build stored values with `unpickling.loads`.
+
+    DBOS hands rows labelled `py_pickle` to its module-level `DefaultSerializer` instance even when given
+    another serializer, and `DBOSClient` makes its own; replacing the method on the class covers both, and
+    the rows DBOS already wrote read back unchanged. Idempotent; called before any DBOS object reads a row.
+    """
+    DefaultSerializer.deserialize = _safe_deserialize  # type: ignore[method-assign,assignment]
 
 
 def system_database(client: DBOSClient) -> SystemDatabase:
@@ -63,7 +82,11 @@ def hand_back(sys_db: SystemDatabase, executor_id: str, application_version: str
 
 
 def events_of(client: DBOSClient, key: str, workflow_ids: list[str]) -> dict[str, Any]:
-    """The value of event `key` of each of `workflow_ids` that has one, in one query (not one per workflow)."""
+    """The value of event `key` of each of `workflow_ids` that has one, in one query (not one per workflow).
+
+    A value that cannot be read safely comes back as its `RefusedRecord`, so one planted row does not hide
+    every other run from the list.
+    """
     sys_db = system_database(client)
     events = sys_db.tables.workflow_events
     query = sa.select(events.c.workflow_uuid, events.c.value, events.c.serialization).where(
@@ -71,7 +94,76 @@ def events_of(client: DBOSClient, key: str, workflow_ids: list[str]) -> dict[str
     )
     with sys_db.engine.connect() as connection:
         rows = connection.execute(query).fetchall()
-    return {row[0]: deserialize_value(row[1], row[2], sys_db.serializer) for row in rows}
+    values: dict[str, Any] = {}
+    for workflow_id, value, serialization in rows:
+        try:
+            values[workflow_id] = deserialize_value(value, serialization, sys_db.serializer)
+        except unpickling.RefusedRecord as refused:
+            values[workflow_id] = refused
+    return values
+
+
+def refused_rows(client: DBOSClient, workflow_ids: list[str]) -> list[str]:
+    """Every value `workflow_ids` stored (inputs, outputs, errors, step results, events) that cannot be read
+    safely, one line each naming the row; empty when all of them can.
+
+    Read before a run is handed back to workers (fork, retry, rewrite, resume): a worker would refuse the
+    row mid-replay, and the run would fail with nothing said at the command that caused it.
+    """
+    sys_db = system_database(client)
+    tables = sys_db.tables
+    status, inputs, outputs = tables.workflow_status, tables.workflow_input, tables.workflow_output
+    steps, events = tables.operation_outputs, tables.workflow_events
+    serializer = sys_db.serializer
+    found: list[str] = []
+
+    def check(where: str, read: Any, *args: Any) -> None:
+        try:
+            read(*args)
+        except Exception as error:  # a refused gadget, or a row that is not a value at all
+            found.append(f"{where}: {error}")
+
+    with sys_db.engine.connect() as connection:
+        labels = dict(
+            connection.execute(
+                sa.select(status.c.workflow_uuid, status.c.serialization).where(
+                    status.c.workflow_uuid.in_(workflow_ids)
+                )
+            ).fetchall()
+        )
+        for workflow_id, value in connection.execute(
+            sa.select(inputs.c.workflow_uuid, inputs.c.inputs).where(inputs.c.workflow_uuid.in_(workflow_ids))
+        ):
+            check(f"{workflow_id}'s input", deserialize_args, value, labels.get(workflow_id), serializer)
+        for workflow_id, output, error in connection.execute(
+            sa.select(outputs.c.workflow_uuid, outputs.c.output, outputs.c.error).where(
+                outputs.c.workflow_uuid.in_(workflow_ids)
+            )
+        ):
+            label = labels.get(workflow_id)
+            check(f"{workflow_id}'s output", deserialize_value, output, label, serializer)
+            if error is not None:
+                check(f"{workflow_id}'s error", deserialize_exception, error, label, serializer)
+        for workflow_id, step, name, output, error, label in connection.execute(
+            sa.select(
+                steps.c.workflow_uuid,
+                steps.c.function_id,
+                steps.c.function_name,
+                steps.c.output,
+                steps.c.error,
+                steps.c.serialization,
+            ).where(steps.c.workflow_uuid.in_(workflow_ids))
+        ):
+            check(f"{workflow_id} step {step} ({name})", deserialize_value, output, label, serializer)
+            if error is not None:
+                check(f"{workflow_id} step {step} ({name})", deserialize_exception, error, label, serializer)
+        for workflow_id, key, value, label in connection.execute(
+            sa.select(events.c.workflow_uuid, events.c.key, events.c.value, events.c.serialization).where(
+                events.c.workflow_uuid.in_(workflow_ids)
+            )
+        ):
+            check(f"{workflow_id}'s event {key!r}", deserialize_value, value, label, serializer)
+    return found
 
 
 def executor_counts(

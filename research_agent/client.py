@@ -22,7 +22,15 @@ from dbos import (
 )
 
 from . import __version__
-from ._dbos import INTERNAL_QUEUE_NAME, events_of, executor_counts, hand_back, system_database
+from ._dbos import (
+    INTERNAL_QUEUE_NAME,
+    events_of,
+    executor_counts,
+    hand_back,
+    read_pickles_safely,
+    refused_rows,
+    system_database,
+)
 from .controls import (
     CONTROL_TOPIC,
     DEADLINE_MARGIN,
@@ -73,6 +81,7 @@ from .schema import (
 )
 from .settings import Settings
 from .timeline import epoch_ms, lane_of, workflow_bars
+from .unpickling import RefusedRecord
 
 INTERACTIVE_PRIORITY = 1
 """Queue priority of runs a person waits for (UI, `run`); lower numbers are dequeued first."""
@@ -94,6 +103,10 @@ _ENDED = [
 _FAILED = (WorkflowStatusString.ERROR.value, WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value)
 
 
+class UnreadableRunError(InputError):
+    """A run stores a value deep-research never writes (see `unpickling`): it is not handed to a worker."""
+
+
 def _hard_timeout(options: ResearchOptions) -> float | None:
     """The DBOS workflow timeout of a run with a deadline: the deadline plus time for a partial report."""
     return None if options.deadline is None else options.deadline + DEADLINE_MARGIN
@@ -105,6 +118,7 @@ class ResearchClient:
     def __init__(self, settings: Settings) -> None:
         check_database(settings)
         self.settings = settings
+        read_pickles_safely()
         self._client = DBOSClient(
             system_database_url=normalized_database_url(settings), retry_connection_errors=False
         )
@@ -165,26 +179,36 @@ class ResearchClient:
     def status(self, run_id: str) -> ResearchStatus:
         """The run's last published status, reconciled with what DBOS knows about the workflow."""
         workflow = self._workflow(run_id)
-        event = self._client.get_event(run_id, STATUS_EVENT, timeout_seconds=0)
+        try:
+            event = self._client.get_event(run_id, STATUS_EVENT, timeout_seconds=0)
+        except RefusedRecord as refused:
+            event = refused
         return self._reconcile(workflow, event)
 
-    def _reconcile(self, workflow: WorkflowStatus, event: dict[str, Any] | None) -> ResearchStatus:
-        if event is not None:
+    def _reconcile(
+        self, workflow: WorkflowStatus, event: dict[str, Any] | RefusedRecord | None
+    ) -> ResearchStatus:
+        if isinstance(event, dict):
             status = ResearchStatus.model_validate(event)
         else:
-            args = workflow.input["args"] if workflow.input else ("", ResearchOptions())
+            # DBOS hands back an input it could not read as the stored text: then nothing of it is used.
+            readable = isinstance(workflow.input, dict)
+            args = workflow.input["args"] if readable and workflow.input else ("", ResearchOptions())
             status = ResearchStatus(
                 run_id=workflow.workflow_id,
-                question=str(args[0]),
+                question=str(args[0]) if isinstance(args[0], str) else "",
                 options=args[1] if isinstance(args[1], ResearchOptions) else ResearchOptions(),
                 phase=Phase.QUEUED,
                 created_at=epoch_ms(workflow.created_at),
             )
+        if isinstance(event, RefusedRecord):
+            status.phase = Phase.FAILED
+            status.error = f"this run's stored status cannot be read safely: {event}"
         if workflow.status == WorkflowStatusString.CANCELLED.value and not status.phase.finished:
             status.phase = Phase.CANCELLED
         elif workflow.status in _FAILED and status.phase != Phase.FAILED:
             status.phase = Phase.FAILED
-            status.error = status.error or str(workflow.error or workflow.status)
+            status.error = status.error or self._error_of(workflow)
         status.updated_at = status.updated_at or epoch_ms(workflow.updated_at)
         status.run_id = workflow.workflow_id  # a fork's copied events name the run it was forked from
         status.forked_from = workflow.forked_from
@@ -192,6 +216,14 @@ class ResearchClient:
             forks = self._client.list_workflows(forked_from=workflow.workflow_id, load_input=False)
             status.forks = [fork.workflow_id for fork in forks]
         return status
+
+    def _error_of(self, workflow: WorkflowStatus) -> str:
+        """Why DBOS ended `workflow` in error (read only then: a status is read without outputs)."""
+        error = workflow.error
+        if error is None:
+            rows = self._client.list_workflows(workflow_ids=[workflow.workflow_id], load_input=False)
+            error = rows[0].error if rows else None
+        return str(error or workflow.status)
 
     def wait(
         self,
@@ -226,7 +258,10 @@ class ResearchClient:
         return {row.workflow_id: self._reconcile_phase(row) for row in rows}
 
     def _reconcile_phase(self, workflow: WorkflowStatus) -> Phase:
-        event = self._client.get_event(workflow.workflow_id, STATUS_EVENT, timeout_seconds=0)
+        try:
+            event = self._client.get_event(workflow.workflow_id, STATUS_EVENT, timeout_seconds=0)
+        except RefusedRecord as refused:
+            event = refused
         return self._reconcile(workflow, event).phase
 
     def _status_events(self, run_ids: list[str]) -> dict[str, Any]:
@@ -297,6 +332,7 @@ class ResearchClient:
             raise InputError(
                 f"run {run_id} already completed; use `deep-research fork` to run part of it again"
             )
+        self._check_readable(run_id, "resumed")
         for child in self._descendants(run_id):
             if child.status in (
                 WorkflowStatusString.CANCELLED.value,
@@ -343,6 +379,7 @@ class ResearchClient:
     def fork(self, run_id: str, start: ForkPoint) -> str:
         """Start a new run that reuses `run_id`'s recorded steps before `start` and re-executes the rest."""
         self._workflow(run_id)
+        self._check_readable(run_id, "forked")
         steps = self._client.list_workflow_steps(run_id)
         wanted = _CHILD_NAMES[start]
         step_id = next((s["function_id"] for s in steps if s["function_name"] == wanted), None)
@@ -351,6 +388,17 @@ class ResearchClient:
                 f"run {run_id} never reached its {start} step, so it cannot be forked from there"
             )
         return self._fork(run_id, steps, step_id, {})
+
+    def _check_readable(self, run_id: str, action: str) -> None:
+        """Refuse to hand a run to the workers when a value it stored would be refused in their replay."""
+        workflow_ids = [run_id, *(child.workflow_id for child in self._descendants(run_id))]
+        refused = refused_rows(self._client, workflow_ids)
+        if refused:
+            more = f" (and {len(refused) - 1} more rows)" if len(refused) > 1 else ""
+            raise UnreadableRunError(
+                f"run {run_id} was not {action}: it stores values deep-research never writes, so a "
+                f"worker would refuse them; {refused[0]}{more}"
+            )
 
     def _fork(
         self,
@@ -431,6 +479,7 @@ class ResearchClient:
         return status
 
     def _completed(self, run_id: str, action: str) -> tuple[ResearchStatus, list[StepInfo]]:
+        self._check_readable(run_id, action)
         status = self.status(run_id)
         if status.phase is not Phase.COMPLETED:
             raise InputError(

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from ._advisory_lock import AdvisoryLock
+from .private_files import FILE_MODE, create_private_file, private_directory, write_private_text
 from .settings import EXECUTOR_ID_PATTERN, Settings
 
 
@@ -67,7 +68,8 @@ def check_database(settings: Settings) -> None:
     path = sqlite_path(settings.database_url)
     if path is not None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only before SQLite opens it: its WAL and shared-memory files take the file's mode.
+            create_private_file(path)
             with sqlite3.connect(path, timeout=5) as connection:
                 # WAL lets readers (UI, CLI) see runs while a worker writes; the mode persists in the file.
                 connection.execute("PRAGMA journal_mode=WAL")
@@ -140,8 +142,7 @@ def executor_id_of(settings: Settings) -> str:
         name = ""
     if not re.fullmatch(r"[a-z0-9]{6}", name):
         name = secrets.token_hex(3)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(name + "\n")
+        write_private_text(path, name + "\n")
     host = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname().split(".")[0])[:40].strip("-") or "host"
     return f"{host}-{name}"
 
@@ -159,8 +160,8 @@ def executor_lock(settings: Settings, executor_id: str, wait: float = 0) -> Iter
         "stop it first, or start this one with a different RESEARCH_EXECUTOR_ID"
     )
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(f"{path}.{executor_id}.lock")
+        private_directory(path.parent)
+        lock = FileLock(f"{path}.{executor_id}.lock", mode=FILE_MODE)
         try:
             lock.acquire(timeout=wait, poll_interval=0.05)
         except Timeout as error:

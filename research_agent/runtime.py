@@ -20,7 +20,7 @@ from dbos import DBOS, DBOSClient, DBOSConfig
 from pydantic import BaseModel, Field
 
 from . import __version__, _logging, engine_settings
-from ._dbos import hand_back, system_database
+from ._dbos import hand_back, read_pickles_safely, system_database
 from .database import (
     check_database,
     executor_id_of,
@@ -121,6 +121,7 @@ def worker(
     with executor_lock(settings, executor, wait=2), engine_settings.use(settings):
         _quiet_libraries(settings)
         configure_observability(settings)  # before DBOS, so its spans and pydantic-ai's share one trace
+        read_pickles_safely()  # before DBOS reads a row: recovery reads inputs and step results at once
         DBOS(config=dbos_config(settings, executor))
         info = WorkerInfo(executor_id=executor, database=normalized_database_url(settings))
         try:

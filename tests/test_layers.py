@@ -4,7 +4,7 @@ Read from the source with `ast`, so a lazy import inside a function counts as mu
 (imports under `if TYPE_CHECKING:` are types only and do not).
 
 - Base (anything may import it): settings, schema, naming, options, providers, catalog, domains, controls,
-  database, timeline, pricing, engine_settings and their private helpers.
+  database, timeline, pricing, engine_settings, unpickling, private_files and their private helpers.
 - Engine: agents, workflows, search, corpus, fetching, citations, prompts, the offline model, ...
 - Runtime: DBOS configuration and the worker.
 - Clients: the client, the supervisor, the UI, the CLI. They reach runs through the database only. The CLI
@@ -39,6 +39,8 @@ BASE = {
     "research_agent._dbos",
     "research_agent._advisory_lock",
     "research_agent._retry_after",
+    "research_agent.unpickling",
+    "research_agent.private_files",
 }
 RUNTIME = {"research_agent.runtime", "research_agent._logging"}
 CLIENTS = {
