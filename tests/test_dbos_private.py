@@ -93,3 +93,28 @@ def test_recovered_workflows_go_to_the_queue_every_worker_listens_to() -> None:
         inspect.getsource(DBOS)
     )
     assert dbos.WorkflowStatusString.PENDING.value == "PENDING"
+
+
+def test_every_reader_of_py_pickle_rows_goes_through_the_safe_unpickler() -> None:
+    # DBOS decodes a row labelled `py_pickle` with its module-level default serializer whatever it was
+    # given, and a DBOSClient makes its own: both must refuse what `unpickling` refuses.
+    import base64
+    import os
+    import pickle
+
+    from dbos._serialization import DBOSDefaultSerializer, DefaultSerializer, deserialize_value
+
+    from research_agent.unpickling import RefusedRecord
+
+    class Gadget:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return os.getcwd, ()  # harmless if it ran; refused all the same
+
+    _dbos.read_pickles_safely()
+    row = base64.b64encode(pickle.dumps(Gadget())).decode()
+    for serializer in (DBOSDefaultSerializer, DefaultSerializer()):
+        with pytest.raises(RefusedRecord, match=r"posix\.getcwd"):
+            deserialize_value(row, "py_pickle", serializer)
+    assert deserialize_value(
+        base64.b64encode(pickle.dumps({"a": 1})).decode(), "py_pickle", DBOSDefaultSerializer
+    ) == {"a": 1}
