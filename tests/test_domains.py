@@ -8,11 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from research_agent.client import ResearchClient
-from research_agent.domains import domain_allowed, normalize_domain
+from research_agent.domains import domain_allowed, normalize_domain, normalize_domains
 from research_agent.options import InputError, resolve_options
 from research_agent.runtime import worker
 from research_agent.schema import Phase, SearchOutcome
 from research_agent.search import step as search_step_module
+from research_agent.search.backends import SearchHit
 from research_agent.settings import Settings
 
 from ._web_stub import stub_backend
@@ -24,13 +25,18 @@ from ._web_stub import stub_backend
         ("Example.ORG", "example.org"),
         ("https://www.who.int/news", "who.int"),
         (" docs.python.org ", "docs.python.org"),
+        ("münchen.de", "xn--mnchen-3ya.de"),
+        ("https://WWW.Who.Int./", "who.int"),
     ],
 )
 def test_domains_are_normalized(given: str, expected: str):
     assert normalize_domain(given) == expected
 
 
-@pytest.mark.parametrize("bad", ["not a domain", "localhost", "http://", "exa mple.org"])
+@pytest.mark.parametrize(
+    "bad",
+    ["not a domain", "localhost", "http://", "exa mple.org", "127.0.0.1", "https://127.0.0.1:8690\\@who.int"],
+)
 def test_a_bad_domain_is_refused(bad: str):
     with pytest.raises(ValueError, match="is not a domain name"):
         normalize_domain(bad)
@@ -42,6 +48,44 @@ def test_matching_takes_subdomains_and_deny_wins():
     assert not domain_allowed("https://spam.example.com/a", [], ["example.com"])
     assert not domain_allowed("https://who.int/a", ["who.int"], ["who.int"])
     assert domain_allowed(None, ["who.int"], [])  # corpus results have no URL
+
+
+# Each URL as a browser reads it (the WHATWG URL standard): the host it would open decides.
+TRICKY_URLS = [  # url, allow, deny, kept
+    ("https://127.0.0.1:8690\\@www.who.int/x", ["who.int"], [], False),  # `\` ends the host: 127.0.0.1
+    ("https://evil.example\\@www.who.int/x", [], ["evil.example"], False),  # ... and evil.example is denied
+    ("https://evil.example\\.who.int/", ["who.int"], [], False),
+    ("https:\\\\evil.example\\www.who.int", ["who.int"], [], False),
+    ("https://user:pw@www.who.int/x", ["who.int"], [], False),  # a user name or password: never kept
+    ("https://www.who.int@evil.example/", ["who.int"], [], False),
+    ("https://evil.example#@www.who.int/", ["who.int"], [], False),
+    ("https://evil.example?@www.who.int/", ["who.int"], [], False),
+    ("https://www.who.int/@evil.example", ["who.int"], [], True),  # `@` in the path is just a path
+    ("https://www.who.int/@evil.example", [], ["evil.example"], True),
+    ("HTTPS://WWW.WHO.INT/x", ["who.int"], [], True),
+    ("https://www.who.int./x", ["who.int"], [], True),  # a trailing dot is the same host
+    ("https://who.int.evil.example/", ["who.int"], [], False),
+    ("https://www.who.int:8443/x", ["who.int"], [], True),
+    ("https://www.who.int:99999/x", ["who.int"], [], False),  # no such port: not a URL
+    ("https://xn--mnchen-3ya.de/", ["münchen.de"], [], True),  # IDN lists and URLs compare as punycode
+    ("https://www.münchen.de/", ["xn--mnchen-3ya.de"], [], True),
+    ("https://münchen.de/", [], ["münchen.de"], False),
+    ("https://ｗｗｗ.who.int/", ["who.int"], [], True),  # full-width letters: the browser opens who.int
+    ("javascript:alert(1)//www.who.int", [], [], False),  # not http(s): dropped even without lists
+    ("javascript://www.who.int/%0aalert(1)", ["who.int"], [], False),
+    ("file:///etc/passwd", [], [], False),
+    ("ftp://www.who.int/x", ["who.int"], [], False),
+    ("//www.who.int/x", ["who.int"], [], False),  # relative: no scheme to judge
+    ("https://user@example.org/", [], [], False),
+    ("https://example.org/", [], [], True),
+]
+
+
+@pytest.mark.parametrize(("url", "allow", "deny", "kept"), TRICKY_URLS)
+def test_a_url_is_judged_by_the_host_a_browser_would_open(
+    url: str, allow: list[str], deny: list[str], kept: bool
+):
+    assert domain_allowed(url, normalize_domains(allow), normalize_domains(deny)) is kept
 
 
 def test_settings_and_run_options_take_comma_separated_lists(monkeypatch: pytest.MonkeyPatch):
@@ -101,3 +145,26 @@ def test_the_search_step_returns_nothing_the_lists_exclude(web_client: ResearchC
     for allow, deny, kept in STEP_CASES:
         hits = asyncio.run(search_step_module.search_step("duckduckgo", "", "Peru", 10, allow, deny))
         assert {hit.url for hit in hits} == kept, (allow, deny)
+
+
+class _HostileResults:
+    """A search backend whose results' links are written to mislead."""
+
+    name = "duckduckgo"
+
+    async def search(self, query: str, max_results: int) -> list[SearchHit]:
+        urls = [
+            "javascript:alert(document.cookie)",
+            "file:///etc/passwd",
+            "https://someone:secret@www.who.int/",
+            "https://www.who.int/facts",
+        ]
+        return [SearchHit(title=f"result {n}", url=url, snippet=query) for n, url in enumerate(urls)]
+
+
+def test_the_search_step_drops_links_that_are_not_plain_web_addresses_without_lists_too(
+    web_client: ResearchClient, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(search_step_module, "backend_for", lambda *args: _HostileResults())
+    hits = asyncio.run(search_step_module.search_step("duckduckgo", "", "Peru", 10, [], []))
+    assert [hit.url for hit in hits] == ["https://www.who.int/facts"]

@@ -358,6 +358,13 @@ def refusal(url: str, *, allow_private: bool = False, trusted: frozenset[str] = 
         ("http://user:secret@example.com/", "refused: the URL carries a user name or password"),
         ("http://:secret@example.com/", "refused: the URL carries a user name or password"),
         ("http:///no-host", "refused: the URL has no host"),
+        ("javascript:alert(1)", "refused: javascript: is not http or https"),
+        ("HTTP://user@example.com/", "refused: the URL carries a user name or password"),
+        # A browser opens 127.0.0.1:8690 (a backslash ends the host); httpx reads a user name at www.who.int.
+        ("https://127.0.0.1:8690\\@www.who.int/x", "refused: the URL's host is ambiguous: 127.0.0.1"),
+        ("http://evil.example\\.who.int/", "refused: the URL's host is ambiguous: evil.example"),
+        ("https://who.int%2eevil.example/", "refused: the URL's host is ambiguous: who.int.evil.example"),
+        ("https://example.com:99999/", "refused: not a valid URL"),
     ],
 )
 def test_the_guard_refuses_what_is_not_the_public_web(url: str, reason: str):

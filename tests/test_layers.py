@@ -3,8 +3,8 @@
 Read from the source with `ast`, so a lazy import inside a function counts as much as one at the top
 (imports under `if TYPE_CHECKING:` are types only and do not).
 
-- Base (anything may import it): settings, schema, naming, options, providers, catalog, domains, controls,
-  database, timeline, pricing, engine_settings, unpickling, private_files and their private helpers.
+- Base (anything may import it): settings, schema, naming, options, providers, catalog, domains, weburls,
+  controls, database, timeline, pricing, engine_settings, unpickling, private_files and their private helpers.
 - Engine: agents, workflows, search, corpus, fetching, citations, prompts, the offline model, ...
 - Runtime: DBOS configuration and the worker.
 - Clients: the client, the supervisor, the UI, the CLI. They reach runs through the database only. The CLI
@@ -31,6 +31,7 @@ BASE = {
     "research_agent.providers",
     "research_agent.catalog",
     "research_agent.domains",
+    "research_agent.weburls",
     "research_agent.controls",
     "research_agent.database",
     "research_agent.timeline",

@@ -408,6 +408,11 @@ def test_another_page_of_a_listed_site_is_not_returned(named: str) -> None:
         ("https://bbc.com.evil.example/news", None),
         ("https://www.cnn.com/world", None),
         ("http://169.254.169.254/latest/meta-data/", None),
+        # Read as a browser reads them: a backslash ends the host, a user name is refused, so is javascript:.
+        ("https://evil.example\\@www.bbc.com/news", None),
+        ("https://evil.example\\.bbc.com/news", None),
+        ("https://someone@www.bbc.com/news", None),
+        ("javascript://www.bbc.com/%0aalert(1)", None),
     ],
 )
 def test_an_unresolved_redirect_matches_by_domain(named: str, matched: str | None) -> None:

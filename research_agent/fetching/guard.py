@@ -2,9 +2,10 @@
 
 The URLs come from search results and model output, so they are attacker-controlled: a page can ask for
 `http://169.254.169.254/` (cloud credentials), `http://localhost:5432/` or an intranet host, directly or
-through a redirect. `check_url` allows http and https only, no credentials in the URL, and resolves the
-host once, refusing it when any of its addresses is not public. The caller then connects to an address
-it returned (`CheckedUrl.addresses`), never resolving the name again, so a DNS answer that changes between
+through a redirect. `check_url` allows http and https only, no credentials in the URL, a host that a
+browser and httpx read alike (`weburls`: a backslash or a percent-escape cannot point them at two
+different hosts), and resolves the host once, refusing it when any of its addresses is not public. The
+caller then connects to an address it returned (`CheckedUrl.addresses`), never resolving the name again, so a DNS answer that changes between
 the check and the connection (DNS rebinding) cannot slip a private address in. Every redirect hop goes
 through `check_url` again.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from ..weburls import UnsafeUrl, web_url
 from ._types import PageFailed, PageRefused
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -82,7 +84,32 @@ def forbidden_reason(address: IPAddress) -> str | None:
     return None
 
 
+def _same_host(ours: str, browsers: str) -> bool:
+    """Whether httpx's host and a browser's name one place: the same name, or the same address however
+    it is spelled (a browser writes `2130706433` or `0x7f.1` as 127.0.0.1, and the resolver agrees)."""
+    if ours == browsers:
+        return True
+    try:
+        address = ipaddress.ip_address(browsers.strip("[]"))
+    except ValueError:
+        return False
+    try:
+        return ipaddress.ip_address(ours) == address
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(ours)) == address
+    except OSError:
+        return False
+
+
 def _parse(url: str | httpx.URL) -> httpx.URL:
+    """The URL as httpx will request it, once a browser's reading of it (`weburls`) agrees on where it
+    goes: a URL the two parsers send to different hosts or ports is refused, whichever one is right."""
+    try:
+        browsers = web_url(str(url))
+    except UnsafeUrl as unsafe:
+        raise UrlRefused(str(unsafe)) from None
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as error:
@@ -90,10 +117,16 @@ def _parse(url: str | httpx.URL) -> httpx.URL:
     if parsed.scheme not in _SCHEMES:
         shown = f"{parsed.scheme}:" if parsed.scheme else "a relative URL"
         raise UrlRefused(f"{shown} is not http or https")
-    if parsed.userinfo:
-        raise UrlRefused("the URL carries a user name or password")
     if not parsed.raw_host:
         raise UrlRefused("the URL has no host")
+    host = parsed.raw_host.decode("ascii").lower()
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    if not _same_host(host, browsers.host) or port != browsers.port:
+        raise UrlRefused(
+            f"the URL's host is ambiguous: {browsers.host}:{browsers.port} to a browser, {host}:{port} here"
+        )
+    if parsed.userinfo:
+        raise UrlRefused("the URL carries a user name or password")
     return parsed
 
 

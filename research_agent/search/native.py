@@ -50,6 +50,7 @@ from ..domains import normalize_domain
 from ..fetching import CheckedUrl, FetchPolicy, PageError, PageFailed, UrlRefused, check_url
 from ..fetching.fetch import shown_url, ssl_context
 from ..schema import SearchFindings, Source
+from ..weburls import web_host
 
 GEMINI_REDIRECT_PREFIXES: tuple[str, ...] = (
     "https://vertexaisearch.cloud.google.com/grounding-api-redirect/",
@@ -138,7 +139,9 @@ def normalize_url(url: str) -> str:
 
 
 def _host(url: str) -> str:
-    return (urlsplit(url.strip()).hostname or "").rstrip(".").removeprefix("www.")
+    """The host a browser would open for `url` (no `www.`), empty for what is not a plain http(s) URL:
+    a model's `https://evil.example\\@www.bbc.com/` names evil.example, not bbc.com."""
+    return (web_host(url) or "").removeprefix("www.")
 
 
 def _as_domain(value: object) -> str:

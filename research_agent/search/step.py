@@ -57,7 +57,8 @@ async def search_step(
 ) -> list[SearchHit]:
     """Run one search with `backend`; retried with backoff (retries.py), checkpointed once it succeeds.
 
-    Results outside the domain lists are dropped here, so no later step, prompt or report ever sees them.
+    Results outside the domain lists, or whose link is not a plain http(s) address, are dropped here, so no
+    later step, prompt or report ever sees them.
     """
     settings = engine_settings.current()
     search_backend = with_faults(backend_for(backend, collection, settings), settings)
@@ -69,8 +70,9 @@ async def search_step(
         failure = search_failure(error)
         logfire.warn("search failed: {error}", backend=backend, query=query, error=str(failure))
         raise failure from error
-    if allow_domains or deny_domains:
-        hits = [h for h in hits if domain_allowed(h.url, allow_domains or [], deny_domains or [])]
+    # With or without lists: a link that is not a plain http(s) address (javascript:, file:, a user name
+    # or password in it) is no source, and would be one click away in the UI.
+    hits = [h for h in hits if domain_allowed(h.url, allow_domains or [], deny_domains or [])]
     logfire.info("search found {hits} results", backend=backend, query=query, hits=len(hits))
     record_execution("search", "end", backend=backend, query=query, hits=len(hits))
     return hits
