@@ -3,6 +3,10 @@
 People-facing output (progress, tables of state, errors) goes to stderr with colour; what programs consume
 (the report, `--json`) goes to stdout. Exit codes: 0 success, 1 the run failed or was cancelled, 2 bad
 usage or input (one line on stderr naming the fix, no traceback unless --debug).
+
+Questions, documents, web pages, model output and errors naming what someone typed are not ours: each is
+printed through `_shown` (or with markup off, through `without_controls`), so a `[/bold]` in it is text, not
+a Rich tag that breaks the command, and an escape sequence in it never reaches the terminal.
 """
 
 from __future__ import annotations
@@ -60,7 +64,15 @@ from .options import (
     validate_question,
 )
 from .providers import ModelConfigError
-from .schema import Phase, ResearchOptions, ResearchStatus, SearchProgress, SearchState, citation_summary
+from .schema import (
+    Phase,
+    ResearchOptions,
+    ResearchStatus,
+    SearchProgress,
+    SearchState,
+    citation_summary,
+    without_controls,
+)
 from .settings import SearchBackendName, Settings, get_settings, settings_error
 from .supervisor import WorkerSupervisor
 
@@ -95,7 +107,7 @@ class _OneLineUsageErrors(TyperGroup):
             message = error.format_message() if isinstance(error, _ShowsAMessage) else str(error)
             hint = f"; see {context.command_path} --help" if context is not None else ""
             message = " ".join(message.split()).rstrip(".")
-            err.print(f"[bold red]error:[/] {escape(message[:1].lower() + message[1:])}{hint}")
+            err.print(f"[bold red]error:[/] {_shown(message[:1].lower() + message[1:])}{_shown(hint)}")
             sys.exit(getattr(error, "exit_code", 2))
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -108,16 +120,35 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
 _debug = False
 
 F = TypeVar("F", bound=Callable[..., Any])
 _USER_ERRORS = (InputError, RuntimeConfigError, CorpusError, ModelConfigError, PlanEditError)
 
 
+def _shown(value: object) -> str:
+    """`value` as text for a Rich print with markup: its own markup escaped, its control characters dropped.
+
+    For anything this program did not write itself: questions, documents, titles, reports, model output,
+    and errors that quote what someone typed."""
+    return escape(without_controls(str(value)))
+
+
+_JSON_UNSAFE = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
+"""DEL and the C1 controls (0x9b starts an escape sequence in many terminals): JSON escapes the other
+control characters itself, and these are only ever found inside its strings, where `\\u` spells them."""
+
+
+def _print_json(text: str) -> None:
+    """JSON on stdout, with no raw control character in it."""
+    out.print(text.translate(_JSON_UNSAFE), markup=False)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    """One line on stderr (the message printed as text, whatever it quotes) and exit `code`."""
+    err.print(f"[bold red]error:[/] {_shown(message)}")
     raise typer.Exit(code)
 
 
@@ -193,8 +224,8 @@ class ProgressPrinter:
                 deadline = f" (decided by {status.options.review_timeout_action} at "
                 deadline += f"{status.review_deadline.astimezone():%H:%M:%S})"
             self.console.print(
-                f"[bold yellow]Awaiting approval[/] of the plan{deadline}: deep-research approve {status.run_id} "
-                f"[--plan-file edited.json] or deep-research reject {status.run_id}"
+                f"[bold yellow]Awaiting approval[/] of the plan{deadline}: deep-research approve "
+                f"{_shown(status.run_id)} [--plan-file edited.json] or deep-research reject {_shown(status.run_id)}"
             )
             return
         if not status.phase.finished:
@@ -210,11 +241,11 @@ class ProgressPrinter:
             f"{usage.total_tokens:,} tokens"
         )
         if status.citations is not None:
-            self.console.print(citation_summary(status.citations), markup=False)
+            self.console.print(without_controls(citation_summary(status.citations)), markup=False)
         if status.stopped_early:
-            self.console.print(f"[yellow]partial report[/]: {status.stopped_early}")
+            self.console.print(f"[yellow]partial report[/]: {_shown(status.stopped_early)}")
         if status.error:
-            self.console.print(f"[red]{status.error}[/]")
+            self.console.print(f"[red]{_shown(status.error)}[/]")
 
     def _plan(self, status: ResearchStatus) -> None:
         if not status.plan or self.plan_shown:
@@ -222,7 +253,7 @@ class ProgressPrinter:
         self.plan_shown = True
         self.console.print(f"Plan: {len(status.plan.search_steps)} searches")
         for i, step in enumerate(status.plan.search_steps, start=1):
-            self.console.print(f"  {i}. [bold]{step.query}[/] [dim]— {step.rationale}[/]")
+            self.console.print(f"  {i}. [bold]{_shown(step.query)}[/] [dim]— {_shown(step.rationale)}[/]")
 
     def _pages(self, search: SearchProgress) -> None:
         """The pages a web search read: how many, and why any was not."""
@@ -233,7 +264,7 @@ class ProgressPrinter:
         for page in search.pages:
             if page.status != "fetched":
                 self.console.print(
-                    f"      [yellow]{page.status}[/] {escape(page.url)}: {escape(page.reason)}"
+                    f"      [yellow]{page.status}[/] {_shown(page.url)}: {_shown(page.reason)}"
                 )
         if search.unreturned:
             self.console.print(
@@ -254,20 +285,24 @@ class ProgressPrinter:
                 if search.started_at and search.finished_at:
                     took = f" · {(search.finished_at - search.started_at).total_seconds():.1f} s"
                 self.console.print(
-                    f"  [green]✓[/] {label} {search.index}: {search.query} · {search.source_count} sources{took}"
+                    f"  [green]✓[/] {label} {search.index}: {_shown(search.query)} · {search.source_count} sources{took}"
                 )
                 self._pages(search)
             elif search.state == SearchState.SKIPPED:
-                self.console.print(f"  [yellow]–[/] {label} {search.index}: {search.query} · {search.error}")
+                self.console.print(
+                    f"  [yellow]–[/] {label} {search.index}: {_shown(search.query)} · {_shown(search.error)}"
+                )
             else:
-                self.console.print(f"  [red]✗[/] {label} {search.index}: {search.query} · {search.error}")
+                self.console.print(
+                    f"  [red]✗[/] {label} {search.index}: {_shown(search.query)} · {_shown(search.error)}"
+                )
 
 
 def _print_result(status: ResearchStatus, as_json: bool) -> None:
     if as_json:
-        out.print(status.model_dump_json(indent=2), markup=False)
+        _print_json(status.model_dump_json(indent=2))
     elif status.report:
-        out.print(status.report.to_markdown(), markup=False, end="")
+        out.print(without_controls(status.report.to_markdown()), markup=False, end="")
 
 
 def _exit_code(status: ResearchStatus) -> int:
@@ -406,13 +441,13 @@ def run(
     question, options, reason = request.resolve(settings)
     if options.offline:
         err.print(
-            f"[yellow]offline mode[/] ({reason}): built-in models, {options.search_backend} search"
-            + (f" over '{options.corpus}'" if options.search_backend == "corpus" else "")
+            f"[yellow]offline mode[/] ({_shown(reason)}): built-in models, {options.search_backend} search"
+            + (f" over '{_shown(options.corpus)}'" if options.search_backend == "corpus" else "")
         )
     else:
         err.print(
-            f"[green]online mode[/]: planner {options.planner_model}, search {options.search_model} "
-            f"({options.search_backend}), analyst {options.analyst_model}"
+            f"[green]online mode[/]: planner {_shown(options.planner_model)}, search "
+            f"{_shown(options.search_model)} ({options.search_backend}), analyst {_shown(options.analyst_model)}"
         )
     from .runtime import worker  # with no worker running, this command is one: it loads the engine
 
@@ -435,7 +470,7 @@ def _submit_and_follow(
 ) -> None:
     with _client(settings) as client:
         run_id = client.submit(question, options, run_id)
-        err.print(f"run [bold]{run_id}[/]")
+        err.print(f"run [bold]{_shown(run_id)}[/]")
         if no_wait and not in_process:
             out.print(run_id)
             return
@@ -483,7 +518,7 @@ def worker_command(
                 f"[bold yellow]fault injection is on[/] ({settings.fault_summary()}): for tests and drills only"
             )
         err.print(
-            f"worker [bold]{info.executor_id}[/] (v{info.version}) on {redacted_url(info.database)} "
+            f"worker [bold]{_shown(info.executor_id)}[/] (v{info.version}) on {_shown(redacted_url(info.database))} "
             f"· queues research (≤{settings.worker_concurrency} here), search (≤{settings.search_concurrency} "
             f"at once, ≤{settings.search_rate_limit} per {settings.search_rate_period:g} s, all workers) "
             "· Ctrl-C to stop",
@@ -528,7 +563,7 @@ def _preload_indexes(settings: Settings, executor_id: str) -> None:
     try:
         names = preload_collections(options.corpus, settings.indexes)
     except CorpusError as error:
-        err.print(f"[yellow]search index not loaded:[/] {escape(str(error))}")
+        err.print(f"[yellow]search index not loaded:[/] {_shown(error)}")
         return
     err.print(f"search indexes ready: {', '.join(names)} ({time.monotonic() - started:.1f} s)")
 
@@ -538,7 +573,7 @@ def _report_hand_back(info: WorkerInfo) -> None:
     if info.hand_back_error is not None:
         err.print(
             f"[yellow]worker stopped[/]; its unfinished runs resume when it starts again "
-            f"(handing them to other workers failed: {info.hand_back_error})"
+            f"(handing them to other workers failed: {_shown(info.hand_back_error)})"
         )
         return
     handed = info.handed_back
@@ -600,14 +635,14 @@ def submit(
     with _client(settings) as client:
         if file is None:
             entries = [client.submit(questions[0], options)]
-            err.print(f"queued run [bold]{entries[0]}[/]")
+            err.print(f"queued run [bold]{_shown(entries[0])}[/]")
         else:
             batch = client.submit_batch(questions, options)
             entries = [entry.run_id for entry in batch]
             new = sum(entry.new for entry in batch)
             err.print(
                 f"{len(batch)} questions: [bold]{new}[/] queued, {len(batch) - new} already submitted"
-                + (f" · offline ({reason})" if options.offline else "")
+                + (f" · offline ({_shown(reason)})" if options.offline else "")
             )
         if not client.any_worker_alive():
             err.print(
@@ -621,7 +656,7 @@ def submit(
     failed = {run_id: phase for run_id, phase in phases.items() if phase != Phase.COMPLETED}
     err.print(f"{len(phases) - len(failed)} of {len(phases)} runs completed")
     for run_id, phase in failed.items():
-        err.print(f"  [red]{phase.value}[/] {run_id} (deep-research show {run_id})")
+        err.print(f"  [red]{phase.value}[/] {_shown(run_id)} (deep-research show {_shown(run_id)})")
     raise typer.Exit(1 if failed else 0)
 
 
@@ -662,7 +697,7 @@ def workers(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     with _client(settings) as client:
         executors = client.executors()
     if as_json:
-        out.print(json.dumps([e.model_dump(mode="json") for e in executors], indent=2), markup=False)
+        _print_json(json.dumps([e.model_dump(mode="json") for e in executors], indent=2))
         return
     if not executors:
         err.print("no executor has run anything on this database yet; start one with: deep-research worker")
@@ -676,7 +711,14 @@ def workers(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
         runs = ", ".join(e.pending_runs[:3]) + (
             f" +{len(e.pending_runs) - 3}" if len(e.pending_runs) > 3 else ""
         )
-        table.add_row(name, state, runs or "-", str(e.pending_workflows), str(e.completed_workflows), seen)
+        table.add_row(
+            _shown(name),
+            state,
+            _shown(runs or "-"),
+            str(e.pending_workflows),
+            str(e.completed_workflows),
+            seen,
+        )
     out.print(table)
     if any(not e.alive and e.pending_workflows for e in executors):
         err.print(
@@ -696,21 +738,22 @@ def recover(executor_id: Annotated[str, typer.Argument(help="Executor id of a de
         result = client.recover(executor_id)
         alive = [e.executor_id for e in client.executors() if e.alive]
     if not result.workflows:
-        err.print(f"executor {executor_id} has no unfinished workflows of version {__version__}")
+        err.print(f"executor {_shown(executor_id)} has no unfinished workflows of version {__version__}")
     else:
         err.print(
-            f"recovered {len(result.runs)} runs ({result.workflows} workflows) of executor {executor_id}"
+            f"recovered {len(result.runs)} runs ({result.workflows} workflows) of executor {_shown(executor_id)}"
             + (
-                f"; live workers ({', '.join(alive)}) resume them now"
+                f"; live workers ({_shown(', '.join(alive))}) resume them now"
                 if alive
                 else "; start a worker to resume them"
             )
         )
         for run_id in result.runs:
-            out.print(run_id)
+            out.print(without_controls(run_id), markup=False)
     for version, count in result.other_versions.items():
         err.print(
-            f"[yellow]{count} unfinished workflows of version {version}[/]: only a worker of that version can resume them"
+            f"[yellow]{count} unfinished workflows of version {_shown(version)}[/]: "
+            "only a worker of that version can resume them"
         )
 
 
@@ -728,7 +771,7 @@ def list_command(
     with _client(_settings()) as client:
         runs = client.list_runs(limit=limit, phase=phase)
     if as_json:
-        out.print(json.dumps([r.model_dump(mode="json") for r in runs], indent=2), markup=False)
+        _print_json(json.dumps([r.model_dump(mode="json") for r in runs], indent=2))
         return
     if not runs:
         err.print('no runs yet; start one with: deep-research run "your question"')
@@ -736,7 +779,7 @@ def list_command(
     table = Table("id", "phase", "created", "question")
     for r in runs:
         created = r.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if r.created_at else ""
-        table.add_row(r.run_id, r.phase.value, created, r.question[:80])
+        table.add_row(_shown(r.run_id), r.phase.value, created, _shown(r.question[:80]))
     out.print(table)
 
 
@@ -756,20 +799,24 @@ def show(
     if as_json:
         _print_result(status, as_json=True)
         return
-    err.print(f"run [bold]{status.run_id}[/]: {status.question}")
+    err.print(f"run [bold]{_shown(status.run_id)}[/]: {_shown(status.question)}")
     if status.trace_id:
         link = trace_url(settings.logfire_project_url, status.trace_id)
-        err.print(f"trace {status.trace_id}" + (f" · {link}" if link else ""), markup=False)
+        shown_link = f" · {redacted_url(link)}" if link else ""
+        err.print(without_controls(f"trace {status.trace_id}{shown_link}"), markup=False)
     if status.rewrite is not None:
         changed = [f"analyst {status.rewrite.analyst_model}"] if status.rewrite.analyst_model else []
         changed += ["new instructions"] if status.rewrite.instructions else []
         err.print(
-            f"rewrite of {status.rewrite.original_run_id}" + (f" ({', '.join(changed)})" if changed else "")
+            _shown(
+                f"rewrite of {status.rewrite.original_run_id}"
+                + (f" ({', '.join(changed)})" if changed else "")
+            )
         )
     elif status.forked_from:
-        err.print(f"forked from {status.forked_from}")
+        err.print(f"forked from {_shown(status.forked_from)}")
     if status.forks:
-        err.print(f"forks: {', '.join(status.forks)}")
+        err.print(f"forks: {_shown(', '.join(status.forks))}")
     ProgressPrinter(err)(status)
     _print_result(status, as_json=False)
 
@@ -783,7 +830,7 @@ def cancel(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
     """
     with _client(_settings()) as client:
         status = client.cancel(run_id)
-    err.print(f"run {run_id}: {status.phase.value}")
+    err.print(f"run {_shown(run_id)}: {status.phase.value}")
 
 
 def _worker_hint(client: ResearchClient) -> str:
@@ -800,7 +847,7 @@ def resume(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
     """
     with _client(_settings()) as client:
         client.resume(run_id)
-        err.print(f"run {run_id} resumed{_worker_hint(client)}")
+        err.print(f"run {_shown(run_id)} resumed{_worker_hint(client)}")
 
 
 @app.command()
@@ -820,7 +867,7 @@ def approve(
     with _client(_settings()) as client:
         client.approve(run_id, plan)
         what = f"edited plan ({len(plan.search_steps)} searches)" if plan else "plan"
-        err.print(f"run {run_id}: {what} approved; searching starts{_worker_hint(client) or ' now'}")
+        err.print(f"run {_shown(run_id)}: {what} approved; searching starts{_worker_hint(client) or ' now'}")
 
 
 @app.command()
@@ -832,7 +879,9 @@ def reject(run_id: Annotated[str, typer.Argument(help="Run id of a run awaiting 
     """
     with _client(_settings()) as client:
         client.reject(run_id)
-        err.print(f"run {run_id}: plan rejected; the run ends without searching{_worker_hint(client)}")
+        err.print(
+            f"run {_shown(run_id)}: plan rejected; the run ends without searching{_worker_hint(client)}"
+        )
 
 
 @app.command()
@@ -849,8 +898,8 @@ def fork(
     """
     with _client(_settings()) as client:
         new_id = client.fork(run_id, start)
-        err.print(f"forked {run_id} from {start} as{_worker_hint(client)}:")
-    out.print(new_id)
+        err.print(f"forked {_shown(run_id)} from {start} as{_worker_hint(client)}:")
+    out.print(new_id, markup=False)
 
 
 WaitOption = Annotated[
@@ -860,10 +909,10 @@ WaitOption = Annotated[
 
 def _announce(client: ResearchClient, what: str, new_id: str, wait: bool) -> None:
     """Print the id of a run just made from another (stdout), then follow it if asked."""
-    err.print(f"{what} as run [bold]{new_id}[/]{_worker_hint(client)}")
+    err.print(f"{_shown(what)} as run [bold]{_shown(new_id)}[/]{_worker_hint(client)}")
     if wait:
         _follow(client, new_id, as_json=False)
-    out.print(new_id)
+    out.print(new_id, markup=False)
 
 
 @app.command()
@@ -878,7 +927,7 @@ def finish(run_id: Annotated[str, typer.Argument(help="Run id of a searching run
         status = client.finish(run_id)
         done = sum(s.state is SearchState.DONE for s in status.searches)
         err.print(
-            f"run {run_id}: told to finish with {done} of {len(status.searches)} searches done; "
+            f"run {_shown(run_id)}: told to finish with {done} of {len(status.searches)} searches done; "
             f"the report follows{_worker_hint(client)}"
         )
 
@@ -938,13 +987,23 @@ def index(
     from .corpus import index_folder  # building an index is the engine's work, done here in process
 
     settings = _settings()
-    with err.status(f"indexing {path}…"):
-        collection = index_folder(path, name, settings.indexes)
+    with err.status(f"indexing {_shown(path)}…"):
+        collection = index_folder(
+            path,
+            name,
+            settings.indexes,
+            max_file_bytes=int(settings.index_max_file_mb * 1_000_000),
+            max_total_bytes=int(settings.index_max_total_mb * 1_000_000),
+        )
     files = collection.manifest.get("files", 0)
     skipped = collection.manifest.get("skipped", [])
     err.print(f"indexed {len(collection.passages)} passages from {files} files as [bold]{name}[/]")
     if skipped:
-        err.print(f"[yellow]skipped {len(skipped)} unreadable files:[/] {', '.join(skipped[:10])}")
+        err.print(f"[yellow]left out {len(skipped)} files:[/]")
+        for note in skipped[:10]:
+            err.print(f"  {_shown(note)}")
+        if len(skipped) > 10:
+            err.print(f"  and {len(skipped) - 10} more")
     err.print(f'search it with: RESEARCH_CORPUS={name} deep-research run "..." --offline')
 
 
@@ -1009,8 +1068,8 @@ def eval_command(
     judges, judge_note = runner.judge_evaluators(settings, judge_model or settings.judge_model)
     err.print(
         f"evaluating {len(chosen.cases)} cases · "
-        + ("offline models" if options.offline else f"model {options.analyst_model}")
-        + f" · corpus {options.corpus} · {judge_note} · runs in {redacted_url(settings.database_url)}"
+        + ("offline models" if options.offline else f"model {_shown(options.analyst_model)}")
+        + f" · corpus {_shown(options.corpus)} · {_shown(judge_note)} · runs in {_shown(redacted_url(settings.database_url))}"
     )
     started = time.monotonic()
     report = runner.run_evaluation(
@@ -1028,9 +1087,9 @@ def _report_evaluation(report: Report, before: Report | None, results: Path, too
     present.print_report(report, table_console, before)
     present.print_shortfalls(report, table_console)
     saved = runner.save_report(report, results)
-    err.print(f"{len(report.cases)} cases in {took:.0f} s · results: {saved}")
+    err.print(f"{len(report.cases)} cases in {took:.0f} s · results: {_shown(saved)}")
     for failure in report.failures:
-        err.print(f"[red]case {failure.name} failed:[/] {failure.error_message}")
+        err.print(f"[red]case {_shown(failure.name)} failed:[/] {_shown(failure.error_message)}")
     missed = figures.missed_targets(report)
     if missed:
         err.print("below target: " + ", ".join(f"{name} {value:.3f}" for name, value in missed.items()))
@@ -1042,12 +1101,12 @@ def _eval_web(settings: Settings) -> NoReturn:
     from .evaluation import web
 
     err.print(
-        f"web slice: the local web's facts, offline models · runs in {redacted_url(settings.database_url)}"
+        f"web slice: the local web's facts, offline models · runs in {_shown(redacted_url(settings.database_url))}"
     )
     figures = web.run_web_slice(
         settings,
         on_case=lambda case: err.print(
-            f"  {'[green]✓[/]' if case.answered else '[red]✗[/]'} {escape(case.question)} "
+            f"  {'[green]✓[/]' if case.answered else '[red]✗[/]'} {_shown(case.question)} "
             f"[dim]({case.pages_read} pages, {case.citations} citations)[/]"
         ),
     )
@@ -1084,11 +1143,12 @@ def ui_command(
         )
     elif executor_is_busy(settings):
         err.print(
-            f"a worker for executor [bold]{executor_id_of(settings)}[/] is already running; the UI uses it"
+            f"a worker for executor [bold]{_shown(executor_id_of(settings))}[/] is already running; the UI uses it"
         )
     else:
         supervisor = WorkerSupervisor(
-            settings, echo=lambda line: err.print(f"worker │ {line}", markup=False, style="dim")
+            settings,
+            echo=lambda line: err.print(f"worker │ {without_controls(line)}", markup=False, style="dim"),
         )
         supervisor.start()
     stop = threading.Event()
@@ -1108,7 +1168,7 @@ def ui_command(
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
-    err.print(f"UI at [bold]http://{host}:{port}[/] · Ctrl-C to stop")
+    err.print(f"UI at [bold]http://{_shown(host)}:{port}[/] · Ctrl-C to stop")
     try:
         while not stop.is_set() and streamlit.poll() is None:
             stop.wait(0.5)

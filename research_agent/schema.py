@@ -252,6 +252,19 @@ class ReportDraft(BaseModel):
     )
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters (Unicode category Cc) but the newline and the tab."""
+
+
+def without_controls(text: str) -> str:
+    """`text` without control characters other than newlines and tabs.
+
+    Documents, web pages and model output are shown in terminals: an escape sequence in them would be run
+    by the terminal (recolouring, moving the cursor, OSC 52 writing the clipboard), and a carriage return
+    or backspace could hide what precedes it."""
+    return _CONTROLS.sub("", text)
+
+
 def shortened(text: str, limit: int = 300) -> str:
     """`text` on one line, cut at a word before `limit` characters (with " …") when longer."""
     flat = " ".join(text.split())

@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     index_dir: Path | None = Field(
         default=None, description="Where built search indexes are cached (default: data_dir/indexes)."
     )
+    index_max_file_mb: float = Field(
+        default=5,
+        gt=0,
+        description="`deep-research index` leaves out (with a note) any file larger than this.",
+    )
+    index_max_total_mb: float = Field(
+        default=25,
+        gt=0,
+        description="`deep-research index` refuses a folder with more document text than this (indexing "
+        "takes about 15-20 times as much memory).",
+    )
     database_url: str = Field(
         default="",
         description="DBOS system database: sqlite:///ABSOLUTE/PATH or postgresql://... "

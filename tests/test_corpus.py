@@ -1,4 +1,6 @@
+import os
 import platform
+import stat
 from pathlib import Path
 
 import pytest
@@ -171,3 +173,96 @@ def test_bundled_names_and_auto_are_not_free_for_a_folder(tmp_path: Path):
             index_folder(tmp_path / "docs", name, tmp_path / "idx")
     index_folder(tmp_path / "docs", "notes", tmp_path / "idx")
     assert corpus_choices(tmp_path / "idx") == ["auto", "factbook", "pydoc", "notes"]
+
+
+# --- a folder is read as documents, and only its own (issue 19) -----------------------------------------
+
+
+def _skipped(collection_manifest: dict[str, object]) -> str:
+    skipped = collection_manifest["skipped"]
+    assert isinstance(skipped, list)
+    return "\n".join(str(note) for note in skipped)
+
+
+def test_links_out_of_the_folder_are_skipped_with_a_note(tmp_path: Path):
+    docs, outside = tmp_path / "docs", tmp_path / "outside"
+    _write_docs(docs)
+    outside.mkdir()
+    (outside / "secret.txt").write_text("The vault code is TOPSECRET-1234.\n")
+    (outside / "more.md").write_text("# Hidden\n\nTOPSECRET-5678 lives here.\n")
+    (docs / "secret.txt").symlink_to(outside / "secret.txt")
+    (docs / "environ.txt").symlink_to("/proc/self/environ")
+    (docs / "linked").symlink_to(outside, target_is_directory=True)
+    (docs / "again.md").symlink_to(docs / "volcanoes.md")  # a link that stays inside is read
+    collection = index_folder(docs, "notes", tmp_path / "idx")
+    text = "\n".join(p.text for p in collection.passages)
+    assert "TOPSECRET" not in text and "PATH=" not in text
+    assert any(p.location.startswith("again.md#") for p in collection.passages)
+    skipped = _skipped(collection.manifest)
+    assert "secret.txt: a link to outside the folder" in skipped
+    assert "environ.txt: a link to outside the folder" in skipped
+    assert "linked: a link to outside the folder" in skipped
+    stored = (tmp_path / "idx" / "notes" / "passages.jsonl").read_text()
+    assert "TOPSECRET" not in stored
+
+
+def test_special_files_are_skipped_with_a_note(tmp_path: Path):
+    docs = tmp_path / "docs"
+    _write_docs(docs)
+    os.mkfifo(docs / "pipe.txt")  # opening a fifo to read it would wait for a writer forever
+    (docs / "zero.txt").symlink_to("/dev/zero")  # reading it never ends
+    collection = index_folder(docs, "notes", tmp_path / "idx")
+    assert collection.manifest["files"] == 3
+    skipped = _skipped(collection.manifest)
+    assert "pipe.txt: not a regular file" in skipped
+    assert "zero.txt: a link to outside the folder" in skipped
+
+
+def test_a_file_over_the_size_limit_is_skipped_and_the_total_is_capped(tmp_path: Path):
+    docs = tmp_path / "docs"
+    _write_docs(docs)
+    (docs / "huge.txt").write_text("Lava flows. " * 200)  # 2,400 bytes
+    collection = index_folder(docs, "notes", tmp_path / "idx", max_file_bytes=1_000)
+    assert collection.manifest["files"] == 3 and "Lava" not in " ".join(p.text for p in collection.passages)
+    assert "huge.txt: 2,400 bytes, over the limit of 1,000 bytes a file" in _skipped(collection.manifest)
+    with pytest.raises(
+        CorpusError, match=r"more than 2,000 bytes of document text \(at huge.txt\)"
+    ) as refused:
+        index_folder(docs, "notes", tmp_path / "idx", max_total_bytes=2_000)
+    assert "RESEARCH_INDEX_MAX_TOTAL_MB" in str(refused.value)
+    # The refused rebuild left the collection built before as it was.
+    assert open_collection("notes", tmp_path / "idx").manifest["files"] == 3
+
+
+def test_control_characters_are_dropped_when_indexing(tmp_path: Path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "esc\x1b[31m.md").write_text(
+        "# Title \x1b]52;c;cHduZWQ=\x07here\n\nBody\x1b[2J text\r\nwith\ttabs\x9b and \x00nul.\n"
+    )
+    collection = index_folder(docs, "notes", tmp_path / "idx")
+    (passage,) = collection.passages
+    fields = [passage.title, passage.entity, passage.location, passage.text]
+    assert not any(ch in field for field in fields for ch in "\x1b\x07\x9b\x00\r")
+    assert passage.title == "Title ]52;c;cHduZWQ=here" and passage.text == "Body[2J text with tabs and nul."
+    assert passage.location.startswith("esc[31m.md#")
+
+
+def test_an_index_is_readable_by_its_owner_only(tmp_path: Path):
+    docs = tmp_path / "docs"
+    _write_docs(docs)
+    index_folder(docs, "notes", tmp_path / "idx")
+    assert stat.S_IMODE((tmp_path / "idx").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "idx" / "notes").stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("name", ["notes.building", "notes.lock", "NOTES.LOCK"])
+def test_names_of_an_indexs_working_files_are_refused(tmp_path: Path, name: str):
+    # Indexing "notes" replaces the directory "notes.building" and locks "notes.lock": a collection of
+    # either name would be deleted (or break the lock) by the next build of "notes".
+    docs = tmp_path / "docs"
+    _write_docs(docs)
+    with pytest.raises(CorpusError, match=r"may not end in \.building or \.lock"):
+        index_folder(docs, name, tmp_path / "idx")
+    with pytest.raises(CorpusError, match=r"may not end in \.building or \.lock"):
+        open_collection(name, tmp_path / "idx")

@@ -20,13 +20,14 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 from filelock import FileLock
 
-from ..catalog import AUTO, FACTBOOK, PYDOC, CorpusError, list_collections
+from ..catalog import AUTO, FACTBOOK, PYDOC, CorpusError, check_collection_name, list_collections
+from ..private_files import private_directory
+from ..schema import without_controls
 from . import factbook, folder, pydoc
 from ._types import Alias, Passage
 
 _FORMAT = 2
 """Version of the index layout (2: titles weigh double, weaker length penalty); other versions rebuild."""
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @lru_cache(maxsize=1)
@@ -209,14 +210,6 @@ def _collection_dir(index_dir: Path, name: str) -> Path:
     return index_dir / name
 
 
-def _validate_name(name: str) -> str:
-    if not _NAME.match(name):
-        raise CorpusError(
-            f"invalid collection name {name!r}: use letters, digits, '-', '_' or '.' (at most 64 characters)"
-        )
-    return name
-
-
 def _write(directory: Path, name: str, passages: list[Passage], manifest: dict[str, Any]) -> None:
     if not passages:
         raise CorpusError(f"collection {name!r} would be empty: no readable text found")
@@ -230,7 +223,8 @@ def _write(directory: Path, name: str, passages: list[Passage], manifest: dict[s
     retriever.index(tokenize(texts, keep), show_progress=False)
     staging = directory.with_name(directory.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    # Owner-only: the passages are the documents' text, which is nobody else's business.
+    private_directory(staging)
     retriever.save(str(staging / "bm25"))
     with (staging / "passages.jsonl").open("w", encoding="utf-8") as out:
         for passage in passages:
@@ -308,7 +302,7 @@ def _is_current(name: str, collection: Collection) -> bool:
 
 def _open_bundled(name: str, directory: Path) -> Collection:
     bundled = BUNDLED[name]
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(directory.parent)
     with FileLock(str(directory) + ".lock"):
         collection = _try_load(directory)  # another process may have built it meanwhile
         if collection is None or not _is_current(name, collection):
@@ -328,7 +322,7 @@ def open_collection(name: str, index_dir: Path) -> Collection:
     A cached index that cannot be read is rebuilt from its source when the source is known and still
     there; otherwise `CorpusError` says how to rebuild it.
     """
-    _validate_name(name)
+    check_collection_name(name)
     directory = _collection_dir(index_dir, name)
     collection = _try_load(directory)
     if collection is not None and _is_current(name, collection):
@@ -341,49 +335,82 @@ def open_collection(name: str, index_dir: Path) -> Collection:
         raise CorpusError(
             f"no collection named {name!r} (known: {known}); create it with: deep-research index PATH --name {name}"
         )
-    source = None
-    with contextlib.suppress(OSError, ValueError):
-        source = json.loads(manifest_path.read_text(encoding="utf-8")).get("source")
+    source, limits = None, {}
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        source = manifest.get("source")
+        # Rebuilt within the limits it was built with (a worker may not have the indexer's settings).
+        limits = {key: int(manifest[key]) for key in ("max_file_bytes", "max_total_bytes") if key in manifest}
     if source and Path(source).is_dir():
-        return index_folder(Path(source), name, index_dir)
+        return index_folder(Path(source), name, index_dir, **limits)
     raise CorpusError(
         f"the index of collection {name!r} in {directory} is corrupt; rebuild it with: "
         f"deep-research index PATH --name {name}"
     )
 
 
-def index_folder(path: Path, name: str, index_dir: Path) -> Collection:
-    """Index every `.md`, `.txt` and `.html` file under `path` as collection `name`."""
-    _validate_name(name)
+def index_folder(
+    path: Path,
+    name: str,
+    index_dir: Path,
+    *,
+    max_file_bytes: int = folder.MAX_FILE_BYTES,
+    max_total_bytes: int = folder.MAX_TOTAL_BYTES,
+) -> Collection:
+    """Index every `.md`, `.txt` and `.html` file under `path` as collection `name`.
+
+    A file that cannot be indexed (a link out of the folder, a fifo or device, one over `max_file_bytes`,
+    one not UTF-8) is left out with a note in the manifest's `skipped`; documents adding up to more than
+    `max_total_bytes` are refused as a whole, leaving any collection of that name as it was.
+    """
+    check_collection_name(name)
     if name in BUNDLED or name == AUTO:
         raise CorpusError(f"{name!r} is the name of a bundled collection; choose another --name")
     root = path.expanduser().resolve()
     if not root.exists():
         raise CorpusError(f"{path} does not exist; pass a folder of .md, .txt or .html files")
-    files = [root] if root.is_file() else folder.folder_files(root)
     base = root.parent if root.is_file() else root
+    files, skipped = ([root], []) if root.is_file() else folder.folder_files(root)
     passages: list[Passage] = []
-    skipped: list[str] = []
+    read = total = 0
     for file in files:
+        where = without_controls(file.relative_to(base).as_posix())
         try:
-            passages.extend(folder.read_document(file, base))
-        except (OSError, UnicodeDecodeError):
-            skipped.append(file.name)
+            found = folder.read_document(file, base, max_file_bytes)
+        except folder.Skipped as why:
+            skipped.append(f"{where}: {why}")
+            continue
+        read += 1
+        total += sum(len(p.text.encode()) for p in found)
+        if total > max_total_bytes:
+            raise CorpusError(
+                f"{path} holds more than {folder.amount(max_total_bytes)} of document text (at {where}); "
+                "index a smaller folder or raise RESEARCH_INDEX_MAX_TOTAL_MB"
+            )
+        passages.extend(found)
     if not passages:
         what = (
-            f"{len(files)} candidate files, none readable as UTF-8 text"
+            f"{len(files)} candidate files, none readable as UTF-8 text within the limits "
+            f"({'; '.join(skipped[:3])})"
             if files
             else "no .md, .txt or .html files"
         )
         raise CorpusError(f"{path} holds {what}; point --path at a folder of documents")
     directory = _collection_dir(index_dir, name)
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(directory.parent)
     with FileLock(str(directory) + ".lock"):
         _write(
             directory,
             name,
             passages,
-            {"kind": "folder", "source": str(root), "files": len(files) - len(skipped), "skipped": skipped},
+            {
+                "kind": "folder",
+                "source": str(root),
+                "files": read,
+                "skipped": skipped,
+                "max_file_bytes": max_file_bytes,
+                "max_total_bytes": max_total_bytes,
+            },
         )
     collection = _try_load(directory)
     if collection is None:

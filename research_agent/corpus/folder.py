@@ -2,18 +2,46 @@
 
 Markdown is split at headings, text at blank lines, HTML is reduced to its text first; long pieces are cut
 into passages of about `_TARGET_CHARS` characters at paragraph boundaries.
+
+Only the folder's own regular files are read: links are followed only as far as they stay inside the
+folder (a link to `/proc/self/environ` or `~/.ssh` must not end up in an index, which anyone who can
+search it reads back), fifos and devices are never opened for reading, and every file is read up to a
+size limit. Each file left out gets a note saying why; control characters are dropped from what is kept.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ..schema import without_controls
 from ._types import Passage
 
 SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
+MAX_FILE_BYTES = 5_000_000
+"""Default largest document indexed (RESEARCH_INDEX_MAX_FILE_MB): indexing takes about 20 times a file's
+size in memory, so one stray log or dump must not take gigabytes."""
+MAX_TOTAL_BYTES = 25_000_000
+"""Default most bytes of documents one collection is built from (RESEARCH_INDEX_MAX_TOTAL_MB)."""
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NON_BLOCKING = getattr(os, "O_NONBLOCK", 0)
+
+
+class Skipped(Exception):
+    """A file left out of the index; the message says why, in a few words."""
+
+
+def amount(size: int) -> str:
+    """A number of bytes for people: "2,400 bytes", "5 MB", "12.5 MB"."""
+    if size < 1_000_000:
+        return f"{size:,} bytes"
+    return f"{size / 1_000_000:.1f}".removesuffix(".0") + " MB"
+
+
 _TARGET_CHARS = 1200
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
@@ -89,18 +117,85 @@ def split_paragraphs(body: str) -> Iterator[str]:
         yield current
 
 
-def read_document(path: Path, root: Path) -> list[Passage]:
-    """Passages of one file; raises `UnicodeDecodeError`/`OSError` for unreadable files."""
-    raw = path.read_text(encoding="utf-8")
-    title = path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+def _relative(path: Path, root: Path) -> str:
+    return without_controls(path.relative_to(root).as_posix())
+
+
+def _stays_inside(path: Path, root: Path) -> bool:
+    """Whether `path`, with every link in it followed, is `root` or under it."""
+    return path.resolve().is_relative_to(root)
+
+
+def folder_files(root: Path) -> tuple[list[Path], list[str]]:
+    """The documents under folder `root` (resolved), and a note for each link that leads out of it.
+
+    Linked folders are not entered (a link inside the folder to another part of it adds nothing)."""
+    files: list[Path] = []
+    notes: list[str] = []
+    for directory, subdirectories, names in os.walk(root):  # links to folders are listed, never entered
+        here = Path(directory)
+        subdirectories.sort()
+        for name in subdirectories:
+            path = here / name
+            if path.is_symlink() and not _stays_inside(path, root):
+                notes.append(f"{_relative(path, root)}: a link to outside the folder")
+        for name in sorted(names):
+            path = here / name
+            if path.suffix.lower() not in SUFFIXES:
+                continue
+            if _stays_inside(path, root):
+                files.append(path)
+            else:
+                notes.append(f"{_relative(path, root)}: a link to outside the folder")
+    return sorted(files), notes
+
+
+def read_text(path: Path, root: Path, limit: int) -> str:
+    """The UTF-8 text of document `path` under folder `root`, at most `limit` bytes of it, or `Skipped`.
+
+    The file is opened once, where its links lead, and checked as opened: a link swapped in after the
+    folder was listed, a fifo (whose opening would wait for a writer) or a device is refused, and a file
+    that grows, or says it is empty while it is not (as `/proc` files do), is read no further than `limit`.
+    """
+    target = path.resolve()
+    if not target.is_relative_to(root):
+        raise Skipped("a link to outside the folder")
+    try:
+        descriptor = os.open(target, os.O_RDONLY | _NON_BLOCKING | _NO_FOLLOW)
+    except OSError as error:
+        raise Skipped(f"cannot be read ({error.strerror or error})") from None
+    with os.fdopen(descriptor, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise Skipped("not a regular file")
+        if info.st_size > limit:
+            raise Skipped(
+                f"{amount(info.st_size)}, over the limit of {amount(limit)} a file (RESEARCH_INDEX_MAX_FILE_MB)"
+            )
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise Skipped(
+            f"more than {amount(limit)}, over the limit of {amount(limit)} a file (RESEARCH_INDEX_MAX_FILE_MB)"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Skipped("not UTF-8 text") from None
+    return without_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def read_document(path: Path, root: Path, limit: int = MAX_FILE_BYTES) -> list[Passage]:
+    """Passages of one file under folder `root` (see `read_text`), or `Skipped` saying why there are none."""
+    raw = read_text(path, root, limit)
+    title = without_controls(path.stem.replace("_", " ").replace("-", " ").strip()) or _relative(path, root)
     if path.suffix.lower() in (".html", ".htm"):
-        html_title, raw = _html_to_markdownish(raw)
-        title = html_title or title
+        html_title, raw = _html_to_markdownish(raw)  # character references may spell control characters
+        raw, title = without_controls(raw), without_controls(html_title) or title
     else:
         first = _HEADING.match(raw.lstrip().splitlines()[0]) if raw.strip() else None
         if first:
             title = first.group(2).strip()
-    relative = path.relative_to(root).as_posix()
+    relative = _relative(path, root)
     passages = []
     for heading, body in _sections(raw, title):
         for part, chunk in enumerate(split_paragraphs(body)):
@@ -115,7 +210,3 @@ def read_document(path: Path, root: Path) -> list[Passage]:
                 )
             )
     return passages
-
-
-def folder_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
