@@ -19,8 +19,6 @@ from typer.testing import CliRunner
 from research_agent.cli import app
 from research_agent.settings import get_settings
 
-pytestmark = pytest.mark.slow  # a real offline run, in process
-
 QUESTION = "What [/] paid for the Saltpeter railways [/bold] of [red]Chile?"
 OSC_52 = "\x1b]52;c;cm0gLXJmIH4=\x07"  # "write this to the clipboard"
 DOCUMENT = (
@@ -53,6 +51,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow  # a real offline run, in process
 def test_documents_and_questions_are_printed_literally_without_control_characters(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], tmp_path: Path
 ):
@@ -90,3 +89,17 @@ def test_errors_naming_what_was_typed_are_printed_literally(
     ]:
         refused = invoke(monkeypatch, env, *args)
         assert refused.exit_code == 2 and message in refused.stderr, refused.stderr
+
+
+def test_an_evaluators_reason_is_printed_literally(monkeypatch: pytest.MonkeyPatch):
+    from rich.console import Console
+
+    from research_agent.evaluation import present
+    from research_agent.evaluation.figures import Shortfall
+
+    quoted = Shortfall("case [/]", "LeadAnswer", 0.5, "the lead says [/bold] Chile\x1b]52;c;eA==\x07 grew")
+    monkeypatch.setattr(present, "shortfalls", lambda report, names: [quoted])
+    console = Console(record=True, width=200, force_terminal=False)
+    present.print_shortfalls(None, console)  # type: ignore[arg-type]  # read only through `shortfalls`
+    text = console.export_text()
+    assert "case [/]" in text and "the lead says [/bold] Chile]52;c;eA== grew" in text and "\x1b" not in text

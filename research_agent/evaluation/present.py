@@ -7,8 +7,10 @@ from typing import Any
 
 from pydantic_evals.reporting import EvaluationReport
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from ..schema import without_controls
 from .figures import TARGETS, compare, evaluator_averages, shortfalls
 
 
@@ -46,5 +48,7 @@ def print_shortfalls(report: EvaluationReport[Any, Any, Any], console: Console) 
         return
     table = Table("case", "evaluator", "value", "why", title="Cases below target")
     for item in missed:
-        table.add_row(item.case, item.evaluator, _figure(item.value), item.reason or "")
+        # A reason may quote the report (a model's text): shown as text, never as markup or escapes.
+        shown = [escape(without_controls(text)) for text in (item.case, item.evaluator, item.reason or "")]
+        table.add_row(shown[0], shown[1], _figure(item.value), shown[2])
     console.print(table)
