@@ -73,7 +73,15 @@ from .schema import (
     citation_summary,
     without_controls,
 )
-from .settings import SearchBackendName, Settings, get_settings, settings_error
+from .settings import (
+    ENV_FILE_VARIABLE,
+    SearchBackendName,
+    Settings,
+    env_file_warning,
+    get_settings,
+    settings_error,
+    user_env_file,
+)
 from .supervisor import WorkerSupervisor
 
 if TYPE_CHECKING:
@@ -154,9 +162,17 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def _settings() -> Settings:
     try:
-        return get_settings()
+        settings = get_settings()
     except ValidationError as error:
         fail(settings_error(error))
+    warning = env_file_warning(settings)
+    if warning is not None and warning not in _warned:
+        _warned.add(warning)
+        err.print(warning, markup=False)
+    return settings
+
+
+_warned: set[str] = set()
 
 
 def handles_errors(command: F) -> F:
@@ -181,9 +197,21 @@ def _root(
         bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
     ] = False,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            metavar="PATH",
+            help="Read settings from this .env file (default: .env in the deep-research checkout when run "
+            f"there, else {user_env_file()}; a .env in another working directory is never read).",
+        ),
+    ] = None,
 ) -> None:
     global _debug
     _debug = debug
+    if env_file is not None:  # through the environment, so the workers and the UI started here read it too
+        os.environ[ENV_FILE_VARIABLE] = str(env_file.expanduser().resolve())
+        get_settings.cache_clear()
     if version:
         out.print(__version__)
         raise typer.Exit()
@@ -1227,7 +1255,7 @@ def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         return
     table = Table("setting", "value")
     for name, value in values.items():
-        table.add_row(name, "" if value is None else str(value))
+        table.add_row(name, ("none" if name == "env_file" else "") if value is None else str(value))
     out.print(table)
 
 

@@ -1,17 +1,25 @@
 """Every setting the application reads, in one place.
 
-Settings come from the environment (prefix `RESEARCH_`) and from a `.env` file in the working directory.
-Provider API keys keep each SDK's own variable names (`ANTHROPIC_API_KEY`, `GOOGLE_API_KEY`, ...), and this
+Settings come from the environment (prefix `RESEARCH_`), which wins, and from one `.env` file: the one named
+by `--env-file PATH` or RESEARCH_ENV_FILE, else the `.env` of the deep-research checkout when the command runs
+in it (a developer's), else `.env` in the user's config directory (`user_env_file`). Never a `.env` that
+merely sits in the working directory: that directory may be someone else's (a cloned repository, a shared
+folder), and a `.env` there could send the keys from the shell to their server or the runs to their
+database. The file read is `Settings.env_file`, shown by `deep-research config`. Provider API keys keep each SDK's own variable names (`ANTHROPIC_API_KEY`, `GOOGLE_API_KEY`, ...), and this
 is the only module that reads them; they are held as `SecretStr` so they are never printed by accident.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
+from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -29,11 +37,82 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+ENV_FILE_VARIABLE = "RESEARCH_ENV_FILE"
+"""Names the `.env` file to read; `--env-file PATH` sets it, so the workers and the UI a command starts
+read the same file."""
+_SOURCE_ROOT = Path(__file__).resolve().parents[1]
+_REDIRECTING = re.compile(r"(_URL|_ENDPOINT)$|^RESEARCH_DATA_DIR$", re.IGNORECASE)
+"""Variables that decide where requests and runs go: base URLs, endpoints, the database and its directory."""
+
+
+def user_env_file() -> Path:
+    """The `.env` file in the user's config directory (~/.config/deep-research/.env on Linux)."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / ".env"
+
+
+def project_checkout() -> Path | None:
+    """The source checkout this code runs from (an editable install: its pyproject.toml names
+    deep-research), or None for an installed package."""
+    try:
+        project = tomllib.loads((_SOURCE_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    return _SOURCE_ROOT if project.get("project", {}).get("name") == APP_NAME else None
+
+
+def find_env_file() -> Path | None:
+    """The `.env` file settings are read from: RESEARCH_ENV_FILE's (which need not exist: `Settings` then
+    says so), else the checkout's when the working directory is the checkout, else the user's; None if
+    none of these exists."""
+    named = os.environ.get(ENV_FILE_VARIABLE, "").strip()
+    if named:
+        return Path(named).expanduser()
+    checkout = project_checkout()
+    try:
+        here = Path.cwd().resolve()
+    except OSError:  # the working directory was removed
+        here = None
+    if checkout is not None and here == checkout and (checkout / ".env").is_file():
+        return checkout / ".env"
+    user = user_env_file()
+    return user if user.is_file() else None
+
+
+def redirecting_entries(env_file: Path | None) -> list[str]:
+    """The variables `env_file` sets that decide where requests and runs go (a base URL, an endpoint, the
+    database or data directory), leaving out those the environment overrides; sorted, upper case."""
+    if env_file is None or not env_file.is_file():
+        return []
+    overridden = {name.upper() for name in os.environ}
+    named = {name.upper() for name in dotenv_values(env_file, encoding="utf-8")}
+    return sorted(name for name in named - overridden if _REDIRECTING.search(name))
+
+
+def env_file_warning(settings: Settings) -> str | None:
+    """One line for stderr when the `.env` read sends requests or runs somewhere (names, never values:
+    a URL may carry a password), else None."""
+    names = redirecting_entries(settings.env_file)
+    if not names:
+        return None
+    return (
+        f"warning: {settings.env_file} sets {', '.join(names)}: requests or runs go where that file says; "
+        "remove those lines unless you wrote them"
+    )
+
+
 class Settings(BaseSettings):
     """Effective configuration of workers, the CLI and the UI."""
 
+    # No `.env` unless one is passed (`get_settings` passes the one `find_env_file` names).
     model_config = SettingsConfigDict(
-        env_prefix="RESEARCH_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="RESEARCH_", env_file=None, env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env_file: Path | None = Field(
+        default=None,
+        description="The .env file these settings were read from: --env-file PATH or RESEARCH_ENV_FILE, else "
+        ".env in the deep-research checkout when run there, else .env in the user config directory "
+        f"({user_env_file()}); none when none of these exists. A .env in the working directory is never read.",
     )
 
     data_dir: Path = Field(
@@ -257,6 +336,15 @@ class Settings(BaseSettings):
             raise ValueError("expected a comma-separated list of domains, e.g. example.org,docs.python.org")
         return normalize_domains(str(item) for item in items)
 
+    @field_validator("env_file")
+    @classmethod
+    def _env_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and (not value.exists() or value.is_dir()):
+            raise ValueError(
+                f"no .env file at {value}; name an existing file with --env-file PATH or RESEARCH_ENV_FILE"
+            )
+        return value
+
     @field_validator("planner_model", "search_model", "analyst_model")
     @classmethod
     def _model_has_provider(cls, value: str) -> str:
@@ -315,12 +403,19 @@ class Settings(BaseSettings):
 
 @cache
 def get_settings() -> Settings:
-    """Settings of this process, parsed once."""
-    return Settings()
+    """Settings of this process, parsed once, with the `.env` file `find_env_file` names."""
+    env_file = find_env_file()
+    return Settings(_env_file=env_file, env_file=env_file)  # type: ignore[call-arg]  # pydantic-settings' own
 
 
 def settings_error(error: ValidationError) -> str:
     """One line naming the setting that is wrong and why, for every front end (CLI, UI) to show."""
     first = error.errors()[0]
     name = "RESEARCH_" + str(first["loc"][0]).upper() if first["loc"] else "a setting"
-    return f"{name}: {first['msg']} (check the environment and .env)"
+    env_file = find_env_file()
+    where = (
+        f"the environment and {env_file}"
+        if env_file is not None and env_file.is_file()
+        else "the environment"
+    )
+    return f"{name}: {first['msg']} (check {where})"

@@ -61,8 +61,10 @@ def isolated_env(
     for name in list(os.environ):
         if name.startswith("RESEARCH_") or name in _KEY_VARIABLES:
             monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)  # so no developer's .env is read
+    monkeypatch.chdir(tmp_path)
     env = {
+        # No developer's .env (the checkout's, the config directory's), in this process or a subprocess.
+        "RESEARCH_ENV_FILE": os.devnull,
         "RESEARCH_DATA_DIR": str(tmp_path / "data"),
         "RESEARCH_INDEX_DIR": str(index_dir),
         "RESEARCH_QUEUE_POLL_INTERVAL": "0.05",
