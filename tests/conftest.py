@@ -27,6 +27,9 @@ REQUIRED = (
 )
 """Kinds of tests this machine must run rather than skip: RESEARCH_TEST_REQUIRE (e.g. `postgres,browser`;
 empty for none), else both under CI. Read at import: `isolated_env` clears RESEARCH_* during each test."""
+# No developer's .env (the checkout's, the config directory's) for fixtures wider than one test either:
+# `isolated_env` sets this again for each test and its subprocesses.
+os.environ["RESEARCH_ENV_FILE"] = os.devnull
 _KEY_VARIABLES = (
     "ANTHROPIC_API_KEY",
     "GOOGLE_API_KEY",
