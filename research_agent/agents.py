@@ -28,7 +28,7 @@ from .prompts import (
 )
 from .retries import STEP_RETRIES
 from .schema import (
-    CITATION_PATTERN,
+    NOT_A_SOURCE_NUMBER,
     Budget,
     NumberedSource,
     PageRead,
@@ -37,6 +37,7 @@ from .schema import (
     ResearchPlan,
     SearchFindings,
     SearchOutcome,
+    citation_numbers,
     cite,
     source_key,
 )
@@ -217,9 +218,12 @@ def _only_the_report(ctx: RunContext[AnalystDeps], draft: ReportDraft) -> Report
 @analyst.output_validator
 def _citations_resolve(ctx: RunContext[AnalystDeps], draft: ReportDraft) -> ReportDraft:
     known = {source.number for source in ctx.deps.sources.values()}
-    unknown = sorted({int(n) for n in CITATION_PATTERN.findall(draft.body)} - known)
+    unknown = sorted(set(citation_numbers(draft.body)) - known)
     if unknown:
-        listed = ", ".join(f"[{n}]" for n in unknown)
+        listed = ", ".join(
+            f"[{n}]" if n != NOT_A_SOURCE_NUMBER else "[0] or [n] with more digits than any source number"
+            for n in unknown
+        )
         raise ModelRetry(
             f"Citations {listed} match no source; cite only the numbers given in the research data."
         )

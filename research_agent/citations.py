@@ -22,6 +22,7 @@ from .schema import (
     SearchFindings,
     SearchOutcome,
     Source,
+    citation_number,
 )
 
 _SPACE = re.compile(r"\s+")
@@ -102,9 +103,9 @@ def renumbered(report: ResearchReport) -> ResearchReport:
     in that order (sources it never cites dropped)."""
     order: dict[int, int] = {}
     for match in CITATION_PATTERN.finditer(report.body):
-        order.setdefault(int(match.group(1)), len(order) + 1)
+        order.setdefault(citation_number(match.group(1)), len(order) + 1)
     by_number = {source.number: source for source in report.sources}
-    body = CITATION_PATTERN.sub(lambda m: f"[{order[int(m.group(1))]}]", report.body)
+    body = CITATION_PATTERN.sub(lambda m: f"[{order[citation_number(m.group(1))]}]", report.body)
     sources = [
         NumberedSource(**{**by_number[old].model_dump(), "number": new})
         for old, new in order.items()
@@ -129,7 +130,9 @@ def check_citations(
     pages = _page_texts(outcomes)
     by_number = {source.number: source for source in report.sources}
     reasons = {n: why for n in numbers if (why := _problem(by_number.get(n), returned, pages)) is not None}
-    body = _CITATION_WITH_SPACE.sub(lambda m: "" if int(m.group(1)) in reasons else m.group(0), report.body)
+    body = _CITATION_WITH_SPACE.sub(
+        lambda m: "" if citation_number(m.group(1)) in reasons else m.group(0), report.body
+    )
     kept = [source for source in report.sources if source.number not in reasons]
     checked = renumbered(ResearchReport(title=report.title, body=body, sources=kept))
     check = CitationCheck(

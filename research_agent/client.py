@@ -60,7 +60,15 @@ from .naming import (
     control_workflow_id,
     search_workflow_id,
 )
-from .options import InputError, RunNotFoundError, batch_run_id, validate_question, validate_run_id
+from .options import (
+    InputError,
+    RunNotFoundError,
+    batch_run_id,
+    validate_instructions,
+    validate_model_name,
+    validate_question,
+    validate_run_id,
+)
 from .providers import OFFLINE, ModelConfigError, check_online_models
 from .schema import (
     STATUS_EVENT,
@@ -520,6 +528,10 @@ class ResearchClient:
         It forks the run just after it started its analysis, with that analysis swapped for a new one
         (another analyst model, other instructions) over the same results, extra searches included.
         """
+        if instructions is not None:
+            instructions = validate_instructions(instructions)
+        if analyst_model is not None:
+            analyst_model = validate_model_name(analyst_model, "--analyst-model")
         status, steps = self._completed(run_id, "rewritten")
         analysis_id = analyze_workflow_id(run_id)
         start = next((s["function_id"] for s in steps if s["child_workflow_id"] == analysis_id), None)
@@ -531,8 +543,6 @@ class ResearchClient:
             or rows[0].input is None
         ):
             raise InputError(f"run {run_id} has no finished analysis to rewrite (its report is partial)")
-        if instructions is not None and not instructions.strip():
-            raise InputError("--instructions is empty; give the analyst something to do, or leave it out")
         model = analyst_model or status.options.analyst_model
         if model != OFFLINE:
             try:
@@ -553,7 +563,7 @@ class ResearchClient:
             }
         )
         if instructions is not None:
-            plan = plan.model_copy(update={"analysis_instructions": instructions.strip()})
+            plan = plan.model_copy(update={"analysis_instructions": instructions})
         fork_id = uuid.uuid4().hex[:12]
         fresh = analyze_workflow_id(fork_id)
         args = (fork_id, question, plan, outcomes, options, budget, request, earlier.extra_searches)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from .options import read_user_file
-from .schema import ResearchPlan, SearchStep
+from .catalog import CorpusError, check_collection_name
+from .options import MAX_INSTRUCTIONS_CHARS, read_user_file
+from .schema import ResearchPlan, SearchStep, without_controls
 
 PLAN_REVIEW_TOPIC = "plan-review"
 """Topic of the `PlanDecision` that approves, edits or rejects a plan awaiting approval."""
@@ -29,6 +30,11 @@ DEADLINE_MARGIN = 30.0
 """Seconds DBOS lets a run go on past its deadline (to write the partial report) before cancelling it."""
 MAX_PLAN_STEPS = 20
 """Most searches an edited plan may hold (the same bound as RESEARCH_MAX_SEARCHES)."""
+MAX_QUERY_CHARS = 500
+"""Longest search query of an edited plan: a query is typed into a search engine, not pasted."""
+MAX_RATIONALE_CHARS = 2000
+MAX_PLAN_FILE_BYTES = 2_000_000
+"""Largest plan file read: room for a whole `show --json` status, whose plan is a small part of it."""
 _SEPARATOR = " | "
 
 
@@ -40,27 +46,51 @@ class PlanEditError(ValueError):
     """An edited plan that cannot be run; the message says what to fix."""
 
 
+def _bounded(text: str, limit: int, subject: str, shorten: str) -> str:
+    """`text` without control characters or surrounding space, or `PlanEditError` when over `limit`."""
+    cleaned = without_controls(text).strip()
+    if len(cleaned) > limit:
+        raise PlanEditError(f"{subject} {len(cleaned)} characters long, over the limit of {limit}; {shorten}")
+    return cleaned
+
+
+def _checked_step(number: int, step: SearchStep) -> SearchStep:
+    if step.corpus is not None:
+        try:
+            check_collection_name(step.corpus)
+        except CorpusError as error:
+            raise PlanEditError(f"search {number}: {error}") from None
+    query = _bounded(step.query, MAX_QUERY_CHARS, f"search {number}'s query is", "shorten it")
+    rationale = _bounded(step.rationale, MAX_RATIONALE_CHARS, f"search {number}'s rationale is", "shorten it")
+    return step.model_copy(update={"query": " ".join(query.split()), "rationale": rationale})
+
+
 def checked_plan(plan: ResearchPlan) -> ResearchPlan:
-    """`plan` with blank steps dropped, or `PlanEditError` when nothing runnable is left or too much is."""
-    steps = [
-        step.model_copy(update={"query": step.query.strip(), "rationale": step.rationale.strip()})
-        for step in plan.search_steps
-        if step.query.strip()
-    ]
+    """`plan` with blank steps dropped and control characters removed, or `PlanEditError` when nothing
+    runnable is left, too much is, or a query, a rationale or the instructions are too long to be meant."""
+    steps = [_checked_step(number, step) for number, step in enumerate(plan.search_steps, start=1)]
+    steps = [step for step in steps if step.query]
     if not steps:
         raise PlanEditError("the edited plan has no search steps; keep or add at least one search")
     if len(steps) > MAX_PLAN_STEPS:
         raise PlanEditError(f"the edited plan has {len(steps)} searches; at most {MAX_PLAN_STEPS} may run")
-    return ResearchPlan(search_steps=steps, analysis_instructions=plan.analysis_instructions.strip())
+    instructions = _bounded(
+        plan.analysis_instructions, MAX_INSTRUCTIONS_CHARS, "the analysis instructions are", "shorten them"
+    )
+    return ResearchPlan(search_steps=steps, analysis_instructions=instructions)
 
 
 def read_plan_file(path: Path) -> ResearchPlan:
     """The plan in a JSON file (the `plan` of `deep-research show ID --json`, or that whole status)."""
-    text = read_user_file(path, "the edited plan as a JSON file", PlanEditError)
+    text = read_user_file(path, "the edited plan as a JSON file", PlanEditError, MAX_PLAN_FILE_BYTES)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise PlanEditError(f"{path} is not valid JSON (line {error.lineno}: {error.msg})") from None
+    except RecursionError:
+        raise PlanEditError(
+            f"{path} is nested too deeply to be a plan; give the plan of `deep-research show ID --json`"
+        ) from None
     if isinstance(data, dict) and isinstance(data.get("plan"), dict):
         data = data["plan"]  # a whole status, as `show --json` prints it
     try:

@@ -25,10 +25,15 @@ from .providers import (
     offline_reason,
     supports_native_web_search,
 )
-from .schema import ResearchOptions
+from .schema import ResearchOptions, byte_size, without_controls
 from .settings import SearchBackendName, Settings
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+MAX_USER_FILE_BYTES = 1_000_000
+"""Default largest file a person names (a batch of questions): ten thousand questions and more."""
+MAX_INSTRUCTIONS_CHARS = 4000
+"""Longest analysis instructions (an edited plan's, a rewrite's): what fits a prompt, not a document."""
+MAX_MODEL_NAME_CHARS = 200
 
 
 class InputError(Exception):
@@ -39,11 +44,26 @@ class RunNotFoundError(InputError):
     """No run has this id."""
 
 
-def read_user_file(path: Path, expected: str, error: type[Exception] = InputError) -> str:
+def read_user_file(
+    path: Path, expected: str, error: type[Exception] = InputError, limit: int = MAX_USER_FILE_BYTES
+) -> str:
     """The UTF-8 text of a file a person named (`-`: standard input), or `error` saying what is wrong with
-    it and what was `expected` instead (e.g. "a text file with one question a line")."""
+    it and what was `expected` instead (e.g. "a text file with one question a line").
+
+    No more than `limit` bytes are read: a file named by mistake (a log, `/dev/zero`) is refused, not
+    read until memory runs out."""
+    too_big = f"{path} is over the limit of {byte_size(limit)}; give {expected}"
     try:
-        return sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        if str(path) == "-":
+            text = sys.stdin.read(limit + 1)
+            if len(text.encode()) > limit:
+                raise error(too_big)
+            return text
+        with path.open("rb") as file:
+            data = file.read(limit + 1)
+        if len(data) > limit:
+            raise error(too_big)
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise error(f"no such file: {path}; give {expected}") from None
     except IsADirectoryError:
@@ -52,6 +72,30 @@ def read_user_file(path: Path, expected: str, error: type[Exception] = InputErro
         raise error(f"{path} cannot be read (permission denied); give {expected}") from None
     except UnicodeDecodeError:
         raise error(f"{path} is not UTF-8 text; save it as UTF-8 ({expected})") from None
+
+
+def validate_instructions(instructions: str) -> str:
+    """New analysis instructions (`rewrite --instructions`) without control characters and surrounding
+    space, or `InputError` when empty or longer than `MAX_INSTRUCTIONS_CHARS`."""
+    cleaned = without_controls(instructions).strip()
+    if not cleaned:
+        raise InputError("--instructions is empty; give the analyst something to do, or leave it out")
+    if len(cleaned) > MAX_INSTRUCTIONS_CHARS:
+        raise InputError(
+            f"--instructions are {len(cleaned)} characters long, over the limit of {MAX_INSTRUCTIONS_CHARS}; "
+            "shorten them"
+        )
+    return cleaned
+
+
+def validate_model_name(model: str, flag: str) -> str:
+    """A provider:model name given as `flag`, or `InputError` if it cannot be one (empty, far too long)."""
+    if not model.strip() or len(model) > MAX_MODEL_NAME_CHARS or without_controls(model) != model:
+        raise InputError(
+            f"{flag} must be provider:model in at most {MAX_MODEL_NAME_CHARS} characters, "
+            "e.g. anthropic:claude-sonnet-4-5"
+        )
+    return model.strip()
 
 
 def validate_question(question: str, settings: Settings) -> str:

@@ -15,6 +15,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 CITATION_PATTERN = re.compile(r"\[(\d+)\]")
+NOT_A_SOURCE_NUMBER = 0
+"""What a citation too long to be any source's number counts as: no source has it (they count from 1)."""
+_CITATION_DIGITS = 9
 STATUS_EVENT = "status"
 """Name of the DBOS event under which a run publishes its `ResearchStatus`."""
 
@@ -265,10 +268,29 @@ def without_controls(text: str) -> str:
     return _CONTROLS.sub("", text)
 
 
+def byte_size(size: int) -> str:
+    """A number of bytes for people: "2,400 bytes", "5 MB", "12.5 MB"."""
+    if size < 1_000_000:
+        return f"{size:,} bytes"
+    return f"{size / 1_000_000:.1f}".removesuffix(".0") + " MB"
+
+
 def shortened(text: str, limit: int = 300) -> str:
     """`text` on one line, cut at a word before `limit` characters (with " …") when longer."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: flat.rfind(" ", 0, limit)] + " …"
+
+
+def citation_number(digits: str) -> int:
+    """The source number a citation's digits name; `NOT_A_SOURCE_NUMBER` for more digits than any report
+    has sources (a model may write thousands, which `int` refuses to read)."""
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= _CITATION_DIGITS else NOT_A_SOURCE_NUMBER
+
+
+def citation_numbers(text: str) -> list[int]:
+    """The source number of every `[n]` in `text`, in order (see `citation_number`)."""
+    return [citation_number(digits) for digits in CITATION_PATTERN.findall(text)]
 
 
 class ResearchReport(BaseModel):
@@ -279,7 +301,7 @@ class ResearchReport(BaseModel):
     sources: list[NumberedSource] = Field(default_factory=list)
 
     def cited_numbers(self) -> list[int]:
-        return sorted({int(n) for n in CITATION_PATTERN.findall(self.body)})
+        return sorted(set(citation_numbers(self.body)))
 
     def to_markdown(self) -> str:
         lines = [f"# {self.title}", "", self.body.strip(), ""]

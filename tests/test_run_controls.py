@@ -221,6 +221,10 @@ def test_rewrite_refuses_what_it_cannot_do(quick: ResearchClient):
     quick.wait(run_id, timeout=120)
     with pytest.raises(InputError, match="--instructions is empty"):
         quick.rewrite(run_id, instructions="  ")
+    with pytest.raises(InputError, match="--instructions are 4001 characters long, over the limit of 4000"):
+        quick.rewrite(run_id, instructions="x" * 4001)
+    with pytest.raises(InputError, match="--analyst-model must be provider:model in at most 200 characters"):
+        quick.rewrite(run_id, analyst_model="openai:" + "x" * 300)
     with pytest.raises(InputError, match="ANTHROPIC_API_KEY"):
         quick.rewrite(run_id, analyst_model="anthropic:claude-sonnet-4-5")
 

@@ -22,7 +22,7 @@ from filelock import FileLock
 
 from ..catalog import AUTO, FACTBOOK, PYDOC, CorpusError, check_collection_name, list_collections
 from ..private_files import private_directory
-from ..schema import without_controls
+from ..schema import byte_size, without_controls
 from . import factbook, folder, pydoc
 from ._types import Alias, Passage
 
@@ -384,7 +384,7 @@ def index_folder(
         total += sum(len(p.text.encode()) for p in found)
         if total > max_total_bytes:
             raise CorpusError(
-                f"{path} holds more than {folder.amount(max_total_bytes)} of document text (at {where}); "
+                f"{path} holds more than {byte_size(max_total_bytes)} of document text (at {where}); "
                 "index a smaller folder or raise RESEARCH_INDEX_MAX_TOTAL_MB"
             )
         passages.extend(found)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
-from ..schema import without_controls
+from ..schema import byte_size, without_controls
 from ._types import Passage
 
 SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
@@ -33,13 +33,6 @@ _NON_BLOCKING = getattr(os, "O_NONBLOCK", 0)
 
 class Skipped(Exception):
     """A file left out of the index; the message says why, in a few words."""
-
-
-def amount(size: int) -> str:
-    """A number of bytes for people: "2,400 bytes", "5 MB", "12.5 MB"."""
-    if size < 1_000_000:
-        return f"{size:,} bytes"
-    return f"{size / 1_000_000:.1f}".removesuffix(".0") + " MB"
 
 
 _TARGET_CHARS = 1200
@@ -170,12 +163,12 @@ def read_text(path: Path, root: Path, limit: int) -> str:
             raise Skipped("not a regular file")
         if info.st_size > limit:
             raise Skipped(
-                f"{amount(info.st_size)}, over the limit of {amount(limit)} a file (RESEARCH_INDEX_MAX_FILE_MB)"
+                f"{byte_size(info.st_size)}, over the limit of {byte_size(limit)} a file (RESEARCH_INDEX_MAX_FILE_MB)"
             )
         data = file.read(limit + 1)
     if len(data) > limit:
         raise Skipped(
-            f"more than {amount(limit)}, over the limit of {amount(limit)} a file (RESEARCH_INDEX_MAX_FILE_MB)"
+            f"more than {byte_size(limit)}, over the limit of {byte_size(limit)} a file (RESEARCH_INDEX_MAX_FILE_MB)"
         )
     try:
         text = data.decode("utf-8")
