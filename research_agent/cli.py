@@ -1245,17 +1245,19 @@ def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         value = getattr(settings, name)
         if isinstance(value, SecretStr):
             value = "set (hidden)" if value.get_secret_value() else None
+        elif isinstance(value, str) and "://" in value:  # a base URL or endpoint may carry a password
+            value = redacted_url(value)
         values[name] = str(value) if isinstance(value, Path) else value
     values["database_url"] = redacted_url(settings.database_url)
     options, reason = resolve_options(settings)
     values["effective_mode"] = f"offline ({reason})" if options.offline else "online"
     values["collections"] = list_collections(settings.indexes)
     if as_json:
-        out.print(json.dumps(values, indent=2, default=str), markup=False)
+        _print_json(json.dumps(values, indent=2, default=str))
         return
     table = Table("setting", "value")
     for name, value in values.items():
-        table.add_row(name, ("none" if name == "env_file" else "") if value is None else str(value))
+        table.add_row(name, ("none" if name == "env_file" else "") if value is None else _shown(value))
     out.print(table)
 
 

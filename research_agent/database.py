@@ -104,12 +104,40 @@ def check_database(settings: Settings) -> None:
         )
 
 
-def redacted_url(database_url: str) -> str:
-    """The URL with its password masked, for messages and logs."""
-    try:
-        return make_url(database_url).render_as_string(hide_password=True)
-    except ArgumentError:
+_SECRET_PARAMETER = re.compile(r"key|token|secret|passw|pwd|auth|sig|credential|session", re.IGNORECASE)
+"""Query parameters whose values are credentials (api_key, access_token, password, sig, ...)."""
+
+
+def redacted_url(url: str) -> str:
+    """`url` with the credentials it carries masked, for messages, logs and `deep-research config`: the
+    password of `user:password@`, a bare `token@` of a web address, and query values named like secrets.
+
+    Any URL, not only the database's: OPENAI_BASE_URL or a Logfire project URL may hold a password too. An
+    unencoded '@' or '/' in a password must not leak the rest of it, so the user part is everything up to
+    the last '@' before the query (a path with an '@' in it is masked too: shown too little, never too much).
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
         return "an unparsable URL"
+    end = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    address, tail = rest[:end], rest[end:]
+    if "@" in address:
+        userinfo, _, host = address.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        web = scheme.lower().startswith(("http", "ws"))
+        shown = f"{user}:***" if colon else ("***" if web else user)  # a database user alone is no secret
+        address = f"{shown}@{host}"
+    query, hash_mark, fragment = (
+        tail.removeprefix("?").partition("#") if tail.startswith("?") else ("", "", "")
+    )
+    if query:
+        pairs = [pair.partition("=") for pair in query.split("&")]
+        query = "&".join(
+            f"{name}{equals}{'***' if equals and _SECRET_PARAMETER.search(name) else value}"
+            for name, equals, value in pairs
+        )
+        tail = f"?{query}{hash_mark}{fragment}"
+    return f"{scheme}://{address}{tail}"
 
 
 def _libpq_url(database_url: str) -> str:

@@ -27,6 +27,8 @@ from .settings import Settings
 
 READY_LINE = "Ctrl-C to stop"
 """What `deep-research worker` prints on stderr once it has launched and listens to its queue."""
+WORKER_ARGUMENTS = ["-m", "research_agent", "worker"]
+"""How the supervisor runs the worker, after the Python interpreter: what its command line ends with."""
 MAX_EVENTS = 50
 
 
@@ -82,13 +84,81 @@ def read_snapshot(settings: Settings) -> SupervisorSnapshot | None:
     return snapshot if _alive(snapshot.supervisor_pid) else None
 
 
+def _parent_and_arguments(pid: int) -> tuple[int, list[str]] | None:
+    """The parent pid and command line of process `pid`, or None when there is no such process."""
+    proc = Path("/proc") / str(pid)
+    if Path("/proc/self/stat").exists():
+        try:
+            stat = (proc / "stat").read_text()
+            arguments = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        # "pid (name) state ppid ...": the name may hold spaces and parentheses, so read after its last ")".
+        return int(stat.rpartition(")")[2].split()[1]), [a for a in arguments if a]
+    found = subprocess.run(
+        ["ps", "-o", "ppid=", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, check=False
+    )
+    if found.returncode != 0 or not found.stdout.strip():
+        return None
+    parent, _, command = found.stdout.strip().partition(" ")
+    return int(parent), command.split()
+
+
+def _why_not_the_worker(pid: int, supervisor_pid: int) -> str | None:
+    """Why process `pid` is not the worker that supervisor `supervisor_pid` started, or None when it is."""
+    found = _parent_and_arguments(pid)
+    if found is None:
+        return "running"
+    parent, arguments = found
+    if parent != supervisor_pid:
+        return f"a child of the supervisor (process {supervisor_pid})"
+    if arguments[-len(WORKER_ARGUMENTS) :] != WORKER_ARGUMENTS:
+        return "a deep-research worker"
+    return None
+
+
 def crash_worker(settings: Settings) -> int:
-    """SIGKILL the supervised worker (the crash demo) and return its pid; the supervisor restarts it."""
+    """SIGKILL the supervised worker (the crash demo) and return its pid; the supervisor restarts it.
+
+    The pid comes from a file, so it may be stale (the worker died, another process got its pid) or
+    written by someone else: the process is killed only if it is a child of the live supervisor whose
+    command line is the worker's. On Linux it is held by a pidfd while checked, so a pid reused between
+    the check and the kill cannot be hit.
+    """
     snapshot = read_snapshot(settings)
     if snapshot is None or snapshot.worker_pid is None or snapshot.state != WorkerState.RUNNING:
         raise ProcessLookupError("no supervised worker is running right now")
-    os.kill(snapshot.worker_pid, signal.SIGKILL)
-    return snapshot.worker_pid
+    pid = snapshot.worker_pid
+    handle = _hold(pid)
+    try:
+        why = _why_not_the_worker(pid, snapshot.supervisor_pid)
+        if why is not None:
+            raise ProcessLookupError(
+                f"process {pid} is not {why}, so it is not the supervised worker: not killed "
+                "(the supervisor's state file is stale or was not written by it)"
+            )
+        if handle is not None:
+            signal.pidfd_send_signal(handle, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        if handle is not None:
+            os.close(handle)
+    return pid
+
+
+def _hold(pid: int) -> int | None:
+    """A pidfd for `pid` (Linux), which keeps naming that process even if its pid is reused; None elsewhere."""
+    if not hasattr(os, "pidfd_open"):
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except ProcessLookupError:
+        raise ProcessLookupError(
+            f"process {pid} is not running, so it is not the supervised worker"
+        ) from None
+    except OSError:  # pidfds unsupported by this kernel
+        return None
 
 
 def _describe_exit(code: int) -> str:
@@ -155,7 +225,7 @@ class WorkerSupervisor:
         while not self._stopping.is_set():
             restarting = self.snapshot.restarts > 0 or failures > 0
             process = subprocess.Popen(
-                [sys.executable, "-m", "research_agent", "worker"],
+                [sys.executable, *WORKER_ARGUMENTS],
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

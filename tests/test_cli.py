@@ -69,6 +69,40 @@ def test_config_masks_secrets(env: dict[str, str], tmp_path: Path):
     assert values["effective_mode"] == "offline (no GOOGLE_API_KEY)"
 
 
+def test_config_masks_credentials_in_urls(env: dict[str, str], tmp_path: Path):
+    urls = {
+        "OPENAI_BASE_URL": "https://proxy-user:openai-pw-1@llm.example.org/v1",
+        "RESEARCH_LOGFIRE_PROJECT_URL": "https://logfire-token-2@logfire.example.org/org/project",
+        "RESEARCH_SEARXNG_URL": "http://admin:searx-pw-3@searx.local:8080/?token=searx-token-4&lang=en",
+        "RESEARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
+    }
+    secrets = ["openai-pw-1", "logfire-token-2", "searx-pw-3", "searx-token-4"]
+    for args in (["config", "--json"], ["config"]):
+        shown = cli(args, {**env, **urls, "COLUMNS": "300"}, tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert not [secret for secret in secrets if secret in shown.stdout + shown.stderr], shown.stdout
+    values = json.loads(cli(["config", "--json"], {**env, **urls}, tmp_path).stdout)
+    assert values["openai_base_url"] == "https://proxy-user:***@llm.example.org/v1"
+    assert values["logfire_project_url"] == "https://***@logfire.example.org/org/project"
+    assert values["searxng_url"] == "http://admin:***@searx.local:8080/?token=***&lang=en"
+    assert values["database_url"] == urls["RESEARCH_DATABASE_URL"]
+
+
+def test_urls_are_shown_without_their_credentials():
+    from research_agent.database import redacted_url
+
+    assert (
+        redacted_url("postgresql://nobody:s3cret@127.0.0.1:1/none")
+        == "postgresql://nobody:***@127.0.0.1:1/none"
+    )
+    assert redacted_url("postgresql://nobody@db/none") == "postgresql://nobody@db/none"
+    assert redacted_url("sqlite:////var/lib/research.sqlite") == "sqlite:////var/lib/research.sqlite"
+    # A password holding '@' or '/' unencoded: everything before the last '@' is masked.
+    assert redacted_url("https://u:p@ss/w@host/v1") == "https://u:***@host/v1"
+    assert redacted_url("https://host/v1?api_key=k-1&x=2#f") == "https://host/v1?api_key=***&x=2#f"
+    assert redacted_url("not a url") == "an unparsable URL"
+
+
 @pytest.mark.parametrize(
     ("args", "extra_env", "message"),
     [

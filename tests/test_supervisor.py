@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from research_agent.client import ResearchClient
+from research_agent.database import executor_id_of
 from research_agent.options import resolve_options
 from research_agent.schema import Phase
 from research_agent.settings import Settings
 from research_agent.supervisor import (
+    SupervisorSnapshot,
     WorkerState,
     WorkerSupervisor,
     crash_worker,
@@ -68,3 +73,50 @@ def test_no_supervisor_means_nothing_to_crash(settings: Settings):
     assert read_snapshot(settings) is None
     with pytest.raises(ProcessLookupError, match="no supervised worker"):
         crash_worker(settings)
+
+
+WORKER_LOOKALIKE = [sys.executable, "-c", "import time; time.sleep(60)", "-m", "research_agent", "worker"]
+"""A process whose command line ends as the supervisor's worker's does (`python -m research_agent worker`)."""
+
+
+def _point_the_state_file_at(settings: Settings, worker_pid: int) -> None:
+    path = state_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    snapshot = SupervisorSnapshot(
+        supervisor_pid=os.getpid(),
+        executor_id=executor_id_of(settings),
+        worker_pid=worker_pid,
+        state=WorkerState.RUNNING,
+    )
+    path.write_text(snapshot.model_dump_json())
+
+
+def test_the_crash_button_kills_only_the_worker_the_supervisor_started(settings: Settings):
+    # The state file is read from disk: a pid in it may be stale (reused by another process since) or
+    # written by someone else. This test process plays the supervisor.
+    unrelated = subprocess.Popen(["sleep", "60"])  # its child, but not a worker
+    middle = subprocess.Popen(  # a worker lookalike that is not its child
+        [sys.executable, "-c", f"import subprocess; p = subprocess.Popen({WORKER_LOOKALIKE!r}); "
+         "print(p.pid, flush=True); p.wait()"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert middle.stdout is not None
+    grandchild = int(middle.stdout.readline())
+    worker = subprocess.Popen(WORKER_LOOKALIKE)
+    try:
+        for pid in (unrelated.pid, grandchild, 2**22 + 1):
+            _point_the_state_file_at(settings, pid)
+            with pytest.raises(ProcessLookupError, match=f"process {pid} is not"):
+                crash_worker(settings)
+        assert unrelated.poll() is None and middle.poll() is None
+        os.kill(grandchild, 0)  # still alive
+        _point_the_state_file_at(settings, worker.pid)
+        assert crash_worker(settings) == worker.pid
+        assert worker.wait(10) == -signal.SIGKILL
+    finally:
+        for process in (unrelated, middle, worker):
+            process.kill()
+            process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(grandchild, signal.SIGKILL)
+        state_file(settings).unlink(missing_ok=True)

@@ -321,8 +321,11 @@ def test_the_worker_panel_counts_other_workers_on_a_shared_database(settings: Se
 
 
 def test_the_worker_panel_shows_a_supervised_worker_and_crashes_it(settings: Settings):
-    # Stand-ins: this test process plays the supervisor and a sleeping child plays the worker.
-    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    # Stand-ins: this test process plays the supervisor and a sleeping child plays the worker (its command
+    # line ends as a worker's does: the crash button kills nothing else).
+    victim = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "-m", "research_agent", "worker"]
+    )
     path = state_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     snapshot = SupervisorSnapshot(
