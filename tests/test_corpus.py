@@ -194,6 +194,8 @@ def test_links_out_of_the_folder_are_skipped_with_a_note(tmp_path: Path):
     (docs / "environ.txt").symlink_to("/proc/self/environ")
     (docs / "linked").symlink_to(outside, target_is_directory=True)
     (docs / "again.md").symlink_to(docs / "volcanoes.md")  # a link that stays inside is read
+    (docs / "loop.md").symlink_to(docs / "round.md")
+    (docs / "round.md").symlink_to(docs / "loop.md")
     collection = index_folder(docs, "notes", tmp_path / "idx")
     text = "\n".join(p.text for p in collection.passages)
     assert "TOPSECRET" not in text and "PATH=" not in text
@@ -202,6 +204,7 @@ def test_links_out_of_the_folder_are_skipped_with_a_note(tmp_path: Path):
     assert "secret.txt: a link to outside the folder" in skipped
     assert "environ.txt: a link to outside the folder" in skipped
     assert "linked: a link to outside the folder" in skipped
+    assert "loop.md: a link that leads round in a loop" in skipped
     stored = (tmp_path / "idx" / "notes" / "passages.jsonl").read_text()
     assert "TOPSECRET" not in stored
 

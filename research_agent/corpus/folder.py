@@ -114,9 +114,16 @@ def _relative(path: Path, root: Path) -> str:
     return without_controls(path.relative_to(root).as_posix())
 
 
-def _stays_inside(path: Path, root: Path) -> bool:
-    """Whether `path`, with every link in it followed, is `root` or under it."""
-    return path.resolve().is_relative_to(root)
+def _target(path: Path, root: Path) -> Path:
+    """Where `path` leads with every link in it followed, or `Skipped` when that is outside `root` or
+    nowhere (links in a loop)."""
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: Python 3.11's word for a loop of links
+        raise Skipped("a link that leads round in a loop") from None
+    if not target.is_relative_to(root):
+        raise Skipped("a link to outside the folder")
+    return target
 
 
 def folder_files(root: Path) -> tuple[list[Path], list[str]]:
@@ -130,16 +137,21 @@ def folder_files(root: Path) -> tuple[list[Path], list[str]]:
         subdirectories.sort()
         for name in subdirectories:
             path = here / name
-            if path.is_symlink() and not _stays_inside(path, root):
-                notes.append(f"{_relative(path, root)}: a link to outside the folder")
+            try:
+                if path.is_symlink():
+                    _target(path, root)
+            except Skipped as why:
+                notes.append(f"{_relative(path, root)}: {why}")
         for name in sorted(names):
             path = here / name
             if path.suffix.lower() not in SUFFIXES:
                 continue
-            if _stays_inside(path, root):
-                files.append(path)
+            try:
+                _target(path, root)
+            except Skipped as why:
+                notes.append(f"{_relative(path, root)}: {why}")
             else:
-                notes.append(f"{_relative(path, root)}: a link to outside the folder")
+                files.append(path)
     return sorted(files), notes
 
 
@@ -150,9 +162,7 @@ def read_text(path: Path, root: Path, limit: int) -> str:
     folder was listed, a fifo (whose opening would wait for a writer) or a device is refused, and a file
     that grows, or says it is empty while it is not (as `/proc` files do), is read no further than `limit`.
     """
-    target = path.resolve()
-    if not target.is_relative_to(root):
-        raise Skipped("a link to outside the folder")
+    target = _target(path, root)
     try:
         descriptor = os.open(target, os.O_RDONLY | _NON_BLOCKING | _NO_FOLLOW)
     except OSError as error:
