@@ -107,7 +107,7 @@ def test_every_reader_of_py_pickle_rows_goes_through_the_safe_unpickler() -> Non
     from research_agent.unpickling import RefusedRecord
 
     class Gadget:
-        def __reduce__(self) -> tuple[object, tuple[str]]:
+        def __reduce__(self) -> tuple[object, tuple[()]]:
             return os.getcwd, ()  # harmless if it ran; refused all the same
 
     _dbos.read_pickles_safely()
