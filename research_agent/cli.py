@@ -1156,6 +1156,14 @@ def ui_command(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Don't start a worker; runs wait for one you start.")
     ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="Another name the UI is reached by (a proxy's, a LAN address); repeat for more. Browser "
+            "sessions through any other name are refused.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web UI and, unless a worker is already running, a supervised worker.
 
@@ -1182,6 +1190,7 @@ def ui_command(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    hosts = served_host_names(host, allowed_host or [])
     streamlit = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", str(_ui_script()),
@@ -1191,12 +1200,21 @@ def ui_command(
             "--server.fileWatcherType", "none",
             "--browser.gatherUsageStats", "false",
             "--client.toolbarMode", "viewer",
+            # Against other sites' pages (see ui/same_origin.py): only these Host names get a session
+            # (DNS rebinding), cross-origin requests and forms are refused, and no agent API is served;
+            # given here so that a Streamlit config file cannot loosen them.
+            *(flag for name in hosts for flag in ("--server.allowedHosts", name)),
+            "--server.enableCORS", "true",
+            "--server.enableXsrfProtection", "true",
+            "--server.enableAgentApi", "false",
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
     err.print(f"UI at [bold]http://{_shown(host)}:{port}[/] · Ctrl-C to stop")
+    if host in _ANY_ADDRESS:
+        err.print(f"answering to {_shown(', '.join(hosts))} only; add others with --allowed-host NAME")
     try:
         while not stop.is_set() and streamlit.poll() is None:
             stop.wait(0.5)
@@ -1212,6 +1230,19 @@ def ui_command(
     if not stop.is_set() and streamlit.returncode:
         fail(f"streamlit exited with code {streamlit.returncode}")
     err.print("UI stopped")
+
+
+_ANY_ADDRESS = ("0.0.0.0", "::", "")
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def served_host_names(host: str, extra: list[str]) -> list[str]:
+    """The names a browser may reach the UI by: this machine's loopback names, the address it listens on
+    (or, listening on every address, the machine's own names), and `extra`."""
+    names = [*_LOOPBACK_NAMES]
+    names += [socket.gethostname(), socket.getfqdn()] if host in _ANY_ADDRESS else [host]
+    names += extra
+    return list(dict.fromkeys(name.strip().strip("[]").lower() for name in names if name.strip()))
 
 
 def _check_port(host: str, port: int) -> None:

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from research_agent.settings import Settings
 from research_agent.supervisor import WorkerState, read_snapshot, wait_for_state
-from tests._process import poll, settings_from_env, spawn, stop
+from tests._process import cli, settings_from_env
+from tests._ui_server import served_ui
 from tests.conftest import cannot_run
 
 CHROMIUM = Path(os.environ.get("RESEARCH_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -37,12 +37,6 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def ui_env(isolated_env: dict[str, str]) -> dict[str, str]:
     """What `deep-research ui` runs with: offline, with a 1 s pacing so a run can be watched."""
@@ -58,30 +52,9 @@ def ui_settings(ui_env: dict[str, str]) -> Settings:
 @pytest.fixture
 def ui_url(ui_env: dict[str, str], ui_settings: Settings, tmp_path: Path) -> Iterator[str]:
     """`deep-research ui` with its supervised worker."""
-    port = _free_port()
-    log_path = tmp_path / "ui.log"
-    log = log_path.open("w")
-    process = spawn(["ui", "--port", str(port)], ui_env, tmp_path, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-
-    def healthy() -> bool:
-        assert process.poll() is None, log_path.read_text()
-        try:
-            return httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        try:
-            poll(healthy, timeout=90, what="the UI to come up", interval=0.1)
-        except AssertionError as error:
-            raise AssertionError(f"{error}:\n{log_path.read_text()}") from None
+    with served_ui(ui_env, tmp_path) as url:
         wait_for_state(ui_settings, WorkerState.RUNNING, timeout=90)
         yield url
-    finally:
-        stop(process, timeout=30)
-        log.close()
-    assert process.returncode == 0, log_path.read_text()
     assert read_snapshot(ui_settings) is None, "the supervisor stopped its worker"
 
 
@@ -158,6 +131,7 @@ def test_crashing_the_worker_mid_run_does_not_stop_the_run(
     page.get_by_text("Search 1", exact=True).first.wait_for(timeout=60_000)
     sidebar = page.locator('[data-testid="stSidebar"]')
     page.get_by_role("button", name="Crash the worker").click()
+    sidebar.get_by_role("button", name="Crash it").click()  # the button asks before it kills
     crashed = time.monotonic() - started
     sidebar.get_by_text("restart", exact=False).first.wait_for(timeout=30_000)
     _screenshot(page, "browser-crashed.png")
@@ -167,3 +141,65 @@ def test_crashing_the_worker_mid_run_does_not_stop_the_run(
     assert snapshot is not None and snapshot.restarts == 1
     _screenshot(page, "browser-recovered.png")
     _record("crash", crashed_at_s=crashed, completed_s=completed)
+
+
+# --- untrusted text loads nothing ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pixel_server() -> Iterator[tuple[str, list[str]]]:
+    """A web server on this machine standing for an attacker's: (its address, the paths asked of it)."""
+    asked: list[str] = []
+
+    class Pixel(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/gif")
+            self.end_headers()
+            self.wfile.write(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pixel)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_report_quoting_a_remote_image_makes_the_browser_load_nothing(
+    isolated_env: dict[str, str], tmp_path: Path, pixel_server: tuple[str, list[str]], browser_page: Page
+) -> None:
+    # A document of a folder corpus quotes a tracking pixel; the offline analyst copies the sentence into
+    # the report, as a model might. Every viewer's browser would fetch it.
+    pixel, asked = pixel_server
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "skerrow.md").write_text(
+        "# Skerrow lighthouse\n\n"
+        f"The Skerrow lighthouse was first lit in 1841 ![beacon]({pixel}/beacon.png) and its lens came from "
+        f'Paris <img src="{pixel}/raw.png">.\n'
+    )
+    env = {**isolated_env, "RESEARCH_INDEX_DIR": str(tmp_path / "idx")}
+    indexed = cli(["index", str(tmp_path / "docs"), "--name", "skerrow"], env, tmp_path)
+    assert indexed.returncode == 0, indexed.stderr
+    question = "When was the Skerrow lighthouse first lit?"
+    ran = cli(["run", question, "--offline", "--corpus", "skerrow", "--id", "pixel"], env, tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert f"{pixel}/beacon.png" in ran.stdout  # the report carries the pixel
+
+    with served_ui(env, tmp_path, "--no-worker") as url:
+        page = browser_page
+        page.goto(f"{url}/run?run=pixel")
+        page.get_by_text("first lit in 1841").first.wait_for(timeout=60_000)
+        page.locator("#source-1").wait_for(timeout=15_000)  # the whole report is on the page
+        images = page.evaluate("() => [...document.images].map(image => image.src)")
+        fetched = page.evaluate("() => performance.getEntriesByType('resource').map(entry => entry.name)")
+        _screenshot(page, "browser-hostile-report.png")
+    assert [src for src in images if src.startswith(pixel)] == []
+    assert [name for name in fetched if name.startswith(pixel)] == []
+    assert asked == []

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import pickle
+import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,10 +19,11 @@ from research_agent.client import ResearchClient
 from research_agent.database import executor_id_of
 from research_agent.options import resolve_options
 from research_agent.runtime import worker
-from research_agent.schema import Phase
+from research_agent.schema import PageRead, Phase, ResearchStatus, Source
 from research_agent.settings import Settings, get_settings
 from research_agent.supervisor import SupervisorSnapshot, WorkerState, state_file
 
+from ._markdown import markdown_dangers
 from ._process import awaiting, make_settings, wait_until
 
 # the Streamlit pages through AppTest, with a worker: left out of `make test-fast`
@@ -212,11 +217,11 @@ def test_a_completed_run_shows_plan_cards_report_citations_usage_and_timeline(
     assert body.count("**Search ") == 4 and "done · 5 sources" in body
     assert "Real GDP per capita" in body  # a plan step and a card
     report = next(m.value for m in test.markdown if "(#source-1)" in m.value)
-    assert "[\\[1\\]](#source-1)" in report
+    assert "[[1]](#source-1)" in report  # the citation as a link to its source (written back by mdformat)
     # The lead answer is set apart above the comparison table and the detail.
     assert any("Answer" in c.value for c in test.caption)
     assert report.startswith("Chile's real GDP") and "is higher than Peru's" in report
-    assert any(m.value.startswith("| | Chile | Peru |") for m in test.markdown)
+    assert any(re.match(r"\|\s*\| Chile \| Peru \|", m.value) for m in test.markdown)  # the table, whole
     anchors = "".join(str(h.proto.body) for h in test.get("html"))
     assert 'id="source-1"' in anchors and "factbook:ci/Economy" in anchors
     metrics = {m.label: m.value for m in test.metric}
@@ -300,14 +305,19 @@ def test_a_bad_database_gets_an_error_page_not_a_traceback(monkeypatch: pytest.M
     test = app().run()
     assert not test.exception
     assert "The database is unreachable" in test.error[0].value
-    assert "RESEARCH_DATABASE_URL" in test.error[0].value
+    assert "RESEARCH_DATABASE_URL" in _unescaped(test.error[0].value)
+
+
+def _unescaped(markdown: str) -> str:
+    """What Markdown escaped with backslashes reads as (the UI escapes every sign in an error's text)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def test_invalid_settings_get_an_error_page(monkeypatch: pytest.MonkeyPatch):
     show_the_ui(monkeypatch, max_searches="many")
     test = app().run()
     assert not test.exception
-    assert "RESEARCH_MAX_SEARCHES" in test.error[0].value
+    assert "RESEARCH_MAX_SEARCHES" in _unescaped(test.error[0].value)
 
 
 def test_the_worker_panel_counts_other_workers_on_a_shared_database(settings: Settings):
@@ -337,11 +347,41 @@ def test_the_worker_panel_shows_a_supervised_worker_and_crashes_it(settings: Set
         test = app().run()
         assert "running" in texts(test) and "2 restarts" in texts(test)
         test.button(key="crash-worker").click().run()
+        assert victim.poll() is None, "one click crashed the worker"
+        assert "SIGKILL" in texts(test)  # what the confirmation asks
+        test.button(key="crash-worker-keep").click().run()
+        assert victim.poll() is None and not [b for b in test.button if b.key == "crash-worker-confirm"]
+        test.button(key="crash-worker").click().run()
+        test.button(key="crash-worker-confirm").click().run()
         assert victim.wait(10) == -9
         assert "Sent SIGKILL" in test.toast[0].value
     finally:
         victim.kill()
         path.unlink()
+
+
+def test_a_run_with_the_configured_models_starts_only_once_confirmed(
+    client: ResearchClient, monkeypatch: pytest.MonkeyPatch
+):
+    # Online models cost money: a click on a page someone else built must not be enough to spend it.
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-anthropic-key")
+    monkeypatch.setenv("GOOGLE_API_KEY", "test-google-key")
+    show_the_ui(monkeypatch, search_backend="corpus")
+    test = app().run()
+    assert test.radio[0].value == "Configured models"
+    test.text_area[0].input(QUESTION)
+    test.button(key=SUBMIT).click().run()
+    assert not test.exception
+    assert client.list_runs() == [] and "run" not in test.query_params
+    asked = texts(test)
+    assert "may cost money" in asked and "anthropic:claude-sonnet-4-5" in asked
+    test.button(key="online-cancel").click().run()
+    assert client.list_runs() == [] and not [b for b in test.button if b.key == "online-confirm"]
+    test.button(key=SUBMIT).click().run()
+    test.button(key="online-confirm").click().run()
+    assert not test.exception
+    stored = client.status(test.query_params["run"])
+    assert stored.question == QUESTION and not stored.options.offline
 
 
 # --- run controls ------------------------------------------------------------------------------------------
@@ -403,3 +443,166 @@ def test_retry_and_rewrite_open_new_runs_linked_to_the_original(settings: Settin
     assert any(label.startswith(f"Rewrite of run {retried}") for label in links)
     test = page(app(), "views/run.py", run=run_id)
     assert f"Run {retried} was made from this one" in [link.proto.label for link in test.get("page_link")]
+
+
+# --- untrusted text (documents, models, search results) -----------------------------------------------------
+
+PIXEL = "http://pixel.invalid"
+HOSTILE_DOCUMENT = f"""# Skerrow lighthouse
+
+The Skerrow lighthouse was first lit in 1841 ![beacon]({PIXEL}/beacon.png) and its lens came from Paris \
+[the guide](javascript:alert(1)) <img src="{PIXEL}/raw.png">.
+
+The keeper's cottage ![cottage]({PIXEL}/cottage.png) stands beside the lighthouse tower.
+"""
+HOSTILE_QUESTION = f"When was the Skerrow lighthouse first lit? ![q]({PIXEL}/question.png)"
+HOSTILE = f"x ![img]({PIXEL}/h.png) [js](javascript:alert(1)) <img src={PIXEL}/h2.png> ![ref][px]\n\n[px]: {PIXEL}/r.png"
+BREAKOUT_URL = f"https://example.org/a) ![p]({PIXEL}/breakout.png"
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """(database URL, run id) of an offline run over a folder whose document quotes remote images and a
+    `javascript:` link: the offline analyst copies sentences of it into the report, as a model would."""
+    from research_agent.corpus import index_folder
+
+    root = tmp_path_factory.mktemp("ui-hostile")
+    (root / "docs").mkdir()
+    (root / "docs" / "skerrow.md").write_text(HOSTILE_DOCUMENT)
+    index_folder(root / "docs", "hostile", root / "idx")
+    url = f"sqlite:///{root / 'hostile.sqlite'}"
+    settings = make_settings(
+        database_url=url, index_dir=root / "idx", data_dir=root / "data", corpus="hostile", offline=True
+    )
+    with worker(settings), ResearchClient(settings) as client:
+        options, _ = resolve_options(settings, offline=True, search_backend="corpus")
+        final = client.wait(client.submit(HOSTILE_QUESTION, options, run_id="hostile-1"), timeout=120)
+    assert final.phase is Phase.COMPLETED, final.error
+    assert final.report is not None and f"{PIXEL}/beacon.png" in final.report.body  # the attack is real
+    return url, "hostile-1"
+
+
+def rendered_markdown(test: AppTest) -> dict[str, str]:
+    """Every piece of Markdown the page handed Streamlit to render, by element kind and position."""
+    kinds = (
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "title",
+        "header",
+        "subheader",
+        "toast",
+    )
+    shown = {f"{kind}[{i}]": str(e.value) for kind in kinds for i, e in enumerate(getattr(test, kind))}
+    shown |= {f"page_link[{i}]": link.proto.label for i, link in enumerate(test.get("page_link"))}
+    shown |= {f"expander[{i}]": e.proto.label for i, e in enumerate(test.get("expandable"))}
+    return shown
+
+
+def assert_nothing_loads(test: AppTest) -> None:
+    dangers = {
+        where: found for where, text in rendered_markdown(test).items() if (found := markdown_dangers(text))
+    }
+    assert not dangers
+    for html in test.get("html"):
+        assert "<img" not in str(html.proto.body).lower()
+
+
+def plant_status(database_url: str, status: ResearchStatus) -> None:
+    """Store `status` as the run's status event, as a worker publishes it (DBOS pickles the event, base64):
+    a run whose models and documents filled every text field with hostile Markdown."""
+    path = database_url.removeprefix("sqlite:///")
+    value = base64.b64encode(pickle.dumps(status.to_event())).decode()
+    with sqlite3.connect(path) as connection:
+        changed = connection.execute(
+            "UPDATE workflow_events SET value = ? WHERE workflow_uuid = ? AND key = 'status'",
+            (value, status.run_id),
+        ).rowcount
+    assert changed
+
+
+def test_a_report_quoting_remote_images_and_script_links_shows_them_as_text(
+    hostile_run: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+):
+    show_the_ui(monkeypatch, database_url=hostile_run[0])
+    test = page(app(), "views/run.py", run=hostile_run[1])
+    assert not test.exception
+    assert_nothing_loads(test)
+    body = "\n".join(rendered_markdown(test).values())
+    assert "first lit in 1841" in body and "beacon" in body  # the image's alt text stays, as text
+    assert "the guide" in body
+
+
+def test_every_text_a_run_stores_is_shown_without_loading_or_linking_anything(
+    hostile_run: tuple[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    copy = tmp_path / "planted.sqlite"
+    with (
+        sqlite3.connect(hostile_run[0].removeprefix("sqlite:///")) as source,
+        sqlite3.connect(copy) as target,
+    ):
+        source.backup(target)
+    url = f"sqlite:///{copy}"
+    with ResearchClient(make_settings(database_url=url)) as client:
+        status = client.status(hostile_run[1])
+    assert status.plan is not None and status.report is not None and status.searches
+    sources = [
+        Source(title=HOSTILE, url=BREAKOUT_URL),
+        Source(title="script", url="javascript:alert(1)"),
+        Source(title="data", url=f"data:text/html,<img src={PIXEL}/d.png>"),
+    ]
+    page_read = PageRead(
+        url=BREAKOUT_URL, status="fetched", title=HOSTILE, reason=HOSTILE, passages=[HOSTILE]
+    )
+    searches = [
+        status.searches[0].model_copy(
+            update={
+                "query": HOSTILE,
+                "rationale": HOSTILE,
+                "error": HOSTILE,
+                "sources": sources,
+                "pages": [page_read],
+            }
+        ),
+        *status.searches[1:],
+    ]
+    plan = status.plan.model_copy(
+        update={
+            "search_steps": [s.model_copy(update={"rationale": HOSTILE}) for s in status.plan.search_steps],
+            "analysis_instructions": HOSTILE,
+        }
+    )
+    report = status.report.model_copy(
+        update={
+            "title": HOSTILE,
+            "body": f"{HOSTILE} [1]\n\n| a | b |\n| --- | --- |\n| {HOSTILE.splitlines()[0]} | [1] |",
+            "sources": [
+                s.model_copy(update={"title": HOSTILE, "url": BREAKOUT_URL}) for s in status.report.sources
+            ],
+        }
+    )
+    plant_status(
+        url,
+        status.model_copy(
+            update={
+                "searches": searches,
+                "plan": plan,
+                "report": report,
+                "error": HOSTILE,
+                "stopped_early": HOSTILE,
+                "trace_id": f"t` ![t]({PIXEL}/trace.png) `",
+                "forked_from": "origin-run",
+            }
+        ),
+    )
+    show_the_ui(monkeypatch, database_url=url)
+    test = page(app(), "views/run.py", run=hostile_run[1])
+    assert not test.exception
+    for expander in test.get("expandable"):
+        expander.proto.expanded = True
+    assert_nothing_loads(test)
+    body = "\n".join(rendered_markdown(test).values())
+    assert "Skerrow" in body and "[\\[1\\]](#source-1)" in body.replace("[[1]]", "[\\[1\\]]")

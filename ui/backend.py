@@ -16,11 +16,12 @@ from research_agent.client import ResearchClient
 from research_agent.database import RuntimeConfigError, executor_id_of, executor_is_busy
 from research_agent.settings import Settings, get_settings, settings_error
 from research_agent.supervisor import SupervisorSnapshot, WorkerState, read_snapshot
+from ui.markdown_safety import code, plain
 
 
 def error_page(title: str, message: str) -> NoReturn:
     """Show one clear error, with what to do about it, and stop rendering the page."""
-    st.error(f"**{title}**\n\n{message}", icon=":material/error:")
+    st.error(f"**{plain(title)}**\n\n{plain(message)}", icon=":material/error:")
     st.stop()
 
 
@@ -66,6 +67,7 @@ class WorkerStatus:
     state: WorkerState
     supervised: bool
     detail: str
+    """Markdown (what came from elsewhere in it escaped)."""
     snapshot: SupervisorSnapshot | None = None
 
     @property
@@ -87,21 +89,23 @@ def worker_status(current: Settings) -> WorkerStatus:
         if snapshot.restarts:
             detail += f" · {snapshot.restarts} restart{'s' if snapshot.restarts != 1 else ''}"
         if snapshot.last_error and snapshot.state == WorkerState.DOWN:
-            detail += f" · {snapshot.last_error}"
+            detail += f" · {plain(snapshot.last_error)}"
         return WorkerStatus(snapshot.state, supervised=True, detail=detail, snapshot=snapshot)
     try:
         busy = executor_is_busy(current)
     except (OSError, psycopg.Error) as error:
-        return WorkerStatus(WorkerState.STOPPED, supervised=False, detail=f"cannot tell: {error}")
+        return WorkerStatus(WorkerState.STOPPED, supervised=False, detail=f"cannot tell: {plain(str(error))}")
     if busy:
         return WorkerStatus(
             WorkerState.RUNNING,
             supervised=False,
-            detail=f"executor {executor_id_of(current)}, not supervised",
+            detail=f"executor {code(executor_id_of(current))}, not supervised",
         )
     others = _other_live_workers(current.database_url)
     if others:
-        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        shown = ", ".join(plain(name) for name in others[:3]) + (
+            f" and {len(others) - 3} more" if len(others) > 3 else ""
+        )
         return WorkerStatus(
             WorkerState.RUNNING,
             supervised=False,

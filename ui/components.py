@@ -32,13 +32,7 @@ from research_agent.schema import (
 from research_agent.settings import Settings
 from research_agent.supervisor import WorkerEvent, WorkerState, crash_worker
 from ui import backend
-
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]<>()#+!|~$])")
-
-
-def escape_markdown(text: str) -> str:
-    """Text shown verbatim inside Markdown (titles and queries come from documents and models)."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+from ui.markdown_safety import code, link_address, plain, safe_markdown, web_link
 
 
 def database_label(settings: Settings) -> str:
@@ -50,7 +44,7 @@ def trace_line(status: ResearchStatus, project_url: str | None) -> str | None:
     if not status.trace_id:
         return None
     url = trace_url(project_url, status.trace_id)
-    return f"trace `{status.trace_id}`" + (f" · [view in Logfire]({url})" if url else "")
+    return f"trace {code(status.trace_id)}" + (f" · {web_link('view in Logfire', url)}" if url else "")
 
 
 # --- banner and worker ---------------------------------------------------------------------------------
@@ -58,22 +52,23 @@ def trace_line(status: ResearchStatus, project_url: str | None) -> str | None:
 
 def banner(settings: Settings) -> None:
     """Which mode new runs use, and where runs are stored."""
-    where = f"database `{database_label(settings)}`"
+    where = f"database {code(database_label(settings))}"
     try:
         options, reason = resolve_options(settings)
     except InputError as error:
-        st.warning(f"**Settings need attention:** {error} · {where}", icon=":material/warning:")
+        st.warning(f"**Settings need attention:** {plain(str(error))} · {where}", icon=":material/warning:")
         return
     if options.offline:
-        corpus = f" over the '{options.corpus}' corpus" if options.search_backend == "corpus" else ""
+        corpus = f" over the '{plain(options.corpus)}' corpus" if options.search_backend == "corpus" else ""
         st.info(
-            f"**Offline mode** ({reason}): built-in models, {options.search_backend} search{corpus} · {where}",
+            f"**Offline mode** ({plain(reason or '')}): built-in models, {plain(options.search_backend)} "
+            f"search{corpus} · {where}",
             icon=":material/cloud_off:",
         )
     else:
         st.success(
-            f"**Online mode**: planner `{options.planner_model}`, search `{options.search_model}` "
-            f"({options.search_backend}), analyst `{options.analyst_model}` · {where}",
+            f"**Online mode**: planner {code(options.planner_model)}, search {code(options.search_model)} "
+            f"({plain(options.search_backend)}), analyst {code(options.analyst_model)} · {where}",
             icon=":material/cloud:",
         )
 
@@ -95,18 +90,36 @@ def worker_panel(settings: Settings) -> None:
     icon, label = _WORKER_BADGES[status.state]
     st.markdown(f"**Worker** {icon} {label}")
     st.caption(status.detail)
-    if status.supervised and st.button(
-        "Crash the worker",
-        icon=":material/bolt:",
-        disabled=status.state != WorkerState.RUNNING,
-        help="Send the worker SIGKILL mid-run. The supervisor restarts it and DBOS resumes every "
-        "unfinished run from its last recorded step.",
-        key="crash-worker",
-    ):
+    if status.supervised:
+        _crash_control(settings, status.state is WorkerState.RUNNING)
+
+
+_CRASH_ASKED = "crash-worker-asked"
+
+
+def _crash_control(settings: Settings, running: bool) -> None:
+    """The crash-demo button, which asks before it kills: one click, perhaps one a page elsewhere made the
+    browser send, must not take the worker down."""
+    if not st.session_state.get(_CRASH_ASKED):
+        st.button(
+            "Crash the worker",
+            icon=":material/bolt:",
+            disabled=not running,
+            help="Send the worker SIGKILL mid-run. The supervisor restarts it and DBOS resumes every "
+            "unfinished run from its last recorded step.",
+            key="crash-worker",
+            on_click=lambda: st.session_state.update({_CRASH_ASKED: True}),
+        )
+        return
+    st.warning("Send the worker SIGKILL? Its runs stop mid-step, then resume when it is restarted.")
+    confirm, keep = st.columns(2)
+    keep.button("Keep it", key="crash-worker-keep", on_click=lambda: st.session_state.pop(_CRASH_ASKED, None))
+    if confirm.button("Crash it", key="crash-worker-confirm", type="primary", disabled=not running):
+        st.session_state.pop(_CRASH_ASKED, None)
         try:
             pid = crash_worker(settings)
         except ProcessLookupError as error:
-            st.toast(str(error))
+            st.toast(plain(str(error)))
         else:
             st.toast(f"Sent SIGKILL to worker process {pid}")
 
@@ -160,13 +173,12 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
 
 
 def source_line(source: Source) -> str:
-    """A source as Markdown: a link for web pages, the corpus location otherwise."""
-    title = escape_markdown(source.title)
-    if source.url:
-        return f"[{title}]({source.url})"
-    if source.location:
-        return f"{title} — `{source.location}`"
-    return title
+    """A source as Markdown: a link for web pages, the corpus location otherwise (an address that is not
+    http(s) is shown, never linked)."""
+    if source.url and link_address(source.url):
+        return web_link(source.title, source.url)
+    where = source.url or source.location
+    return f"{plain(source.title)} — {code(where)}" if where else plain(source.title)
 
 
 _CARD_ICONS = {
@@ -190,13 +202,13 @@ def search_card(search: SearchProgress, retryable: bool = False) -> bool:
         if took is not None:
             facts.append(f"{took:.1f} s")
         st.markdown(f"{_CARD_ICONS[search.state]} **{kind} {search.index}** · {' · '.join(facts)}")
-        st.markdown(escape_markdown(search.query))
+        st.markdown(plain(search.query))
         if search.rationale:
-            st.caption(search.rationale)
+            st.caption(plain(search.rationale))
         if search.error and search.state is SearchState.SKIPPED:
-            st.warning(search.error)
+            st.warning(plain(search.error))
         elif search.error:
-            st.error(search.error)
+            st.error(plain(search.error))
         if retryable and search.state in (SearchState.FAILED, SearchState.SKIPPED) and not search.extra:
             clicked = st.button(
                 "Retry failed searches",
@@ -228,13 +240,13 @@ _PAGE_ICONS = {
 def page_lines(page: PageRead) -> str:
     """A page read for a search, as Markdown: its status, title and address, why it was not read, and the
     passages kept (all escaped: page text is data)."""
-    name = escape_markdown(page.title or page.url)
-    line = f"- {_PAGE_ICONS[page.status]} **{page.status}** {name} · `{page.url.replace('`', '')}`"
+    name = plain(page.title or page.url)
+    line = f"- {_PAGE_ICONS[page.status]} **{page.status}** {name} · {code(page.url)}"
     if page.reason:
-        line += f" · {escape_markdown(page.reason)}"
+        line += f" · {plain(page.reason)}"
     if page.truncated:
         line += " · cut at the size limit"
-    quoted = [f"  - “{escape_markdown(shortened(passage, 280))}”" for passage in page.passages]
+    quoted = [f"  - “{plain(shortened(passage, 280))}”" for passage in page.passages]
     return "\n".join([line, *quoted])
 
 
@@ -259,13 +271,19 @@ def linked_citations(body: str, numbers: set[int]) -> str:
     return CITATION_PATTERN.sub(link, body)
 
 
+def report_markdown(body: str, numbers: set[int]) -> str:
+    """A report's Markdown as shown: citations linked to their sources, then no image, raw HTML or link
+    other than http(s) and those citations (a report is written by a model that read untrusted pages)."""
+    return safe_markdown(linked_citations(body, numbers), anchors=True)
+
+
 def _source_anchor(source: NumberedSource) -> str:
     # Only a web address is a link: a source's url comes from a search result or a model.
-    web = source.url is not None and source.url.lower().startswith(("https://", "http://"))
+    address = link_address(source.url) if source.url else None
     where = (
-        f'<a href="{html.escape(source.url or "")}" target="_blank" rel="noopener noreferrer">'
+        f'<a href="{html.escape(address)}" target="_blank" rel="noopener noreferrer">'
         f"{html.escape(source.url or '')}</a>"
-        if web
+        if address
         else f"<code>{html.escape(source.url or source.location or '')}</code>"
     )
     passage = (
@@ -281,7 +299,7 @@ def _source_anchor(source: NumberedSource) -> str:
 
 def citation_check(check: CitationCheck) -> None:
     """Whether every citation was verified against what the searches returned, and what was removed."""
-    line = citation_summary(check)
+    line = plain(citation_summary(check))
     if check.clean:
         st.success(line, icon=":material/verified:")
     else:
@@ -302,15 +320,15 @@ def report_parts(body: str) -> tuple[str, str]:
 
 def report_view(report: ResearchReport, question: str) -> None:
     # The page title is already the question; a report titled the same gets a plain heading instead.
-    st.header("Report" if report.title.strip() == question.strip() else report.title, anchor=False)
+    st.header("Report" if report.title.strip() == question.strip() else plain(report.title), anchor=False)
     numbers = {s.number for s in report.sources}
     lead, rest = report_parts(report.body)
     if lead:  # the answer first, set apart; comparison tables and the detail follow as Markdown
         with st.container(border=True):
             st.caption(":material/lightbulb: Answer")
-            st.markdown(linked_citations(lead, numbers))
+            st.markdown(report_markdown(lead, numbers))
     if rest:
-        st.markdown(linked_citations(rest, numbers))
+        st.markdown(report_markdown(rest, numbers))
     if report.sources:
         st.subheader("Sources", anchor=False)
         st.html("\n".join(_source_anchor(s) for s in report.sources))

@@ -7,7 +7,9 @@ import streamlit as st
 from research_agent.catalog import corpus_choices
 from research_agent.options import InputError, resolve_options, validate_question
 from research_agent.providers import offline_reason
+from research_agent.schema import ResearchOptions
 from ui import backend
+from ui.markdown_safety import code, plain
 
 BACKENDS = ["corpus", "searxng", "duckduckgo", "tavily", "builtin"]
 OFFLINE_CHOICE = "Offline (built-in models)"
@@ -41,7 +43,7 @@ with st.form("new-research"):
         + ", ".join(dict.fromkeys([settings.planner_model, settings.search_model, settings.analyst_model])),
     )
     if missing:
-        middle.caption(f"Configured models unavailable: {missing}.")
+        middle.caption(f"Configured models unavailable: {plain(missing)}.")
     default_backend = settings.search_backend if settings.search_backend in BACKENDS else "corpus"
     backend_name = right.selectbox("Search backend", BACKENDS, index=BACKENDS.index(default_backend))
     corpus = right.selectbox(
@@ -84,7 +86,28 @@ with st.form("new-research"):
     )
     submitted = st.form_submit_button("Start research", type="primary")
 
+ONLINE_PENDING = "online-run-pending"
+"""Session key of an online run waiting for its confirmation: (question, options)."""
+
+
+def _start(question: str, options: ResearchOptions) -> None:
+    with backend.database_errors():
+        run_id = client.submit(question, options)
+    st.switch_page("views/run.py", query_params={"run": run_id})
+
+
+def _budget(options: ResearchOptions) -> str:
+    caps = [
+        f"{options.max_requests} model requests" if options.max_requests else "",
+        f"{options.max_tokens:,} tokens" if options.max_tokens else "",
+        f"{options.deadline:g} s" if options.deadline else "",
+    ]
+    shown = ", ".join(cap for cap in caps if cap)
+    return f"at most {shown}" if shown else "no cap on requests, tokens or time"
+
+
 if submitted:
+    st.session_state.pop(ONLINE_PENDING, None)
     try:
         cleaned = validate_question(question, settings)
         chosen = settings.model_copy(update={"max_searches": depth, "corpus": corpus})
@@ -99,9 +122,39 @@ if submitted:
             max_tokens=int(max_tokens) or None,
             deadline=float(deadline) or None,
         )
-        with backend.database_errors():
-            run_id = client.submit(cleaned, options)
+        if options.offline:  # free: starts at once
+            _start(cleaned, options)
+        else:
+            st.session_state[ONLINE_PENDING] = (cleaned, options)
     except InputError as error:
-        st.error(str(error), icon=":material/edit_note:")
-    else:
-        st.switch_page("views/run.py", query_params={"run": run_id})
+        st.error(plain(str(error)), icon=":material/edit_note:")
+
+# Online models cost money, so a run on them starts only after a second, deliberate click: a form submitted
+# by a page elsewhere (or a slip) spends nothing.
+if pending := st.session_state.get(ONLINE_PENDING):
+    pending_question, pending_options = pending
+    models_used = ", ".join(
+        code(m)
+        for m in dict.fromkeys(
+            [pending_options.planner_model, pending_options.search_model, pending_options.analyst_model]
+        )
+    )
+    st.warning(
+        f"**This run uses the configured models and may cost money**: {models_used}, "
+        f"{plain(pending_options.search_backend)} search, {_budget(pending_options)}.\n\n"
+        f"Question: {plain(pending_question)}",
+        icon=":material/payments:",
+    )
+    confirm, cancel = st.columns(2)
+    cancel.button(
+        "Cancel",
+        key="online-cancel",
+        width="stretch",
+        on_click=lambda: st.session_state.pop(ONLINE_PENDING, None),
+    )
+    if confirm.button("Start the run", key="online-confirm", type="primary", width="stretch"):
+        st.session_state.pop(ONLINE_PENDING, None)
+        try:
+            _start(pending_question, pending_options)
+        except InputError as error:
+            st.error(plain(str(error)), icon=":material/edit_note:")

@@ -18,6 +18,7 @@ from research_agent.schema import Phase, ResearchStatus
 from research_agent.settings import Settings
 from research_agent.supervisor import read_snapshot
 from ui import backend, components
+from ui.markdown_safety import code, plain
 
 REFRESH_SECONDS = 1.0
 FORK_POINTS: dict[str, ForkPoint] = {
@@ -43,12 +44,12 @@ try:
         first = client.status(run_id)
 except InputError as error:
     st.title("No such run", anchor=False)
-    st.error(str(error).replace("`deep-research list` shows the runs", "the history lists every run"))
+    st.error(plain(str(error).replace("`deep-research list` shows the runs", "the history lists every run")))
     st.page_link("views/history.py", label="Open the history", icon=":material/history:")
     st.stop()
 
-st.title(first.question, anchor=False)
-st.caption(f"run `{run_id}`")
+st.title(plain(first.question), anchor=False)
+st.caption(f"run {code(run_id)}")
 
 
 def _open(new_id: str) -> None:
@@ -58,26 +59,26 @@ def _open(new_id: str) -> None:
 def _lineage(status: ResearchStatus) -> None:
     """Links between a run and the runs forked, retried or rewritten from it."""
     if status.rewrite is not None:
-        changed = [f"analyst `{status.rewrite.analyst_model}`"] if status.rewrite.analyst_model else []
+        changed = [f"analyst {code(status.rewrite.analyst_model)}"] if status.rewrite.analyst_model else []
         changed += ["new instructions"] if status.rewrite.instructions else []
         what = f" ({', '.join(changed)})" if changed else ""
         st.page_link(
             "views/run.py",
-            label=f"Rewrite of run {status.rewrite.original_run_id}{what}: same searches, new report",
+            label=f"Rewrite of run {plain(status.rewrite.original_run_id)}{what}: same searches, new report",
             query_params={"run": status.rewrite.original_run_id},
             icon=":material/history_edu:",
         )
     elif status.forked_from:
         st.page_link(
             "views/run.py",
-            label=f"Forked from run {status.forked_from}",
+            label=f"Forked from run {plain(status.forked_from)}",
             query_params={"run": status.forked_from},
             icon=":material/call_split:",
         )
     for fork in status.forks:
         st.page_link(
             "views/run.py",
-            label=f"Run {fork} was made from this one",
+            label=f"Run {plain(fork)} was made from this one",
             query_params={"run": fork},
             icon=":material/arrow_forward:",
         )
@@ -97,7 +98,7 @@ def _finish(client: ResearchClient, status: ResearchStatus) -> None:
             with backend.database_errors():
                 client.finish(status.run_id)
         except InputError as error:
-            st.toast(str(error))
+            st.toast(plain(str(error)))
         else:
             st.toast("Finishing: the report is written from the searches done.")
 
@@ -129,7 +130,7 @@ def _rewrite(client: ResearchClient, status: ResearchStatus) -> None:
                 else instructions,
             )
     except InputError as error:
-        st.error(str(error), icon=":material/edit_note:")
+        st.error(plain(str(error)), icon=":material/edit_note:")
     else:
         _open(new_id)
 
@@ -139,7 +140,7 @@ def _retry(client: ResearchClient, status: ResearchStatus) -> None:
         with backend.database_errors():
             new_id = client.retry(status.run_id)
     except InputError as error:
-        st.toast(str(error))
+        st.toast(plain(str(error)))
     else:
         _open(new_id)
 
@@ -167,7 +168,7 @@ def _actions(client: ResearchClient, status: ResearchStatus) -> None:
             with backend.database_errors():
                 new_id = client.fork(status.run_id, FORK_POINTS[point])
         except InputError as error:
-            st.toast(str(error))
+            st.toast(plain(str(error)))
         else:
             _open(new_id)
     if status.report is not None:
@@ -227,7 +228,7 @@ def _plan_review(client: ResearchClient, status: ResearchStatus) -> None:
                 edited = plan_from_text(searches, instructions)
                 client.approve(status.run_id, None if edited == status.plan else edited)
     except (InputError, PlanEditError) as error:
-        st.error(str(error), icon=":material/edit_note:")
+        st.error(plain(str(error)), icon=":material/edit_note:")
         return
     st.toast("Plan rejected: the run ends without searching." if rejected else "Plan approved.")
     st.rerun(scope="app")
@@ -237,9 +238,9 @@ def _render(status: ResearchStatus) -> None:
     st.markdown(components.phase_stepper(status))
     _queued_hint(settings, status)
     if status.error:
-        st.error(status.error)
+        st.error(plain(status.error))
     if status.stopped_early:
-        st.warning(f"Partial report: {status.stopped_early}.", icon=":material/timer_off:")
+        st.warning(f"Partial report: {plain(status.stopped_early)}.", icon=":material/timer_off:")
     _lineage(status)
     components.usage_metrics(status)
     if trace := components.trace_line(status, settings.logfire_project_url):
@@ -251,10 +252,10 @@ def _render(status: ResearchStatus) -> None:
     elif status.plan is not None:
         with st.expander(f"Plan · {len(status.plan.search_steps)} searches", expanded=status.report is None):
             for i, step in enumerate(status.plan.search_steps, start=1):
-                st.markdown(f"{i}. **{components.escape_markdown(step.query)}** — {step.rationale}")
-            st.caption(f"Analysis instructions: {status.plan.analysis_instructions}")
+                st.markdown(f"{i}. **{plain(step.query)}** — {plain(step.rationale)}")
+            st.caption(f"Analysis instructions: {plain(status.plan.analysis_instructions)}")
             if status.plan_review:
-                st.caption(f"Plan {status.plan_review} before searching.")
+                st.caption(f"Plan {plain(status.plan_review)} before searching.")
     if status.searches:
         st.subheader("Searches", anchor=False)
         if components.search_cards(status.searches, retryable=status.phase is Phase.COMPLETED):
