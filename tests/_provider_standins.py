@@ -27,15 +27,23 @@ pydantic/pydantic-ai), field for field, so the SDKs parse them the way they pars
 
 from __future__ import annotations
 
+import html
 import json
+import socket
+import ssl
 import sys
+import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 _MAX_BODY = 10_000_000
 
@@ -50,6 +58,8 @@ class RecordedRequest:
     headers: Mapping[str, str]
     """Header names in lower case."""
     body: bytes
+    received_at: float = field(default_factory=time.monotonic)
+    """When it arrived (`time.monotonic()`): the gaps between attempts show how long a client waited."""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -65,15 +75,23 @@ class RecordedRequest:
             return False
         return isinstance(body, dict) and body.get("stream") is True
 
+    def mentions(self, text: str) -> bool:
+        """Whether the body holds `text` (as sent: in JSON, a non-ASCII or quoted text is escaped)."""
+        return text.encode() in self.body or json.dumps(text).strip('"').encode() in self.body
+
 
 @dataclass(frozen=True)
 class Canned:
-    """A response: a body, or (when `events` is set) server-sent events sent as one chunk each."""
+    """A response: a body, or (when `events` is set) server-sent events sent as one chunk each.
+
+    `cut_after` drops the connection part-way, as a proxy or a crashed server does: after that many bytes
+    of the body (announced whole in its content-length), or that many events (no closing chunk)."""
 
     status: int = 200
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     events: tuple[bytes, ...] | None = None
+    cut_after: int | None = None
 
 
 Reply = Canned | Callable[[RecordedRequest], Canned]
@@ -146,39 +164,141 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("content-length", str(len(canned.body)))
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(canned.body)
+                self.wfile.write(canned.body[: canned.cut_after])
+            if canned.cut_after is not None:
+                self._drop_connection()
             return
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
-        for event in canned.events:
+        for event in canned.events[: canned.cut_after]:
             self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
             self.wfile.flush()
+        if canned.cut_after is not None:
+            self._drop_connection()
+            return
         self.wfile.write(b"0\r\n\r\n")
 
+    def _drop_connection(self) -> None:
+        """Close the connection with the response unfinished: the client reads an early end of its body."""
+        self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _answer
+
+    def do_CONNECT(self) -> None:
+        """A proxy's tunnel: for a host the stand-in serves, end the TLS here and answer what comes through
+        it; any other host is refused, as a proxy with an allow list would."""
+        standin = self.server.standin
+        host = self.path.rsplit(":", 1)[0]
+        standin._record_tunnel(host)
+        if standin._tls is None or host not in standin.tls_hosts:
+            self.send_response(403, "Forbidden by the stand-in")
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            tunnel = standin._tls.wrap_socket(self.connection, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # the client gave up on the handshake: nothing to answer
+        _Handler(tunnel, self.client_address, self.server)
+
+
+def _server_tls(hosts: Sequence[str], directory: Path) -> ssl.SSLContext:
+    """A server context with a certificate for `hosts`, signed by a throwaway CA written to
+    `directory/ca.pem` (the only file a client needs to trust it). Valid for a day either side of now."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.now(UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "provider stand-in CA")])
+
+    def certificate(subject: x509.Name, public_key: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_name)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+        )
+
+    ca = (
+        certificate(ca_name, ca_key.public_key())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    leaf = (
+        certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]), key.public_key())
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host) for host in hosts]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    chain = directory / "server.pem"
+    chain.write_bytes(
+        leaf.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(chain)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
 
 
 class StandIn:
     """A provider's API on 127.0.0.1 while started (`with StandIn() as api: ... api.url ...`).
 
-    Replies are taken in order: first from the queue of the longest path prefix that matches the request
-    (`queue(..., path="/v1/messages")`), then from the queue for any path. `default`, when set, answers
-    whatever finds no queued reply (a redirector that always redirects); otherwise such a request gets a
-    500 naming the request, which the SDK reports as an error.
+    Replies are taken in order: first from a queue for requests whose body mentions a text
+    (`queue(..., mentioning="question 7")`), then from the queue of the longest path prefix that matches
+    the request (`queue(..., path="/v1/messages")`), then from the queue for any path. Queues by what a
+    request mentions (a run's question) let several runs share one stand-in, concurrently. `default`, when set, answers whatever finds no
+    queued reply (a redirector that always redirects); otherwise such a request gets a 500 naming the
+    request, which the SDK reports as an error.
     """
 
-    def __init__(self, *, default: Reply | None = None) -> None:
+    def __init__(self, *, default: Reply | None = None, tls_hosts: Sequence[str] = ()) -> None:
         self._default = default
-        self._queues: dict[str, deque[Reply]] = {}
+        self.tls_hosts = tuple(tls_hosts)
+        """Hosts it answers for as an HTTPS proxy (`CONNECT host:443`), with a certificate of its own CA."""
+        self.tunnels: list[str] = []
+        """Every host a client asked it to tunnel to, served or refused, in order."""
+        self._tls: ssl.SSLContext | None = None
+        self._certificates: tempfile.TemporaryDirectory[str] | None = None
+        self._queues: dict[tuple[str, str | None], deque[Reply]] = {}
+        """Replies by (path prefix, text the request mentions or None)."""
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
-    def queue(self, *replies: Reply, path: str = "") -> StandIn:
-        """Answer the next requests (to paths starting with `path`) with `replies`, in order."""
+    def queue(self, *replies: Reply, path: str = "", mentioning: str | None = None) -> StandIn:
+        """Answer the next requests to paths starting with `path` (whose body mentions `mentioning`, when
+        given) with `replies`, in order."""
         with self._lock:
-            self._queues.setdefault(path, deque()).extend(replies)
+            self._queues.setdefault((path, mentioning), deque()).extend(replies)
         return self
 
     @property
@@ -186,9 +306,17 @@ class StandIn:
         with self._lock:
             return list(self._requests)
 
-    def count(self, path: str = "") -> int:
-        """Requests received so far (to paths starting with `path`)."""
-        return sum(1 for request in self.requests if request.path.startswith(path))
+    def count(self, path: str = "", mentioning: str | None = None) -> int:
+        """Requests received so far to paths starting with `path` (mentioning `mentioning`, when given)."""
+        return len(self.received(path, mentioning))
+
+    def received(self, path: str = "", mentioning: str | None = None) -> list[RecordedRequest]:
+        """The requests received so far to paths starting with `path` (mentioning `mentioning`, when given)."""
+        return [
+            request
+            for request in self.requests
+            if request.path.startswith(path) and (mentioning is None or request.mentions(mentioning))
+        ]
 
     @property
     def pending(self) -> int:
@@ -199,10 +327,17 @@ class StandIn:
     def _next_reply(self, request: RecordedRequest) -> Canned:
         with self._lock:
             self._requests.append(request)
-            prefixes = sorted(
-                (p for p, q in self._queues.items() if q and request.path.startswith(p)), key=len
+            keys = sorted(
+                (
+                    key
+                    for key, replies in self._queues.items()
+                    if replies
+                    and request.path.startswith(key[0])
+                    and (key[1] is None or request.mentions(key[1]))
+                ),
+                key=lambda key: (key[1] is not None, len(key[0])),
             )
-            reply = self._queues[prefixes[-1]].popleft() if prefixes else self._default
+            reply = self._queues[keys[-1]].popleft() if keys else self._default
         if reply is None:
             return json_reply(
                 {"error": {"message": f"stand-in: no reply queued for {request.method} {request.path}"}},
@@ -219,7 +354,20 @@ class StandIn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def ca_file(self) -> str:
+        """The PEM file of the CA that signed its certificate, for a client to trust (`PRIMP_CA_BUNDLE`)."""
+        assert self._certificates is not None, "the stand-in serves no TLS hosts, or is not started"
+        return f"{self._certificates.name}/ca.pem"
+
+    def _record_tunnel(self, host: str) -> None:
+        with self._lock:
+            self.tunnels.append(host)
+
     def start(self) -> StandIn:
+        if self.tls_hosts:
+            self._certificates = tempfile.TemporaryDirectory(prefix="standin-tls-")
+            self._tls = _server_tls(self.tls_hosts, Path(self._certificates.name))
         server = _Server(("127.0.0.1", 0), _Handler)
         server.standin = self
         self._server = server
@@ -234,6 +382,9 @@ class StandIn:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
+        if self._certificates is not None:
+            self._certificates.cleanup()
+        self._certificates = self._tls = None
 
     def __enter__(self) -> StandIn:
         return self.start()
@@ -253,9 +404,10 @@ def gemini_response(
     grounding: Mapping[str, Any] | None = None,
     model_version: str = "gemini-2.5-flash",
     response_id: str = "btnJaOrqE4_6qtsP7bOboQs",
+    usage: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A `generateContent` answer: its parts (a string is one text part), and the grounding metadata Google
-    Search left on it."""
+    Search left on it; `usage` replaces the default `usageMetadata` (see `gemini_usage`)."""
     if isinstance(parts, str):
         parts = [{"text": parts}]
     candidate: dict[str, Any] = {
@@ -269,7 +421,9 @@ def gemini_response(
         "candidates": [candidate],
         "modelVersion": model_version,
         "responseId": response_id,
-        "usageMetadata": {
+        "usageMetadata": dict(usage)
+        if usage is not None
+        else {
             "candidatesTokenCount": 201,
             "promptTokenCount": 17,
             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 17}],
@@ -277,6 +431,63 @@ def gemini_response(
             "totalTokenCount": 320,
         },
     }
+
+
+def gemini_usage(prompt: int, candidates: int, *, cached: int = 0) -> dict[str, Any]:
+    """`usageMetadata`: `promptTokenCount` includes the `cachedContentTokenCount` read from a cache."""
+    usage: dict[str, Any] = {
+        "candidatesTokenCount": candidates,
+        "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": candidates}],
+        "promptTokenCount": prompt,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
+        "totalTokenCount": prompt + candidates,
+    }
+    if cached:
+        usage["cachedContentTokenCount"] = cached
+        usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": cached}]
+    return usage
+
+
+def gemini_function_call(name: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """A `functionCall` part (Gemini 2.5 sends no id; pydantic-ai makes one up)."""
+    return {"functionCall": {"name": name, "args": dict(args)}}
+
+
+def gemini_error(
+    code: int,
+    status: str,
+    message: str,
+    *,
+    retry_delay: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Canned:
+    """A Google API error (`google.rpc.Status`): a rate limit is `RESOURCE_EXHAUSTED` with the quota it broke
+    and, in a `RetryInfo` detail, how long to wait (`retry_delay`, e.g. "0.7s"); Gemini sends no Retry-After."""
+    details: list[dict[str, Any]] = []
+    if status == "RESOURCE_EXHAUSTED":
+        details.append(
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [
+                    {
+                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                        "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                        "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"},
+                        "quotaValue": "10",
+                    }
+                ],
+            }
+        )
+    if retry_delay is not None:
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay})
+    error: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if details:
+        error["details"] = details
+    return json_reply(
+        {"error": error},
+        status=code,
+        headers={"content-type": "application/json; charset=UTF-8", **(headers or {})},
+    )
 
 
 def gemini_grounding(
@@ -326,8 +537,9 @@ def anthropic_message(
     model: str = "claude-sonnet-4-20250514",
     message_id: str = "msg_0119wM5YxCLg3hwUWrxEQ9Y8",
     web_search_requests: int = 1,
+    usage: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A Messages API answer with these content blocks."""
+    """A Messages API answer with these content blocks; `usage` replaces the default (see `anthropic_usage`)."""
     return {
         "content": [dict(block) for block in content],
         "id": message_id,
@@ -336,7 +548,9 @@ def anthropic_message(
         "stop_reason": stop_reason,
         "stop_sequence": None,
         "type": "message",
-        "usage": {
+        "usage": dict(usage)
+        if usage is not None
+        else {
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
             "input_tokens": 8984,
@@ -345,6 +559,41 @@ def anthropic_message(
             "service_tier": "standard",
         },
     }
+
+
+def anthropic_usage(
+    input_tokens: int, output_tokens: int, *, cache_read: int = 0, cache_write: int = 0
+) -> dict[str, Any]:
+    """`usage` as the recorded prompt-caching answers carry it: `input_tokens` counts only what was neither
+    read from nor written to the cache (`cache_read_input_tokens`, `cache_creation_input_tokens`)."""
+    return {
+        "cache_creation": {"ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": cache_write},
+        "cache_creation_input_tokens": cache_write,
+        "cache_read_input_tokens": cache_read,
+        "inference_geo": "not_available",
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "service_tier": "standard",
+    }
+
+
+def anthropic_text(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+def anthropic_tool_use(name: str, tool_input: Mapping[str, Any], tool_use_id: str) -> dict[str, Any]:
+    return {"id": tool_use_id, "input": dict(tool_input), "name": name, "type": "tool_use"}
+
+
+def anthropic_error(
+    status: int, error_type: str, message: str, headers: Mapping[str, str] | None = None
+) -> Canned:
+    """An error answer: 429 `rate_limit_error` (with `retry-after` in seconds), 529 `overloaded_error`..."""
+    return json_reply(
+        {"type": "error", "error": {"type": error_type, "message": message}, "request_id": "req_011CStandIn"},
+        status=status,
+        headers={"request-id": "req_011CStandIn", "x-should-retry": "true", **(headers or {})},
+    )
 
 
 def anthropic_web_search(
@@ -395,6 +644,8 @@ def anthropic_events(message: Mapping[str, Any]) -> list[tuple[str, Any]]:
     start["usage"] = {**usage, "output_tokens": 1}
     events: list[tuple[str, Any]] = [("message_start", {"type": "message_start", "message": start})]
     for index, block in enumerate(message["content"]):
+        if index == 1:
+            events.append(("ping", {"type": "ping"}))  # where the recorded streams send theirs
         kind = block["type"]
         if kind == "text":
             opening: dict[str, Any] = {"type": "text", "text": ""}
@@ -517,17 +768,25 @@ def openai_function_call(name: str, arguments: Mapping[str, Any], call_id: str =
 
 
 def openai_chat_completion(
-    content: str,
+    content: str | None,
     annotations: Sequence[Mapping[str, Any]] = (),
     *,
     model: str = "gpt-4o-search-preview-2025-03-11",
+    tool_calls: Sequence[Mapping[str, Any]] = (),
+    usage: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A Chat Completions answer; `annotations` as `url_citation`s (url, title, and an optional content)."""
+    """A Chat Completions answer; `annotations` as `url_citation`s (url, title, and an optional content);
+    `tool_calls` (see `openai_tool_call`) end it with `finish_reason: tool_calls`; `usage` replaces the
+    default (see `openai_usage`)."""
+    message: dict[str, Any] = {}
+    if tool_calls:
+        message["tool_calls"] = [dict(call) for call in tool_calls]
     return {
         "choices": [
             {
-                "finish_reason": "stop",
+                "finish_reason": "tool_calls" if tool_calls else "stop",
                 "index": 0,
+                "logprobs": None,
                 "message": {
                     "annotations": [
                         {
@@ -543,6 +802,7 @@ def openai_chat_completion(
                     "content": content,
                     "refusal": None,
                     "role": "assistant",
+                    **message,
                 },
             }
         ],
@@ -551,5 +811,120 @@ def openai_chat_completion(
         "model": model,
         "object": "chat.completion",
         "system_fingerprint": "",
-        "usage": {"completion_tokens": 17, "prompt_tokens": 11, "total_tokens": 28},
+        "usage": dict(usage)
+        if usage is not None
+        else {"completion_tokens": 17, "prompt_tokens": 11, "total_tokens": 28},
     }
+
+
+def openai_tool_call(name: str, arguments: Mapping[str, Any], call_id: str) -> dict[str, Any]:
+    return {"function": {"arguments": json.dumps(arguments), "name": name}, "id": call_id, "type": "function"}
+
+
+def openai_usage(prompt: int, completion: int, *, cached: int = 0) -> dict[str, Any]:
+    """`usage` as the recorded answers carry it: `prompt_tokens` includes the `cached_tokens`."""
+    return {
+        "completion_tokens": completion,
+        "completion_tokens_details": {
+            "accepted_prediction_tokens": 0,
+            "audio_tokens": 0,
+            "reasoning_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+        "prompt_tokens": prompt,
+        "prompt_tokens_details": {"audio_tokens": 0, "cached_tokens": cached},
+        "total_tokens": prompt + completion,
+    }
+
+
+def openai_error(
+    status: int, message: str, error_type: str, code: str | None, headers: Mapping[str, str] | None = None
+) -> Canned:
+    """An error answer: 429 `rate_limit_exceeded` (with `retry-after-ms`), 503 `server_error`..."""
+    return json_reply(
+        {"error": {"message": message, "type": error_type, "param": None, "code": code}},
+        status=status,
+        headers={"x-request-id": "req_standin", **(headers or {})},
+    )
+
+
+# --- Web search APIs ------------------------------------------------------------------------------------
+
+
+def tavily_response(query: str, results: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
+    """Tavily's `POST /search` answer (shaped as the local web's Tavily answers it: search_apis.py) with
+    these (url, title, snippet) results, best first."""
+    from research_agent.localweb.search_apis import tavily_answer
+    from research_agent.localweb.site import Page
+
+    hits = [
+        (
+            url,
+            Page(urlsplit(url).path, title, snippet, snippet, snippet, b"", "text/html"),
+            float(len(results) - n),
+        )
+        for n, (url, title, snippet) in enumerate(results)
+    ]
+    return tavily_answer(
+        query, hits, include_answer=False, include_raw_content=False, response_time=0.52, request_id="standin"
+    )
+
+
+def duckduckgo_redirect(url: str, form: str = "//duckduckgo.com") -> str:
+    """The link DuckDuckGo's HTML results give for `url`: its `/l/` redirect with the target in `uddg`
+    (relative, protocol-relative or absolute, by `form`: "", "//duckduckgo.com", "https://duckduckgo.com")."""
+    return f"{form}/l/?uddg={quote(url, safe='')}&rut=5c4a0c7e1d2f3b4a"
+
+
+def duckduckgo_html(query: str, results: Sequence[tuple[str, str, str]], *, ad: bool = True) -> bytes:
+    """The page `POST https://html.duckduckgo.com/html/` answers: one `result__body` per (link, title,
+    snippet), the link as given (see `duckduckgo_redirect`), led by an ad (`y.js` links) when `ad`."""
+
+    def result(kind: str, link: str, title: str, snippet: str) -> str:
+        link, title, snippet = html.escape(link), html.escape(title), html.escape(snippet)
+        return f"""
+<div class="result results_links results_links_deep {kind} ">
+  <div class="links_main links_deep result__body"> <!-- This is the visible part -->
+    <h2 class="result__title">
+      <a rel="nofollow" class="result__a" href="{link}">{title}</a>
+    </h2>
+    <div class="result__extras">
+      <div class="result__extras__url">
+        <span class="result__icon"><a rel="nofollow" href="{link}"><img class="result__icon__img" width="16" height="16" alt="" src="//external-content.duckduckgo.com/ip3/example.ico" name="i15" /></a></span>
+        <a class="result__url" href="{link}">{html.escape(title.split(" ")[0])}</a>
+      </div>
+    </div>
+    <a class="result__snippet" href="{link}">{snippet}</a>
+    <div class="clear"></div>
+  </div>
+</div>"""
+
+    ads = (
+        result(
+            "result--ad",
+            "https://duckduckgo.com/y.js?ad_domain=ads.example&ad_provider=bingv7aa&ad_type=txad",
+            "Buy research now",
+            "Sponsored result.",
+        )
+        if ad
+        else ""
+    )
+    rows = "".join(result("web-result", link, title, snippet) for link, title, snippet in results)
+    page = f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml">
+<head>
+  <meta http-equiv="content-type" content="text/html; charset=UTF-8">
+  <title>{html.escape(query)} at DuckDuckGo</title>
+</head>
+<body class="body--html">
+  <div class="header_wrapper"><form name="x" class="header__form" action="/html/" method="post">
+    <input class="search__input" type="text" name="q" value="{html.escape(query)}" /></form></div>
+  <div class="serp__results"><div id="links" class="results">{ads}{rows}
+  </div></div>
+</body>
+</html>"""
+    return page.encode()
+
+
+def html_reply(page: bytes, status: int = 200) -> Canned:
+    return Canned(status=status, body=page, headers={"content-type": "text/html; charset=UTF-8"})
