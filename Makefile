@@ -46,9 +46,11 @@ test: install ## Run the whole test suite
 test-fast: install ## The inner loop: unit and in-process tests, no crash, browser, Postgres or chaos tests (<1 min)
 	$(RUN)/pytest -q -m "not crash and not browser and not postgres and not chaos and not slow" --ignore=tests/chaos
 
-chaos: install ## The chaos suite at full counts (faults, kills, outages, load, bad input; ~15 min), then its figures
+chaos: install ## The chaos suite at full counts (faults, kills, outages, load, bad and hostile input; ~15 min), then its figures
 	rm -f tests/artifacts/chaos-*.json
 	CHAOS_SCALE=full $(RUN)/pytest -q tests/chaos tests/test_bad_input.py --timeout 3600
+	@echo "hostile input: planted database rows, terminal escapes, oversized input, foreign hosts and origins, remote images"
+	$(RUN)/pytest -q tests/test_stored_gadgets.py tests/test_terminal_output.py tests/test_input_limits.py tests/test_ui_server.py tests/test_browser.py -k "not crashing and not completes"
 	@$(RUN)/python -m tests.chaos.figures
 
 lint: install ## ruff check and format check
