@@ -71,6 +71,11 @@ def test_citations_link_to_listed_sources_only():
     )
 
 
+def test_a_citation_of_thousands_of_digits_stays_text():
+    huge = "[" + "7" * 5000 + "]"  # int() refuses more than 4,300 digits; a model may write them all the same
+    assert linked_citations(f"Copper {huge} and [1].", {1}) == f"Copper {huge} and [\\[1\\]](#source-1)."
+
+
 def test_a_report_is_shown_as_its_cited_lead_answer_then_the_rest():
     table = "| | Chile | Peru |\n| --- | --- | --- |\n| Real GDP per capita | $30,200 (2024) [1] | $15,700 (2024) [2] |"
     body = f"Chile's real GDP per capita, $30,200 (2024) [1], is higher than Peru's [2].\n\n{table}\n\n## Chile\n\n- x [1]"

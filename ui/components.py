@@ -26,6 +26,7 @@ from research_agent.schema import (
     SearchState,
     Source,
     TimelineBar,
+    citation_number,
     citation_summary,
     shortened,
 )
@@ -265,7 +266,7 @@ def linked_citations(body: str, numbers: set[int]) -> str:
     """The report body with each [n] that names a listed source turned into a link to it."""
 
     def link(match: re.Match[str]) -> str:
-        number = int(match.group(1))
+        number = citation_number(match.group(1))  # never int(): a model may write 5,000 digits
         return f"[\\[{number}\\]](#source-{number})" if number in numbers else match.group(0)
 
     return CITATION_PATTERN.sub(link, body)
