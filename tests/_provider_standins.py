@@ -27,23 +27,18 @@ pydantic/pydantic-ai), field for field, so the SDKs parse them the way they pars
 
 from __future__ import annotations
 
-import html
 import json
 import socket
-import ssl
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 _MAX_BODY = 10_000_000
 
@@ -186,87 +181,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _answer
 
-    def do_CONNECT(self) -> None:
-        """A proxy's tunnel: for a host the stand-in serves, end the TLS here and answer what comes through
-        it; any other host is refused, as a proxy with an allow list would."""
-        standin = self.server.standin
-        host = self.path.rsplit(":", 1)[0]
-        standin._record_tunnel(host)
-        if standin._tls is None or host not in standin.tls_hosts:
-            self.send_response(403, "Forbidden by the stand-in")
-            self.send_header("content-length", "0")
-            self.end_headers()
-            return
-        self.send_response(200, "Connection established")
-        self.end_headers()
-        self.close_connection = True
-        try:
-            tunnel = standin._tls.wrap_socket(self.connection, server_side=True)
-        except (ssl.SSLError, OSError):
-            return  # the client gave up on the handshake: nothing to answer
-        _Handler(tunnel, self.client_address, self.server)
-
-
-def _server_tls(hosts: Sequence[str], directory: Path) -> ssl.SSLContext:
-    """A server context with a certificate for `hosts`, signed by a throwaway CA written to
-    `directory/ca.pem` (the only file a client needs to trust it). Valid for a day either side of now."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = datetime.now(UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "provider stand-in CA")])
-
-    def certificate(subject: x509.Name, public_key: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
-        return (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(ca_name)
-            .public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=1))
-        )
-
-    ca = (
-        certificate(ca_name, ca_key.public_key())
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
-    leaf = (
-        certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]), key.public_key())
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host) for host in hosts]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    chain = directory / "server.pem"
-    chain.write_bytes(
-        leaf.public_bytes(serialization.Encoding.PEM)
-        + key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(chain)
-    context.set_alpn_protocols(["http/1.1"])
-    return context
-
 
 class StandIn:
     """A provider's API on 127.0.0.1 while started (`with StandIn() as api: ... api.url ...`).
@@ -279,14 +193,8 @@ class StandIn:
     request, which the SDK reports as an error.
     """
 
-    def __init__(self, *, default: Reply | None = None, tls_hosts: Sequence[str] = ()) -> None:
+    def __init__(self, *, default: Reply | None = None) -> None:
         self._default = default
-        self.tls_hosts = tuple(tls_hosts)
-        """Hosts it answers for as an HTTPS proxy (`CONNECT host:443`), with a certificate of its own CA."""
-        self.tunnels: list[str] = []
-        """Every host a client asked it to tunnel to, served or refused, in order."""
-        self._tls: ssl.SSLContext | None = None
-        self._certificates: tempfile.TemporaryDirectory[str] | None = None
         self._queues: dict[tuple[str, str | None], deque[Reply]] = {}
         """Replies by (path prefix, text the request mentions or None)."""
         self._requests: list[RecordedRequest] = []
@@ -354,20 +262,7 @@ class StandIn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def ca_file(self) -> str:
-        """The PEM file of the CA that signed its certificate, for a client to trust (`PRIMP_CA_BUNDLE`)."""
-        assert self._certificates is not None, "the stand-in serves no TLS hosts, or is not started"
-        return f"{self._certificates.name}/ca.pem"
-
-    def _record_tunnel(self, host: str) -> None:
-        with self._lock:
-            self.tunnels.append(host)
-
     def start(self) -> StandIn:
-        if self.tls_hosts:
-            self._certificates = tempfile.TemporaryDirectory(prefix="standin-tls-")
-            self._tls = _server_tls(self.tls_hosts, Path(self._certificates.name))
         server = _Server(("127.0.0.1", 0), _Handler)
         server.standin = self
         self._server = server
@@ -382,9 +277,6 @@ class StandIn:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
-        if self._certificates is not None:
-            self._certificates.cleanup()
-        self._certificates = self._tls = None
 
     def __enter__(self) -> StandIn:
         return self.start()
@@ -868,62 +760,6 @@ def tavily_response(query: str, results: Sequence[tuple[str, str, str]]) -> dict
     return tavily_answer(
         query, hits, include_answer=False, include_raw_content=False, response_time=0.52, request_id="standin"
     )
-
-
-def duckduckgo_redirect(url: str, form: str = "//duckduckgo.com") -> str:
-    """The link DuckDuckGo's HTML results give for `url`: its `/l/` redirect with the target in `uddg`
-    (relative, protocol-relative or absolute, by `form`: "", "//duckduckgo.com", "https://duckduckgo.com")."""
-    return f"{form}/l/?uddg={quote(url, safe='')}&rut=5c4a0c7e1d2f3b4a"
-
-
-def duckduckgo_html(query: str, results: Sequence[tuple[str, str, str]], *, ad: bool = True) -> bytes:
-    """The page `POST https://html.duckduckgo.com/html/` answers: one `result__body` per (link, title,
-    snippet), the link as given (see `duckduckgo_redirect`), led by an ad (`y.js` links) when `ad`."""
-
-    def result(kind: str, link: str, title: str, snippet: str) -> str:
-        link, title, snippet = html.escape(link), html.escape(title), html.escape(snippet)
-        return f"""
-<div class="result results_links results_links_deep {kind} ">
-  <div class="links_main links_deep result__body"> <!-- This is the visible part -->
-    <h2 class="result__title">
-      <a rel="nofollow" class="result__a" href="{link}">{title}</a>
-    </h2>
-    <div class="result__extras">
-      <div class="result__extras__url">
-        <span class="result__icon"><a rel="nofollow" href="{link}"><img class="result__icon__img" width="16" height="16" alt="" src="//external-content.duckduckgo.com/ip3/example.ico" name="i15" /></a></span>
-        <a class="result__url" href="{link}">{html.escape(title.split(" ")[0])}</a>
-      </div>
-    </div>
-    <a class="result__snippet" href="{link}">{snippet}</a>
-    <div class="clear"></div>
-  </div>
-</div>"""
-
-    ads = (
-        result(
-            "result--ad",
-            "https://duckduckgo.com/y.js?ad_domain=ads.example&ad_provider=bingv7aa&ad_type=txad",
-            "Buy research now",
-            "Sponsored result.",
-        )
-        if ad
-        else ""
-    )
-    rows = "".join(result("web-result", link, title, snippet) for link, title, snippet in results)
-    page = f"""<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
-<html xmlns="http://www.w3.org/1999/xhtml">
-<head>
-  <meta http-equiv="content-type" content="text/html; charset=UTF-8">
-  <title>{html.escape(query)} at DuckDuckGo</title>
-</head>
-<body class="body--html">
-  <div class="header_wrapper"><form name="x" class="header__form" action="/html/" method="post">
-    <input class="search__input" type="text" name="q" value="{html.escape(query)}" /></form></div>
-  <div class="serp__results"><div id="links" class="results">{ads}{rows}
-  </div></div>
-</body>
-</html>"""
-    return page.encode()
 
 
 def html_reply(page: bytes, status: int = 200) -> Canned:
