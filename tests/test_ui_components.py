@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from research_agent.pricing import estimate_cost
@@ -144,7 +145,8 @@ def test_a_page_read_is_listed_with_its_reason_and_passages_escaped():
         title="**Tides** [click](javascript:alert(1))",
         passages=["The light was *first* lit in 1841 <script>alert(1)</script>"],
     )
-    assert "refused" in page_lines(refused) and "10.0.0.1 is a private address" in page_lines(refused)
+    read_back = re.sub(r"\\(.)", r"\1", page_lines(refused))  # Markdown's escapes, as a reader sees them
+    assert "refused" in read_back and "10.0.0.1 is a private address" in read_back
     shown = page_lines(fetched)
     assert "\\*\\*Tides\\*\\*" in shown and "\\[click\\]" in shown  # markup shown as text, not followed
     assert "  - “The light was \\*first\\* lit in 1841" in shown
