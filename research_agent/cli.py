@@ -1292,6 +1292,46 @@ def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     out.print(table)
 
 
+@app.command()
+@handles_errors
+def doctor(
+    online: Annotated[
+        bool,
+        typer.Option("--online", help="Also call each configured service once (a models list, one search)."),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, max=120, help="Seconds per online call.")
+    ] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check the database, each role's model and key, the search backend and the trace destination.
+
+    Nothing leaves this machine unless --online is given. Exits 1 when something configured is broken.
+
+    Example: deep-research doctor --online
+    """
+    from .doctor import Outcome, diagnose, failed
+
+    checks = diagnose(_settings(), online=online, timeout=timeout)
+    if as_json:
+        _print_json(json.dumps([check.to_json() for check in checks], indent=2))
+    else:
+        marks = {Outcome.OK: "[green]ok[/]  ", Outcome.WARN: "[yellow]warn[/]", Outcome.FAIL: "[red]FAIL[/]"}
+        width = max((len(f"{check.area}: {check.name}") for check in checks), default=0)
+        for check in checks:
+            part = f"{check.area}: {check.name}".ljust(width)
+            out.print(f"{marks.get(check.outcome, '[dim]skip[/]')}  {escape(part)}  {escape(check.detail)}")
+            if check.fix:
+                out.print(f"      {' ' * width}  [bold]fix:[/] {escape(check.fix)}")
+        counts = {outcome: sum(c.outcome is outcome for c in checks) for outcome in Outcome}
+        out.print(
+            f"{counts[Outcome.FAIL]} broken, {counts[Outcome.WARN]} to look at, {counts[Outcome.OK]} fine"
+            + ("" if online else " (offline checks; --online also calls each service once)")
+        )
+    if failed(checks):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("LOGFIRE_IGNORE_NO_CONFIG", "1")

@@ -48,6 +48,7 @@ CLIENTS = {
     "research_agent.client",
     "research_agent.supervisor",
     "research_agent.cli",
+    "research_agent.doctor",
     "research_agent.__main__",
 }
 APPS = {"research_agent.evaluation"}

@@ -109,6 +109,16 @@ def test_the_new_research_page_shows_the_mode_the_database_and_the_form(settings
     assert "not running" in texts(test)  # no worker holds the lock
 
 
+def test_the_banner_shows_what_doctor_finds_broken(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")  # no scheme: not an address
+    test = app().run()
+    assert not test.exception
+    (problem,) = test.error
+    assert "**traces: otlp**" in problem.value
+    assert "http://localhost:4318" in _unescaped(problem.value)
+    assert "**Offline mode**" in test.info[0].value  # the mode is still shown
+
+
 @pytest.mark.parametrize(
     ("question", "message"),
     [("", "the question is empty"), ("   \n\t", "the question is empty"), ("x" * 2001, "over the limit")],

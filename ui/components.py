@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import make_url
 
+from research_agent.doctor import Check, configuration_problems
 from research_agent.naming import trace_url
 from research_agent.options import InputError, resolve_options
 from research_agent.pricing import estimate_cost
@@ -52,7 +53,13 @@ def trace_line(status: ResearchStatus, project_url: str | None) -> str | None:
 
 
 def banner(settings: Settings) -> None:
-    """Which mode new runs use, and where runs are stored."""
+    """Which mode new runs use, where runs are stored, and what `deep-research doctor` finds broken."""
+    for problem in _configuration_problems(settings.model_dump_json(), settings):
+        fix = f" · fix: {plain(problem.fix)}" if problem.fix else ""
+        st.error(
+            f"**{plain(problem.area)}: {plain(problem.name)}** {plain(problem.detail)}{fix}",
+            icon=":material/error:",
+        )
     where = f"database {code(database_label(settings))}"
     try:
         options, reason = resolve_options(settings)
@@ -72,6 +79,14 @@ def banner(settings: Settings) -> None:
             f"({plain(options.search_backend)}), analyst {code(options.analyst_model)} · {where}",
             icon=":material/cloud:",
         )
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _configuration_problems(settings_key: str, _settings: Settings) -> list[Check]:
+    """doctor's offline checks, at most every 30 s per configuration (`settings_key`, secrets masked): the
+    banner is drawn on every rerun of every page, and a Postgres server that does not answer would hold
+    each one up for its connect timeout."""
+    return configuration_problems(_settings)
 
 
 # Material icons ship with Streamlit, so they render wherever the page does (emoji need system fonts).

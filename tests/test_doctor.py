@@ -1,0 +1,304 @@
+"""`deep-research doctor`: each failure it reports, offline and against local stand-ins of the services.
+
+The online checks go through the providers' real SDKs, pointed at stand-ins on 127.0.0.1 by the variables
+the SDKs honour (ANTHROPIC_BASE_URL, GOOGLE_GEMINI_BASE_URL, OPENAI_BASE_URL), answering in the services'
+own formats: a models list, an error object, a closed port.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from research_agent.doctor import Check, Outcome, configuration_problems, diagnose, failed
+from research_agent.settings import Settings, get_settings
+
+from ._provider_standins import StandIn, anthropic_error, gemini_error, json_reply
+
+ANTHROPIC_KEY = "sk-ant-doctor-secret-1"
+GOOGLE_KEY = "AIza-doctor-secret-2"
+OPENAI_KEY = "sk-doctor-secret-3"
+SECRETS = (ANTHROPIC_KEY, GOOGLE_KEY, OPENAI_KEY)
+
+
+def _settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _only(checks: list[Check], area: str, name: str | None = None) -> list[Check]:
+    return [check for check in checks if check.area == area and (name is None or check.name == name)]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _anthropic_models(*ids: str) -> Any:
+    return json_reply(
+        {
+            "data": [
+                {"created_at": "2025-09-29T00:00:00Z", "display_name": id_, "id": id_, "type": "model"}
+                for id_ in ids
+            ],
+            "first_id": ids[0] if ids else None,
+            "has_more": False,
+            "last_id": ids[-1] if ids else None,
+        }
+    )
+
+
+def _gemini_models(*names: str) -> Any:
+    return json_reply(
+        {
+            "models": [
+                {
+                    "name": f"models/{name}",
+                    "displayName": name,
+                    "supportedGenerationMethods": ["generateContent", "countTokens"],
+                }
+                for name in names
+            ]
+        }
+    )
+
+
+def _openai_models(*ids: str) -> Any:
+    return json_reply(
+        {
+            "object": "list",
+            "data": [{"id": id_, "object": "model", "created": 0, "owned_by": "library"} for id_ in ids],
+        }
+    )
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    with StandIn() as server:
+        yield server
+
+
+# --- offline ----------------------------------------------------------------------------------------------
+
+
+def test_a_newcomer_without_keys_gets_warnings_and_exit_code_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _settings(monkeypatch)
+    checks = diagnose(settings)
+    assert not failed(checks)
+    assert {check.outcome for check in _only(checks, "models")} == {Outcome.WARN}
+    assert "runs go offline" in _only(checks, "models", "planner")[0].detail
+    assert _only(checks, "search")[0].outcome is Outcome.OK
+    # Checking creates nothing: the SQLite file is left for the first worker.
+    assert "created by the first worker" in _only(checks, "database", "sqlite")[0].detail
+    assert not (Path(settings.data_dir) / "research.sqlite").exists()
+
+    result = CliRunner().invoke(_app(), ["doctor"])
+    assert result.exit_code == 0, result.output
+    assert "0 broken" in result.stdout
+
+
+def test_keys_missing_for_a_run_set_online_fail_each_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    checks = diagnose(_settings(monkeypatch, RESEARCH_OFFLINE="false"))
+    models = _only(checks, "models")
+    assert [check.outcome for check in models] == [Outcome.FAIL] * 3
+    assert models[1].fix == "set GOOGLE_API_KEY in the environment or .env"
+    result = CliRunner().invoke(_app(), ["doctor"])
+    assert result.exit_code == 1
+    assert "3 broken" in result.stdout
+
+
+def test_a_sqlite_file_that_is_not_a_database_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    garbage = tmp_path / "notes.sqlite"
+    garbage.write_text("these are not the pages of a database\n" * 200)
+    checks = diagnose(_settings(monkeypatch, RESEARCH_DATABASE_URL=f"sqlite:///{garbage}"))
+    (database,) = _only(checks, "database", "sqlite")
+    assert database.outcome is Outcome.FAIL
+    assert "not a database" in database.detail
+
+
+def test_a_sqlite_path_under_a_file_cannot_be_created(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("x")
+    url = f"sqlite:///{tmp_path / 'a-file' / 'research.sqlite'}"
+    checks = diagnose(_settings(monkeypatch, RESEARCH_DATABASE_URL=url))
+    (database,) = _only(checks, "database", "sqlite")
+    assert database.outcome is Outcome.FAIL
+    assert database.fix and "RESEARCH_DATABASE_URL" in database.fix
+    assert _only(checks, "database", "workers")[0].outcome is Outcome.SKIPPED
+
+
+def test_a_postgres_server_that_does_not_answer_fails_without_showing_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"postgresql://research:pg-pass-9@127.0.0.1:{_closed_port()}/research"
+    checks = diagnose(_settings(monkeypatch, RESEARCH_DATABASE_URL=url))
+    (database,) = _only(checks, "database", "postgres")
+    assert database.outcome is Outcome.FAIL
+    assert "RESEARCH_DATABASE_URL" in database.detail
+    assert "pg-pass-9" not in json.dumps([check.to_json() for check in checks])
+
+
+@pytest.mark.postgres
+def test_a_reachable_postgres_database_is_fine(monkeypatch: pytest.MonkeyPatch, postgres_url: str) -> None:
+    checks = diagnose(_settings(monkeypatch, RESEARCH_DATABASE_URL=postgres_url))
+    assert _only(checks, "database", "postgres")[0].outcome is Outcome.OK
+
+
+def test_a_search_backend_missing_its_setting_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    checks = diagnose(_settings(monkeypatch, RESEARCH_SEARCH_BACKEND="searxng"))
+    (search,) = _only(checks, "search")
+    assert search.outcome is Outcome.FAIL
+    assert "RESEARCH_SEARXNG_URL" in search.detail
+
+
+def test_an_otlp_endpoint_that_is_not_an_address_fails_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    checks = diagnose(_settings(monkeypatch, OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4318"))
+    (otlp,) = _only(checks, "traces", "otlp")
+    assert otlp.outcome is Outcome.FAIL
+    assert otlp.fix == "set OTEL_EXPORTER_OTLP_ENDPOINT to e.g. http://localhost:4318"
+    # The UI's banner shows the same failures (offline checks only).
+    assert [check.name for check in configuration_problems(get_settings())] == ["otlp"]
+
+
+def test_fault_injection_left_on_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    checks = diagnose(_settings(monkeypatch, RESEARCH_FAULT_RATE_429="0.2"))
+    (faults,) = _only(checks, "settings", "fault injection")
+    assert faults.outcome is Outcome.WARN
+
+
+# --- online, through the SDKs -----------------------------------------------------------------------------
+
+
+def _online_models(monkeypatch: pytest.MonkeyPatch, standin: StandIn, **env: str) -> Settings:
+    return _settings(
+        monkeypatch,
+        ANTHROPIC_API_KEY=ANTHROPIC_KEY,
+        GOOGLE_API_KEY=GOOGLE_KEY,
+        ANTHROPIC_BASE_URL=standin.url,
+        GOOGLE_GEMINI_BASE_URL=standin.url,
+        **env,
+    )
+
+
+def test_served_models_pass_with_one_models_list_per_provider(
+    monkeypatch: pytest.MonkeyPatch, standin: StandIn
+) -> None:
+    standin.queue(
+        _anthropic_models("claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"), path="/v1/models"
+    )
+    standin.queue(_gemini_models("gemini-2.5-pro", "gemini-2.5-flash"), path="/v1beta/models")
+    checks = diagnose(_online_models(monkeypatch, standin), online=True)
+    models = _only(checks, "models")
+    assert [check.outcome for check in models] == [Outcome.OK] * 3, models
+    assert standin.count("/v1/models") == 1  # planner and analyst share Anthropic's list
+    assert standin.count("/v1beta/models") == 1
+    anthropic_request = standin.received("/v1/models")[0]
+    # The key the runs would use (this SDK sends it as a bearer token).
+    assert f"Bearer {ANTHROPIC_KEY}" in anthropic_request.headers.values()
+
+
+def test_a_refused_key_fails_and_is_never_shown(monkeypatch: pytest.MonkeyPatch, standin: StandIn) -> None:
+    standin.queue(anthropic_error(401, "authentication_error", "invalid x-api-key"), path="/v1/models")
+    standin.queue(
+        gemini_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."),
+        path="/v1beta/models",
+    )
+    settings = _online_models(monkeypatch, standin)
+    checks = diagnose(settings, online=True)
+    planner, search, analyst = _only(checks, "models")
+    assert planner.outcome is search.outcome is analyst.outcome is Outcome.FAIL
+    assert "refused the key (401: invalid x-api-key)" in planner.detail
+    assert planner.fix == "check ANTHROPIC_API_KEY"
+    assert "refused the key (400" in search.detail and search.fix == "check GOOGLE_API_KEY"
+
+    result = CliRunner().invoke(_app(), ["doctor", "--online", "--json"])
+    assert result.exit_code == 1
+    assert not any(secret in result.output for secret in SECRETS)
+    assert {entry["outcome"] for entry in json.loads(result.stdout) if entry["area"] == "models"} == {"fail"}
+
+
+def test_a_local_server_that_does_not_serve_the_model_names_those_it_serves(
+    monkeypatch: pytest.MonkeyPatch, standin: StandIn
+) -> None:
+    standin.queue(_openai_models("llama3.2:3b", "nomic-embed-text:latest"), path="/v1/models")
+    settings = _settings(
+        monkeypatch,
+        OPENAI_BASE_URL=f"{standin.url}/v1",
+        RESEARCH_PLANNER_MODEL="openai:qwen3:8b",
+        RESEARCH_SEARCH_MODEL="openai:llama3.2:3b",
+        RESEARCH_ANALYST_MODEL="openai:qwen3:8b",
+        RESEARCH_SEARCH_BACKEND="duckduckgo",
+    )
+    planner, search, analyst = _only(diagnose(settings, online=True), "models")
+    assert planner.outcome is analyst.outcome is Outcome.FAIL
+    assert "does not serve 'qwen3:8b'; it serves: llama3.2:3b, nomic-embed-text:latest" in planner.detail
+    assert (
+        planner.fix == "pull or load the model on that server, or set RESEARCH_PLANNER_MODEL to one it serves"
+    )
+    assert search.outcome is Outcome.OK
+
+
+def test_a_local_server_that_is_down_fails_naming_the_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _settings(
+        monkeypatch,
+        OPENAI_BASE_URL=f"http://127.0.0.1:{_closed_port()}/v1",
+        RESEARCH_PLANNER_MODEL="openai:qwen3:8b",
+        RESEARCH_SEARCH_MODEL="openai:qwen3:8b",
+        RESEARCH_ANALYST_MODEL="openai:qwen3:8b",
+        RESEARCH_SEARCH_BACKEND="duckduckgo",
+    )
+    planner = _only(diagnose(settings, online=True, timeout=3), "models", "planner")[0]
+    assert planner.outcome is Outcome.FAIL
+    assert planner.detail.startswith("openai:qwen3:8b: cannot reach http://127.0.0.1:")
+    assert planner.fix == "check OPENAI_BASE_URL"
+
+
+def test_searxng_without_json_output_and_tavily_with_a_bad_key_fail(
+    monkeypatch: pytest.MonkeyPatch, standin: StandIn
+) -> None:
+    standin.queue(json_reply({"detail": "Forbidden"}, status=403), path="/search")
+    settings = _settings(monkeypatch, RESEARCH_SEARCH_BACKEND="searxng", RESEARCH_SEARXNG_URL=standin.url)
+    (searxng,) = _only(diagnose(settings, online=True), "search")
+    assert searxng.outcome is Outcome.FAIL
+    assert searxng.fix == "add `json` under search.formats in the instance's settings.yml"
+    assert standin.received("/search")[0].path.endswith("format=json")
+
+    standin.queue(json_reply({"detail": {"error": "Unauthorized: missing or invalid API key."}}, status=401))
+    settings = _settings(
+        monkeypatch,
+        RESEARCH_SEARCH_BACKEND="tavily",
+        TAVILY_API_KEY="tvly-doctor-4",
+        RESEARCH_TAVILY_URL=standin.url,
+    )
+    (tavily,) = _only(diagnose(settings, online=True), "search")
+    assert tavily.outcome is Outcome.FAIL
+    assert tavily.fix == "check TAVILY_API_KEY"
+    assert "tvly-doctor-4" not in tavily.detail
+
+
+def test_an_otlp_collector_that_does_not_answer_fails_online(
+    monkeypatch: pytest.MonkeyPatch, standin: StandIn
+) -> None:
+    down = _settings(monkeypatch, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{_closed_port()}")
+    (otlp,) = _only(diagnose(down, online=True, timeout=3), "traces", "otlp")
+    assert otlp.outcome is Outcome.FAIL and otlp.fix and "start the collector" in otlp.fix
+    up = _settings(monkeypatch, OTEL_EXPORTER_OTLP_ENDPOINT=standin.url)
+    assert _only(diagnose(up, online=True), "traces", "otlp")[0].outcome is Outcome.OK
+
+
+def _app() -> Any:
+    from research_agent.cli import app
+
+    get_settings.cache_clear()
+    return app
