@@ -68,7 +68,7 @@ clean: ## Remove the venv and the caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
 bench: install ## Run every benchmark (a few minutes); figures print as tables and go to bench/results.jsonl
-	@for script in step_overhead agent_overhead fanout event_latency end_to_end throughput recovery fetch_overhead; do \
+	@for script in step_overhead agent_overhead fanout event_latency end_to_end throughput recovery fetch_overhead trace_overhead api; do \
 		$(RUN)/python bench/$$script.py $(BENCH_FLAGS) || exit 1; done
 
 eval: install ## Evaluate research quality on evals/dataset.yaml (offline without keys; EVAL_FLAGS="--model ...")

@@ -7,6 +7,8 @@ rather than somewhere in a run.
 - The system database behind a `DBOSClient`: read DBOS's tables in one query where the client has only
   per-workflow calls (the run list's events, the executors' counts), and hand an executor's unfinished
   workflows back to the queues (what DBOS's own recovery does, run for another executor).
+- Every value a workflow set for an event, in the order it set them (DBOS keeps each in its events
+  history, written with the step that set it): what the HTTP API's progress stream replays from an offset.
 - DBOS's internal queue, where DBOS puts recovered workflows that were not queued.
 - The deadline DBOS keeps for the running workflow (its `workflow_timeout`, counted from dequeue).
 - The workflow attribute DBOS restores a recovered workflow's trace context from.
@@ -101,6 +103,40 @@ def events_of(client: DBOSClient, key: str, workflow_ids: list[str]) -> dict[str
         except unpickling.RefusedRecord as refused:
             values[workflow_id] = refused
     return values
+
+
+def event_history(client: DBOSClient, key: str, after: dict[str, int]) -> list[tuple[str, int, Any]]:
+    """Each value of event `key` that the workflows in `after` set after their step `after[id]`, as
+    (workflow id, step id, value), in the order each workflow set them; one query for all of them.
+
+    DBOS writes a history row in the same transaction as the step that sets the event, and a replayed
+    step writes nothing, so a workflow's rows are every value it published, once each, in step order. A
+    value that cannot be read safely comes back as its `RefusedRecord`.
+    """
+    if not after:
+        return []
+    sys_db = system_database(client)
+    history = sys_db.tables.workflow_events_history
+    newer = sa.or_(
+        *(
+            sa.and_(history.c.workflow_uuid == workflow_id, history.c.function_id > step)
+            for workflow_id, step in after.items()
+        )
+    )
+    query = (
+        sa.select(history.c.workflow_uuid, history.c.function_id, history.c.value, history.c.serialization)
+        .where(history.c.key == key, newer)
+        .order_by(history.c.workflow_uuid, history.c.function_id)
+    )
+    with sys_db.engine.connect() as connection:
+        rows = connection.execute(query).fetchall()
+    found: list[tuple[str, int, Any]] = []
+    for workflow_id, step, value, serialization in rows:
+        try:
+            found.append((workflow_id, step, deserialize_value(value, serialization, sys_db.serializer)))
+        except unpickling.RefusedRecord as refused:
+            found.append((workflow_id, step, refused))
+    return found
 
 
 def refused_rows(client: DBOSClient, workflow_ids: list[str]) -> list[str]:

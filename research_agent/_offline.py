@@ -20,6 +20,7 @@ from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
     ModelResponse,
+    TextPart,
     ToolCallPart,
     ToolReturnPart,
     UserPromptPart,
@@ -68,6 +69,9 @@ def _tool_returns(messages: list[ModelMessage], tool_name: str) -> list[ToolRetu
 
 
 def _output(info: AgentInfo, value: Any) -> ModelResponse:
+    """The answer by output tool, or as JSON text when the run asks for native or prompted output."""
+    if not info.output_tools:
+        return ModelResponse(parts=[TextPart(value.model_dump_json())])
     return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, value.model_dump(mode="json"))])
 
 

@@ -3,6 +3,9 @@
 Each agent's default model is the built-in offline model of its role; a run that uses real models passes
 its `provider:model` string to `agent.run(model=...)`, and `ResolveModelId` builds it inside the model step.
 Agents are module-level with stable names because DBOS registers their steps by name before launch.
+
+Each role has one agent per output mode (tool, native, prompted: output_modes.py), built by the same
+function with the same tools and output validators; the workflows pick the one the run's options name.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from pydantic_ai.native_tools import WebSearchTool
 
 from . import _offline, engine_settings
 from .catalog import corpus_choices
+from .context_window import LeftOut, fit_sources
 from .models import resolve_model_id
+from .output_modes import OUTPUT_MODES, NamesOutputFailure, agent_name, output_spec
 from .prompts import (
     ANALYST_INSTRUCTIONS,
     PLANNER_INSTRUCTIONS,
@@ -31,6 +36,7 @@ from .schema import (
     NOT_A_SOURCE_NUMBER,
     Budget,
     NumberedSource,
+    OutputMode,
     PageRead,
     ReportDraft,
     ResearchOptions,
@@ -103,20 +109,26 @@ class AnalystDeps:
     extra_searches: list[SearchOutcome] = field(default_factory=list)
     extra_budget: Budget | None = None
     """What each extra search may spend (None: no cap)."""
+    extra_result_tokens: int | None = None
+    """The most tokens an extra search's results may take in a small context window (None: no limit)."""
+    left_out: LeftOut = field(default_factory=LeftOut)
+    """What was cut from the extra searches' results to fit that limit."""
 
 
-planner = Agent(
-    _offline.PLANNER_MODEL,
-    name="planner",
-    output_type=ResearchPlan,
-    deps_type=PlannerDeps,
-    instructions=PLANNER_INSTRUCTIONS,
-    retries={"tools": 1, "output": 2},
-    capabilities=_durability(),
-)
+def _planner(mode: OutputMode) -> Agent[PlannerDeps, ResearchPlan]:
+    agent = Agent(
+        _offline.PLANNER_MODEL,
+        name=agent_name("planner", mode),
+        output_type=output_spec(ResearchPlan, mode),
+        deps_type=PlannerDeps,
+        instructions=PLANNER_INSTRUCTIONS,
+        retries={"tools": 1, "output": 2},
+        capabilities=[*_durability(), NamesOutputFailure("planner", mode)],
+    )
+    agent.output_validator(_plan_fits)
+    return agent
 
 
-@planner.output_validator
 def _plan_fits(ctx: RunContext[PlannerDeps], plan: ResearchPlan) -> ResearchPlan:
     steps = [step for step in plan.search_steps if step.query.strip()]
     if not steps:
@@ -127,18 +139,21 @@ def _plan_fits(ctx: RunContext[PlannerDeps], plan: ResearchPlan) -> ResearchPlan
     return plan.model_copy(update={"search_steps": steps[: ctx.deps.max_searches]})
 
 
-searcher = Agent(
-    _offline.SEARCHER_MODEL,
-    name="searcher",
-    output_type=SearchFindings,
-    deps_type=SearchDeps,
-    instructions=SEARCHER_INSTRUCTIONS,
-    retries={"tools": 1, "output": 2},
-    capabilities=_durability(),
-)
+def _searcher(mode: OutputMode) -> Agent[SearchDeps, SearchFindings]:
+    agent = Agent(
+        _offline.SEARCHER_MODEL,
+        name=agent_name("searcher", mode),
+        output_type=output_spec(SearchFindings, mode),
+        deps_type=SearchDeps,
+        instructions=SEARCHER_INSTRUCTIONS,
+        retries={"tools": 1, "output": 2},
+        capabilities=[*_durability(), NamesOutputFailure("search", mode)],
+    )
+    agent.tool(search)
+    agent.output_validator(_findings_cite_real_hits)
+    return agent
 
 
-@searcher.tool
 async def search(ctx: RunContext[SearchDeps], query: str) -> list[SearchHit] | str:
     """Search for `query` and return the best results with title, url or location, and snippet; web results
     whose page was read also carry the passages of the page that answer the query."""
@@ -158,7 +173,6 @@ async def search(ctx: RunContext[SearchDeps], query: str) -> list[SearchHit] | s
     return hits
 
 
-@searcher.output_validator
 def _findings_cite_real_hits(ctx: RunContext[SearchDeps], findings: SearchFindings) -> SearchFindings:
     returned = {source_key(hit.title, hit.url, hit.location) for hit in ctx.deps.hits}
     kept = [source for source in findings.sources if source.key in returned]
@@ -170,30 +184,38 @@ def _findings_cite_real_hits(ctx: RunContext[SearchDeps], findings: SearchFindin
     return findings.model_copy(update={"sources": kept})
 
 
-web_searcher = Agent(
-    # Only used with real models (the `builtin` backend); the string is resolved inside the model step.
-    "google-gla:gemini-2.5-flash",
-    name="web_searcher",
-    output_type=SearchFindings,
-    instructions=WEB_SEARCHER_INSTRUCTIONS,
-    retries={"tools": 1, "output": 2},
-    capabilities=[*_durability(), NativeTool(WebSearchTool())],
-)
+def _web_searcher(mode: OutputMode) -> Agent[None, SearchFindings]:
+    return Agent(
+        # Only used with real models (the `builtin` backend); the string is resolved inside the model step.
+        "google-gla:gemini-2.5-flash",
+        name=agent_name("web_searcher", mode),
+        output_type=output_spec(SearchFindings, mode),
+        instructions=WEB_SEARCHER_INSTRUCTIONS,
+        retries={"tools": 1, "output": 2},
+        capabilities=[*_durability(), NativeTool(WebSearchTool()), NamesOutputFailure("search", mode)],
+    )
 
 
-analyst = Agent(
-    _offline.ANALYST_MODEL,
-    name="analyst",
-    output_type=ReportDraft,
-    deps_type=AnalystDeps,
-    instructions=ANALYST_INSTRUCTIONS,
-    retries={"tools": 1, "output": 2},
-    # `extra_search` starts a child workflow: sequential tool calls replay in the same order after recovery.
-    capabilities=_durability(parallel_execution_mode="sequential"),
-)
+def _analyst(mode: OutputMode) -> Agent[AnalystDeps, ReportDraft]:
+    agent = Agent(
+        _offline.ANALYST_MODEL,
+        name=agent_name("analyst", mode),
+        output_type=output_spec(ReportDraft, mode),
+        deps_type=AnalystDeps,
+        instructions=ANALYST_INSTRUCTIONS,
+        retries={"tools": 1, "output": 2},
+        # `extra_search` starts a child workflow: sequential tool calls replay in the same order after recovery.
+        capabilities=[
+            *_durability(parallel_execution_mode="sequential"),
+            NamesOutputFailure("analyst", mode),
+        ],
+    )
+    agent.tool(extra_search)
+    agent.output_validator(_only_the_report)
+    agent.output_validator(_citations_resolve)
+    return agent
 
 
-@analyst.tool
 async def extra_search(ctx: RunContext[AnalystDeps], query: str) -> list[NumberedSource] | str:
     """Run one more search for `query`; returns new sources with the numbers to cite them by."""
     allowed = ctx.deps.options.max_extra_searches
@@ -203,10 +225,15 @@ async def extra_search(ctx: RunContext[AnalystDeps], query: str) -> list[Numbere
     ctx.deps.extra_searches.append(outcome)
     if outcome.findings is None:
         return f"The extra search failed: {outcome.error}"
-    return [cite(ctx.deps.sources, source) for source in outcome.findings.sources]
+    found = [cite(ctx.deps.sources, source) for source in outcome.findings.sources]
+    if ctx.deps.extra_result_tokens is None:
+        return found
+    # A small context window: the results are cut to their share of it, as the material was.
+    fitted = fit_sources(found, ctx.deps.extra_result_tokens)
+    ctx.deps.left_out = ctx.deps.left_out + fitted.left_out
+    return fitted.sources
 
 
-@analyst.output_validator
 def _only_the_report(ctx: RunContext[AnalystDeps], draft: ReportDraft) -> ReportDraft:
     # Search results are data: one that tells the model to reveal its instructions must not get them
     # into the report (they are not secret, but nothing but the report belongs there).
@@ -215,7 +242,6 @@ def _only_the_report(ctx: RunContext[AnalystDeps], draft: ReportDraft) -> Report
     return draft
 
 
-@analyst.output_validator
 def _citations_resolve(ctx: RunContext[AnalystDeps], draft: ReportDraft) -> ReportDraft:
     known = {source.number for source in ctx.deps.sources.values()}
     unknown = sorted(set(citation_numbers(draft.body)) - known)
@@ -228,3 +254,16 @@ def _citations_resolve(ctx: RunContext[AnalystDeps], draft: ReportDraft) -> Repo
             f"Citations {listed} match no source; cite only the numbers given in the research data."
         )
     return draft
+
+
+# One agent per role and output mode (output_modes.py); each is registered with DBOS under its own name.
+PLANNERS = {mode: _planner(mode) for mode in OUTPUT_MODES}
+SEARCHERS = {mode: _searcher(mode) for mode in OUTPUT_MODES}
+WEB_SEARCHERS = {mode: _web_searcher(mode) for mode in OUTPUT_MODES}
+ANALYSTS = {mode: _analyst(mode) for mode in OUTPUT_MODES}
+planner, searcher, web_searcher, analyst = (
+    PLANNERS["tool"],
+    SEARCHERS["tool"],
+    WEB_SEARCHERS["tool"],
+    ANALYSTS["tool"],
+)

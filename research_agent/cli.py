@@ -55,6 +55,8 @@ from .database import (
     executor_is_busy,
     redacted_url,
 )
+from .exports import ExportFormat, render_export
+from .exports.files import STDOUT, export_format, export_path, write_export
 from .naming import is_child_workflow, trace_url
 from .options import (
     InputError,
@@ -70,7 +72,9 @@ from .schema import (
     ResearchStatus,
     SearchProgress,
     SearchState,
+    byte_size,
     citation_summary,
+    format_usd,
     without_controls,
 )
 from .settings import (
@@ -83,6 +87,8 @@ from .settings import (
     user_env_file,
 )
 from .supervisor import WorkerSupervisor
+from .trace_store import describe as describe_trace_store
+from .trace_terminal import load_trace, trace_json, trace_tree
 
 if TYPE_CHECKING:
     from .evaluation.runner import Report
@@ -222,6 +228,14 @@ def _root(
 # --- progress ------------------------------------------------------------------------------------------
 
 
+def _spending(status: ResearchStatus) -> str:
+    """What the run has cost so far, against its cap when it has one; nothing for a free offline run."""
+    spent = format_usd(status.usage.cost)
+    if status.options.max_cost is not None:
+        return f" · {spent} of {format_usd(status.options.max_cost)}"
+    return "" if status.options.offline or not status.options.model_prices else f" · {spent}"
+
+
 class ProgressPrinter:
     """Prints each new thing a run's successive statuses reveal, one line at a time, on stderr."""
 
@@ -257,7 +271,7 @@ class ProgressPrinter:
             )
             return
         if not status.phase.finished:
-            self.console.print(f"[bold cyan]{status.phase.value.title()}[/]…")
+            self.console.print(f"[bold cyan]{status.phase.value.title()}[/]…{_spending(status)}")
             return
         usage = status.usage
         colour = {"COMPLETED": "green", "FAILED": "red"}.get(status.phase.value, "yellow")
@@ -266,7 +280,7 @@ class ProgressPrinter:
             took = f" in {(status.updated_at - status.created_at).total_seconds():.1f} s"
         self.console.print(
             f"[bold {colour}]{status.phase.value.title()}[/]{took} · {usage.requests} model requests · "
-            f"{usage.total_tokens:,} tokens"
+            f"{usage.total_tokens:,} tokens{_spending(status)}"
         )
         if status.citations is not None:
             self.console.print(without_controls(citation_summary(status.citations)), markup=False)
@@ -367,6 +381,14 @@ MaxRequestsOption = Annotated[
         "--max-requests", help="Most model requests the run may make (default RESEARCH_MAX_REQUESTS)."
     ),
 ]
+MaxCostOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-cost",
+        help="Most US dollars the run's model requests may cost; it then ends with a partial report "
+        "(RESEARCH_MAX_COST; RESEARCH_MODEL_PRICES prices local models).",
+    ),
+]
 MaxTokensOption = Annotated[
     int | None,
     typer.Option("--max-tokens", help="Most tokens the run may use (default RESEARCH_MAX_TOKENS)."),
@@ -402,6 +424,7 @@ _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "review_plan": (ReviewPlanOption, False),
     "max_requests": (MaxRequestsOption, None),
     "max_tokens": (MaxTokensOption, None),
+    "max_cost": (MaxCostOption, None),
     "deadline": (DeadlineOption, None),
 }
 """The options of a new run, shared by every command that starts runs: name -> (annotation, default)."""
@@ -431,6 +454,7 @@ def run_options(command: F) -> F:
             review_plan=chosen["review_plan"],
             max_requests=chosen["max_requests"],
             max_tokens=chosen["max_tokens"],
+            max_cost=chosen["max_cost"],
             deadline=chosen["deadline"],
         )
         return command(*args, request=request, **kwargs)
@@ -851,6 +875,60 @@ def show(
 
 @app.command()
 @handles_errors
+def trace(
+    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stored spans as JSON.")] = False,
+    otlp: Annotated[bool, typer.Option("--otlp", help="Print the spans as OTLP/JSON.")] = False,
+) -> None:
+    """Show a run's trace from the local trace store: the span tree, durations, tokens, errors.
+
+    Example: deep-research trace 3f2a9c1b7d4e --otlp > trace.json
+    """
+    settings = _settings()
+    with _client(settings) as client:
+        status = client.status(run_id)
+    stored, tree = load_trace(settings, status)
+    if as_json or otlp:
+        _print_json(trace_json(stored, otlp=otlp))
+        return
+    out.print(trace_tree(tree, status, settings.logfire_project_url))
+
+
+@app.command()
+@handles_errors
+def export(
+    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    fmt: Annotated[
+        ExportFormat | None,
+        typer.Option("--format", "-f", help="pdf, docx or md (default: from -o's extension, else pdf)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="File or folder to write, '-' for stdout (default: research-ID.FORMAT)."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the file if it exists.")] = False,
+) -> None:
+    """Save a run's report as PDF, Word or Markdown: sources, quoted passages and the run's facts included.
+
+    Example: deep-research export 3f2a9c1b7d4e --format pdf -o report.pdf
+    """
+    chosen = export_format(fmt, output)
+    with _client(_settings()) as client:
+        status = client.status(run_id)
+    data = render_export(status, chosen)
+    if output == STDOUT:
+        if chosen != "md" and sys.stdout.isatty():
+            fail(f"a {chosen} file is not for the terminal; write it with -o FILE or pipe it elsewhere")
+        sys.stdout.buffer.write(data)
+        return
+    path = write_export(data, export_path(output, status, chosen), force)
+    err.print(f"wrote {_shown(path)} ({byte_size(len(data))})")
+
+
+@app.command()
+@handles_errors
 def cancel(run_id: Annotated[str, typer.Argument(help="Run id.")]) -> None:
     """Cancel a run (it can be resumed later).
 
@@ -1232,6 +1310,33 @@ def ui_command(
     err.print("UI stopped")
 
 
+@app.command("serve")
+@handles_errors
+def serve_command(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve the API on.")] = 8000,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (beyond loopback: RESEARCH_API_TOKEN).")
+    ] = "127.0.0.1",
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Don't start a worker; runs wait for one you start.")
+    ] = False,
+) -> None:
+    """Serve the HTTP API (schema at /docs) and, unless a worker is already running, a supervised worker.
+
+    Example: deep-research serve --port 8000
+    """
+    from .api import serve  # FastAPI and uvicorn load only for this command
+
+    settings = _settings()
+    _check_port(host, port)
+
+    def worker_line(line: str) -> None:
+        err.print(f"worker │ {without_controls(line)}", markup=False, style="dim")
+
+    say = lambda line: err.print(line, markup=False)  # noqa: E731
+    serve(settings, host, port, start_worker=not no_worker, say=say, worker_output=worker_line)
+
+
 _ANY_ADDRESS = ("0.0.0.0", "::", "")
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
@@ -1263,6 +1368,37 @@ def _ui_script() -> Path:
     return script
 
 
+@app.command("mcp")
+@handles_errors
+def mcp_command(
+    transport: Annotated[
+        typing.Literal["stdio", "http"],
+        typer.Option(
+            "--transport", help="stdio (an assistant starts this command) or http (streamable HTTP)."
+        ),
+    ] = "stdio",
+    host: Annotated[
+        str, typer.Option("--host", help="http: address to listen on (beyond loopback: RESEARCH_MCP_TOKEN).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="http: port to listen on.")] = 8765,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Don't start a worker; runs wait for one you start.")
+    ] = False,
+) -> None:
+    """Serve deep-research to AI assistants over MCP: tools deep_research, run_status, read_report, list_runs.
+
+    Example: deep-research mcp --transport http --port 8765
+    """
+    from .mcp_server import serve  # the MCP SDK loads only for this command
+
+    settings = _settings()
+    check_database(settings)
+    if transport == "http":
+        _check_port(host, port)
+    echo = lambda line: err.print(without_controls(line), markup=False, style="dim")  # noqa: E731
+    serve(settings, transport=transport, host=host, port=port, worker=not no_worker, echo=echo)
+
+
 @app.command()
 @handles_errors
 def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
@@ -1283,6 +1419,7 @@ def config(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     options, reason = resolve_options(settings)
     values["effective_mode"] = f"offline ({reason})" if options.offline else "online"
     values["collections"] = list_collections(settings.indexes)
+    values["trace_store_size"] = describe_trace_store(settings)
     if as_json:
         _print_json(json.dumps(values, indent=2, default=str))
         return

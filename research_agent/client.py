@@ -20,10 +20,12 @@ from dbos import (
     WorkflowStatus,
     WorkflowStatusString,
 )
+from pydantic import ValidationError
 
 from . import __version__
 from ._dbos import (
     INTERNAL_QUEUE_NAME,
+    event_history,
     events_of,
     executor_counts,
     hand_back,
@@ -69,6 +71,7 @@ from .options import (
     validate_question,
     validate_run_id,
 )
+from .pricing import run_prices
 from .providers import OFFLINE, ModelConfigError, check_online_models
 from .schema import (
     STATUS_EVENT,
@@ -275,6 +278,25 @@ class ResearchClient:
     def _status_events(self, run_ids: list[str]) -> dict[str, Any]:
         """The last `status` event of each of `run_ids` that has one, in one query (not one per run)."""
         return events_of(self._client, STATUS_EVENT, run_ids)
+
+    def published_statuses(self, after: dict[str, int]) -> list[tuple[str, int, ResearchStatus | None]]:
+        """Every status each run of `after` published after its step `after[run_id]`, as (run id, step,
+        status) in the order published; None for a stored status that cannot be read safely.
+
+        One query for all the runs. Each status a run published is recorded once with the step that
+        published it, so reading on from the last step seen misses nothing and repeats nothing, across
+        worker crashes and recoveries (the HTTP API's progress stream reads this way).
+        """
+        found: list[tuple[str, int, ResearchStatus | None]] = []
+        for run_id, step, value in event_history(self._client, STATUS_EVENT, after):
+            try:
+                status = ResearchStatus.model_validate(value) if isinstance(value, dict) else None
+            except ValidationError:
+                status = None
+            if status is not None:
+                status.run_id = run_id  # a fork's copied events name the run it was forked from
+            found.append((run_id, step, status))
+        return found
 
     def list_runs(self, limit: int = 20, phase: Phase | None = None) -> list[RunSummary]:
         rows = self._client.list_workflows(
@@ -550,6 +572,11 @@ class ResearchClient:
             except ModelConfigError as error:
                 raise InputError(str(error)) from None
         _, question, plan, outcomes, options, budget, *_ = rows[0].input["args"]
+        prices = {**options.model_prices, **run_prices([model], self.settings.model_prices)}
+        if budget is not None and budget.cost is not None and model not in prices:
+            raise InputError(
+                f"run {run_id} has a cost budget and {model} has no known price; set it in RESEARCH_MODEL_PRICES"
+            )
         earlier = rows[0].output
         assert isinstance(earlier, AnalysisOutcome)
         request = RewriteRequest(
@@ -558,6 +585,7 @@ class ResearchClient:
         options = options.model_copy(
             update={
                 "analyst_model": model,
+                "model_prices": prices,
                 "offline": options.offline and model == OFFLINE,
                 "max_extra_searches": len(earlier.extra_searches),  # no new searches
             }

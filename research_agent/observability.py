@@ -2,9 +2,10 @@
 
 `configure_observability` runs once per process, before DBOS is configured. It sends spans and logs to
 Logfire when a token is set, to any OpenTelemetry collector named by `OTEL_EXPORTER_OTLP_ENDPOINT`, and
-nowhere otherwise. pydantic-ai is instrumented and DBOS traces its workflows and steps, so one run is one
-trace: the `deep_research` workflow span is its root and child workflows, agent runs, model requests and
-searches nest below it. Every span started inside a run's workflows is tagged with the run id, the phase
+to the local trace store beside the database (local_spans.py) unless `RESEARCH_TRACE_STORE=false`; with
+none of these no spans are made. pydantic-ai is instrumented and DBOS traces its workflows and steps, so
+one run is one trace: the `deep_research` workflow span is its root and child workflows, agent runs, model
+requests and searches nest below it. Every span started inside a run's workflows is tagged with the run id, the phase
 and the search index (`research.*` attributes). The root's trace context is stored in the run's workflow
 attributes, so work resumed after a crash joins the same trace, and the trace id is published with the
 run's status. API keys, tokens and authorization headers are scrubbed before anything is exported.
@@ -31,9 +32,11 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from . import __version__
 from ._dbos import OTEL_CARRIER_ATTRIBUTE
+from .local_spans import LOCAL_SPANS
 from .naming import WorkflowRef
 from .schema import Phase, ResearchStatus
 from .settings import Settings
+from .trace_store import store_enabled
 
 SERVICE_NAME = "deep-research"
 
@@ -107,6 +110,8 @@ def secret_pattern(settings: Settings) -> re.Pattern[str]:
             "openai_api_key",
             "tavily_api_key",
             "logfire_token",
+            "api_token",
+            "mcp_token",
         )
         if (value := settings.secret(name)) and len(value) >= 8
     ]
@@ -224,10 +229,11 @@ def configure_observability(
     with a token (`LOGFIRE_TOKEN`), to an OTLP collector only with `OTEL_EXPORTER_OTLP_ENDPOINT`.
     """
     global _configured, _tracing
+    secrets = secret_pattern(settings)
     if _configured and not span_processors and not log_processors:
+        LOCAL_SPANS.use(settings if _tracing else None, secrets)  # this worker's database, this time
         return False
     tracing = wants_tracing(settings) or bool(span_processors or log_processors)
-    secrets = secret_pattern(settings)
     logfire.configure(
         service_name=SERVICE_NAME,
         service_version=__version__,
@@ -239,6 +245,7 @@ def configure_observability(
         additional_span_processors=[
             SecretGuardProcessor(secrets),
             RunAttributesProcessor(),
+            LOCAL_SPANS,  # after the scrubbers: it keeps what an exporter would send
             *span_processors,
         ],
         advanced=logfire.AdvancedOptions(
@@ -246,13 +253,20 @@ def configure_observability(
         ),
     )
     if tracing:
-        logfire.instrument_pydantic_ai()
+        logfire.instrument_pydantic_ai(include_content=settings.trace_content)
     _configured, _tracing = True, tracing
+    LOCAL_SPANS.use(settings if tracing else None, secrets)
     return True
 
 
+def flush_local_spans() -> None:
+    """Write the spans the local trace store still buffers (a worker stopping, a test reading them)."""
+    LOCAL_SPANS.flush()
+
+
 def wants_tracing(settings: Settings) -> bool:
-    """RESEARCH_TRACING if set, else whether spans have a destination (a Logfire token, an OTLP endpoint).
+    """RESEARCH_TRACING if set, else whether spans have a destination (the local trace store, a Logfire
+    token, an OTLP endpoint).
 
     Spans nobody collects cost a worker about as much as the checkpoints themselves (bench/step_overhead.py),
     so without a destination none are made.
@@ -260,7 +274,9 @@ def wants_tracing(settings: Settings) -> bool:
     if settings.tracing is not None:
         return settings.tracing
     return bool(
-        settings.secret("logfire_token") or any(os.environ.get(name) for name in _OTLP_ENDPOINT_VARIABLES)
+        store_enabled(settings)
+        or settings.secret("logfire_token")
+        or any(os.environ.get(name) for name in _OTLP_ENDPOINT_VARIABLES)
     )
 
 

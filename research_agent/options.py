@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from .catalog import corpus_choices
 from .domains import normalize_domains
 from .naming import CHILD_SUFFIX
+from .pricing import run_prices
 from .providers import (
     OFFLINE,
     ModelConfigError,
@@ -182,17 +183,20 @@ def resolve_options(
     max_requests: int | None = None,
     max_tokens: int | None = None,
     deadline: float | None = None,
+    max_cost: float | None = None,
 ) -> tuple[ResearchOptions, str | None]:
     """The options of a new run and, when offline was chosen automatically, why.
 
     Offline is used when asked for, or (unset) when a key the configured models need is missing.
     `review_plan` makes the run wait for approval of its plan (RESEARCH_REVIEW_TIMEOUT bounds the wait).
-    The budget (`max_requests`, `max_tokens`) and `deadline` default to the settings of the same names.
+    The budget (`max_requests`, `max_tokens`, `max_cost`) and `deadline` default to the settings of the same
+    names. The models' prices are fixed here, with the run: a cost budget needs a price for each model.
     """
     for name, value in (
         ("--max-requests", max_requests),
         ("--max-tokens", max_tokens),
         ("--deadline", deadline),
+        ("--max-cost", max_cost),
     ):
         if value is not None and value <= 0:
             raise InputError(f"{name} must be above 0 (got {value:g}); leave it out for no limit")
@@ -205,6 +209,18 @@ def resolve_options(
             )
         except ModelConfigError as error:
             raise InputError(str(error)) from error
+    models = (
+        [OFFLINE] * 3 if wanted else [settings.planner_model, settings.search_model, settings.analyst_model]
+    )
+    prices = run_prices(models, settings.model_prices)
+    cost_cap = max_cost if max_cost is not None else settings.max_cost
+    unpriced = [model for model in dict.fromkeys(models) if model not in prices]
+    if cost_cap is not None and unpriced:
+        raise InputError(
+            f"--max-cost needs the price of {unpriced[0]}, which genai-prices does not list; set it in "
+            f'RESEARCH_MODEL_PRICES, e.g. {{"{unpriced[0]}": {{"input_per_mtok": 0, "output_per_mtok": 0}}}} '
+            "(US dollars per million tokens)"
+        )
     options = ResearchOptions(
         offline=wanted,
         planner_model=OFFLINE if wanted else settings.planner_model,
@@ -223,8 +239,14 @@ def resolve_options(
         review_timeout_action=settings.review_timeout_action,
         max_requests=max_requests if max_requests is not None else settings.max_requests,
         max_tokens=max_tokens if max_tokens is not None else settings.max_tokens,
+        max_cost=cost_cap,
+        model_prices=prices,
         deadline=deadline if deadline is not None else settings.deadline,
         finish_grace=settings.finish_grace,
+        planner_output_mode=settings.planner_output_mode,
+        search_output_mode=settings.search_output_mode,
+        analyst_output_mode=settings.analyst_output_mode,
+        analyst_context_tokens=settings.analyst_context_tokens,
     )
     return options, reason
 
@@ -243,6 +265,7 @@ class RunRequest(BaseModel):
     max_requests: int | None = None
     max_tokens: int | None = None
     deadline: float | None = None
+    max_cost: float | None = Field(default=None, description="US dollars; None: RESEARCH_MAX_COST.")
     run_id: str | None = Field(default=None, description="Chosen by the client; generated when None.")
 
     def resolve(self, settings: Settings) -> tuple[str, ResearchOptions, str | None]:
@@ -263,6 +286,7 @@ class RunRequest(BaseModel):
             max_requests=self.max_requests,
             max_tokens=self.max_tokens,
             deadline=self.deadline,
+            max_cost=self.max_cost,
         )
         return question, options, reason
 

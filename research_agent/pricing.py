@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .providers import OFFLINE, ModelConfigError, split_model_id
-from .schema import Usage
+from .schema import ModelPrice, Usage
 
 # Our provider names, as genai-prices knows them.
 _PRICE_PROVIDERS = {"anthropic": "anthropic", "google-gla": "google", "google": "google", "gemini": "google"}
@@ -44,3 +44,42 @@ def estimate_cost(usage_by_model: Mapping[str, Usage]) -> CostEstimate:
             continue
         total += float(price.total_price)
     return CostEstimate(total_usd=total, unpriced=tuple(unpriced))
+
+
+_SAMPLE_TOKENS = 1000
+"""Tokens priced to read a model's rate: few enough to stay in the lowest tier of tiered prices (Gemini's
+long-prompt rates start at 200k tokens)."""
+
+
+def model_price(model_id: str, overrides: Mapping[str, ModelPrice] | None = None) -> ModelPrice | None:
+    """What `model_id` charges: the settings' override, else genai-prices' rate; offline and test models are
+    free; None when nothing knows its price (a local or new model with no override)."""
+    if overrides and model_id in overrides:
+        return overrides[model_id]
+    if model_id in _FREE_MODELS:
+        return ModelPrice(input_per_mtok=0, output_per_mtok=0)
+    from genai_prices import Usage as PricedUsage
+    from genai_prices import calc_price
+
+    try:
+        provider, model = split_model_id(model_id)
+        sample = PricedUsage(input_tokens=_SAMPLE_TOKENS, output_tokens=_SAMPLE_TOKENS)
+        price = calc_price(sample, model, provider_id=_PRICE_PROVIDERS.get(provider, provider))
+    except (LookupError, ModelConfigError):
+        return None
+    scale = 1_000_000 / _SAMPLE_TOKENS
+    return ModelPrice(
+        input_per_mtok=float(price.input_price) * scale, output_per_mtok=float(price.output_price) * scale
+    )
+
+
+def run_prices(
+    model_ids: Iterable[str], overrides: Mapping[str, ModelPrice] | None = None
+) -> dict[str, ModelPrice]:
+    """The prices a new run records for its models (those with a known price)."""
+    prices = {}
+    for model_id in dict.fromkeys(model_ids):
+        price = model_price(model_id, overrides)
+        if price is not None:
+            prices[model_id] = price
+    return prices

@@ -96,7 +96,8 @@ def analyst_prompt(
     numbered: dict[str, NumberedSource],
     corpus: str,
 ) -> str:
-    """The analyst's material: each search's summary and its sources under their citation numbers."""
+    """The analyst's material: each search's summary and its sources under their citation numbers (those
+    missing from `numbered` were left out to fit a context window: context_window.py)."""
     searches = []
     for outcome in outcomes:
         entry: dict[str, object] = {"query": outcome.query}
@@ -105,7 +106,9 @@ def analyst_prompt(
         else:
             entry["summary"] = outcome.findings.summary
             entry["sources"] = [
-                numbered[source.key].model_dump(exclude_none=True) for source in outcome.findings.sources
+                numbered[source.key].model_dump(exclude_none=True)
+                for source in outcome.findings.sources
+                if source.key in numbered
             ]
         searches.append(entry)
     data = {"question": question, "analysis_instructions": plan.analysis_instructions, "searches": searches}

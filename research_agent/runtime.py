@@ -30,7 +30,7 @@ from .database import (
     validate_executor_id,
 )
 from .naming import RESEARCH_QUEUE, SEARCH_QUEUE
-from .observability import configure_observability, tracing_enabled
+from .observability import configure_observability, flush_local_spans, tracing_enabled
 from .settings import APP_NAME, Settings
 
 
@@ -148,3 +148,4 @@ def worker(
                 info.hand_back_error = (
                     str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
                 )
+            flush_local_spans()  # the last spans of this worker's runs, before the next worker's database

@@ -20,6 +20,9 @@ NOT_A_SOURCE_NUMBER = 0
 _CITATION_DIGITS = 9
 STATUS_EVENT = "status"
 """Name of the DBOS event under which a run publishes its `ResearchStatus`."""
+OutputMode = Literal["tool", "native", "prompted"]
+"""How an agent gives its structured answer: a tool call, the provider's JSON-schema mode, or JSON asked for
+in the instructions and read from its text (for models weak at tool calling)."""
 
 
 class Phase(StrEnum):
@@ -46,6 +49,16 @@ class SearchState(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     """Not run, or stopped before it finished: the run was told to finish, or reached its deadline."""
+
+
+class ModelPrice(BaseModel):
+    """What a model charges, in US dollars per million tokens."""
+
+    input_per_mtok: float = Field(ge=0, description="US dollars per million input tokens (cached ones too).")
+    output_per_mtok: float = Field(ge=0, description="US dollars per million output tokens.")
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok) / 1_000_000
 
 
 class ResearchOptions(BaseModel):
@@ -75,10 +88,22 @@ class ResearchOptions(BaseModel):
     """Most model requests the whole run may make (planner, searches and analyst); None: no cap."""
     max_tokens: int | None = None
     """Most tokens (input and output) the whole run may use; None: no cap."""
+    max_cost: float | None = None
+    """Most US dollars the whole run's model requests may cost, at `model_prices`; None: no cap."""
+    model_prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    """The price of each model the run uses, fixed when it is submitted (a setting's override, else
+    genai-prices), so a recovered run counts its spending as the first worker did. A model missing here has
+    no known price: its usage costs nothing in the totals, and a run with `max_cost` cannot use it."""
     deadline: float | None = None
     """Seconds the run may take once a worker starts it; None: no deadline."""
     finish_grace: float = 10.0
     """Seconds searches already running may still take after the run is told to finish."""
+    planner_output_mode: OutputMode = "tool"
+    search_output_mode: OutputMode = "tool"
+    analyst_output_mode: OutputMode = "tool"
+    """How each role's model gives its structured answer; recorded so a recovered run asks the same way."""
+    analyst_context_tokens: int | None = None
+    """The analyst model's context window in tokens: its material is trimmed to fit; None: never trimmed."""
 
 
 class Budget(BaseModel):
@@ -86,19 +111,22 @@ class Budget(BaseModel):
 
     requests: int | None = None
     tokens: int | None = None
+    cost: float | None = None
+    """US dollars."""
 
     @classmethod
     def of(cls, options: ResearchOptions) -> Budget | None:
         """The run's whole budget, or None when it has no cap."""
-        if options.max_requests is None and options.max_tokens is None:
+        if options.max_requests is None and options.max_tokens is None and options.max_cost is None:
             return None
-        return cls(requests=options.max_requests, tokens=options.max_tokens)
+        return cls(requests=options.max_requests, tokens=options.max_tokens, cost=options.max_cost)
 
     def after(self, used: Usage) -> Budget:
         """What is left of this budget once `used` is spent (never below zero)."""
         return Budget(
             requests=None if self.requests is None else max(self.requests - used.requests, 0),
             tokens=None if self.tokens is None else max(self.tokens - used.total_tokens, 0),
+            cost=None if self.cost is None else max(self.cost - used.cost, 0.0),
         )
 
     def share(self, parts: int) -> Budget:
@@ -106,6 +134,7 @@ class Budget(BaseModel):
         return Budget(
             requests=None if self.requests is None else self.requests // parts,
             tokens=None if self.tokens is None else self.tokens // parts,
+            cost=None if self.cost is None else self.cost / parts,
         )
 
     def less(self, other: Budget, times: int = 1) -> Budget:
@@ -113,11 +142,12 @@ class Budget(BaseModel):
         return Budget(
             requests=None if self.requests is None else max(self.requests - times * (other.requests or 0), 0),
             tokens=None if self.tokens is None else max(self.tokens - times * (other.tokens or 0), 0),
+            cost=None if self.cost is None else max(self.cost - times * (other.cost or 0.0), 0.0),
         )
 
     @property
     def exhausted(self) -> bool:
-        return self.requests == 0 or self.tokens == 0
+        return self.requests == 0 or self.tokens == 0 or (self.cost is not None and self.cost <= _NO_MONEY)
 
     def describe(self) -> str:
         parts = []
@@ -125,7 +155,18 @@ class Budget(BaseModel):
             parts.append(f"{self.requests} model requests")
         if self.tokens is not None:
             parts.append(f"{self.tokens:,} tokens")
+        if self.cost is not None:
+            parts.append(format_usd(self.cost))
         return " and ".join(parts) or "no limit"
+
+
+_NO_MONEY = 1e-9
+"""Dollars below which a cost budget counts as spent (shares of a float budget are never exactly 0)."""
+
+
+def format_usd(amount: float) -> str:
+    """Dollars as a person reads a bill: cents, or four decimals below a cent ($0.0042)."""
+    return f"${amount:,.2f}" if amount >= 0.01 or amount == 0 else f"${amount:.4f}"
 
 
 class FinishRequest(BaseModel):
@@ -322,6 +363,8 @@ class Usage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     tool_calls: int = 0
+    cost: float = 0.0
+    """US dollars, at the run's `model_prices` (models without a price count nothing)."""
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -329,6 +372,7 @@ class Usage(BaseModel):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             tool_calls=self.tool_calls + other.tool_calls,
+            cost=self.cost + other.cost,
         )
 
     @property

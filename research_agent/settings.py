@@ -24,6 +24,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .domains import normalize_domains
+from .schema import ModelPrice, OutputMode
 
 SearchBackendName = Literal["auto", "builtin", "duckduckgo", "tavily", "searxng", "corpus"]
 
@@ -146,6 +147,23 @@ class Settings(BaseSettings):
     analyst_model: str = Field(
         default="anthropic:claude-sonnet-4-5", description="provider:model that writes the report."
     )
+    planner_output_mode: OutputMode = Field(
+        default="tool",
+        description="How the planner's model gives its plan: tool (a tool call), native (the server's JSON "
+        "schema response format) or prompted (JSON asked for in the instructions; for models weak at tools).",
+    )
+    search_output_mode: OutputMode = Field(
+        default="tool", description="How the search model gives its findings: tool, native or prompted."
+    )
+    analyst_output_mode: OutputMode = Field(
+        default="tool", description="How the analyst's model gives its report: tool, native or prompted."
+    )
+    analyst_context_tokens: int | None = Field(
+        default=None,
+        ge=2048,
+        description="The analyst model's context window in tokens (Ollama's num_ctx, vLLM's --max-model-len, "
+        "llama.cpp's -c): its material is trimmed to fit, least relevant passages first; unset: never trimmed.",
+    )
     search_backend: SearchBackendName = Field(
         default="auto",
         description="auto (builtin with a key, corpus offline), builtin, duckduckgo, tavily, searxng or corpus.",
@@ -218,6 +236,16 @@ class Settings(BaseSettings):
     )
     max_tokens: int | None = Field(
         default=None, ge=1, description="Most tokens one run may use; unset: no cap (--max-tokens)."
+    )
+    max_cost: float | None = Field(
+        default=None,
+        gt=0,
+        description="Most US dollars one run's model requests may cost; unset: no cap (--max-cost).",
+    )
+    model_prices: Annotated[dict[str, ModelPrice], NoDecode] = Field(
+        default_factory=dict,
+        description="Prices of models genai-prices does not list (local ones) or that you pay otherwise, as JSON: "
+        '{"openai:llama3.2": {"input_per_mtok": 0, "output_per_mtok": 0}} (US dollars per million tokens).',
     )
     deadline: float | None = Field(
         default=None,
@@ -305,7 +333,29 @@ class Settings(BaseSettings):
     tracing: bool | None = Field(
         default=None,
         description="Trace runs (workflow, agent and model-request spans). Unset: exactly when spans have "
-        "somewhere to go (LOGFIRE_TOKEN or OTEL_EXPORTER_OTLP_ENDPOINT), so an untraced worker pays nothing.",
+        "somewhere to go (LOGFIRE_TOKEN, OTEL_EXPORTER_OTLP_ENDPOINT or the local trace store), so an "
+        "untraced worker pays nothing.",
+    )
+    trace_store: bool = Field(
+        default=True,
+        description="Keep every run's spans locally (a file beside a SQLite database, a table in a Postgres "
+        "one) for `deep-research trace` and the run page; also when Logfire or an OTLP endpoint gets them.",
+    )
+    trace_store_max_spans: int = Field(
+        default=5000,
+        ge=10,
+        description="Most spans kept per run; beyond it only workflow spans are kept and the rest counted.",
+    )
+    trace_store_max_runs: int = Field(
+        default=300, ge=1, description="Runs whose spans the trace store keeps; the oldest go first."
+    )
+    trace_store_max_age_days: float = Field(
+        default=30, gt=0, description="Days the trace store keeps a run's spans after its last one."
+    )
+    trace_content: bool = Field(
+        default=True,
+        description="Record prompts, completions and tool arguments in model-request and agent spans "
+        "(Logfire, OTLP and the trace store); false keeps names, timings and token counts only.",
     )
     logfire_project_url: str | None = Field(
         default=None,
@@ -327,6 +377,16 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
     tavily_api_key: SecretStr | None = Field(default=None, validation_alias="TAVILY_API_KEY")
     logfire_token: SecretStr | None = Field(default=None, validation_alias="LOGFIRE_TOKEN")
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token every request to `deep-research serve` must carry (Authorization: Bearer "
+        "TOKEN); required to serve on an address other than loopback.",
+    )
+    mcp_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token every request to `deep-research mcp --transport http` must carry "
+        "(Authorization: Bearer TOKEN); required to serve on an address other than loopback.",
+    )
 
     @field_validator("search_allow_domains", "search_deny_domains", mode="before")
     @classmethod
@@ -335,6 +395,20 @@ class Settings(BaseSettings):
         if not isinstance(items, list | tuple):
             raise ValueError("expected a comma-separated list of domains, e.g. example.org,docs.python.org")
         return normalize_domains(str(item) for item in items)
+
+    @field_validator("model_prices", mode="before")
+    @classmethod
+    def _price_table(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        import json
+
+        try:
+            return json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError:
+            raise ValueError(
+                'expected JSON such as {"openai:llama3.2": {"input_per_mtok": 0, "output_per_mtok": 0}}'
+            ) from None
 
     @field_validator("env_file")
     @classmethod

@@ -44,6 +44,7 @@ from ._dbos import workflow_deadline_epoch_ms
 from .agents import AnalystDeps, PlannerDeps, SearchDeps
 from .catalog import AUTO, WEB
 from .citations import check_citations, grounded
+from .context_window import fit_analyst_material
 from .controls import CONTROL_TOPIC, DEADLINE_MARGIN, PLAN_REVIEW_TOPIC, REVIEW_WAIT_SECONDS, SearchPhaseOver
 from .domains import domain_allowed
 from .naming import (
@@ -61,7 +62,7 @@ from .naming import (
     search_workflow_id,
 )
 from .observability import annotate_status, keep_trace_for_recovery
-from .prompts import analyst_prompt, planner_prompt, search_prompt
+from .prompts import planner_prompt, search_prompt
 from .providers import OFFLINE
 from .retries import describe_failure
 from .schema import (
@@ -71,6 +72,7 @@ from .schema import (
     Budget,
     CitationCheck,
     FinishRequest,
+    ModelPrice,
     NumberedSource,
     PageRead,
     Phase,
@@ -93,6 +95,7 @@ from .schema import (
 from .search import SearchHit
 from .search.native import grounded_in_results, native_results
 from .search.pages import read_pages, resolve_redirects_step
+from .spending import usage_limits, usage_of
 
 RESULT_POLL_INTERVAL = 0.05
 """Seconds between checks for a queued child's result (DBOS's default, 1 s, would idle a run that long)."""
@@ -104,40 +107,28 @@ async def clock() -> datetime:
     return datetime.now(UTC)
 
 
-def _usage(run_usage: RunUsage) -> Usage:
-    return Usage(
-        requests=run_usage.requests,
-        input_tokens=run_usage.input_tokens,
-        output_tokens=run_usage.output_tokens,
-        tool_calls=run_usage.tool_calls,
-    )
-
-
 def _model(model_id: str, options: ResearchOptions) -> str | None:
     """The model to pass to `agent.run`: None selects the agent's built-in offline model."""
     return None if options.offline or model_id == OFFLINE else model_id
 
 
-def usage_limits(budget: Budget | None) -> UsageLimits | None:
-    """pydantic-ai's limits for one agent run spending at most `budget` (None: pydantic-ai's defaults)."""
-    if budget is None:
-        return None
-    return UsageLimits(
-        request_limit=budget.requests if budget.requests is not None else UsageLimits.request_limit,
-        total_tokens_limit=budget.tokens,
-    )
+def _price(model_id: str, options: ResearchOptions) -> ModelPrice | None:
+    """The price the run recorded for `model_id` (None: unpriced, so its usage costs nothing here)."""
+    return options.model_prices.get(model_id)
 
 
 @DBOS.workflow(name=PLAN_WORKFLOW)
 async def plan_research(question: str, options: ResearchOptions, budget: Budget | None = None) -> PlanOutcome:
     """Ask the planner for a research plan."""
-    result = await agents.planner.run(
+    result = await agents.PLANNERS[options.planner_output_mode].run(
         planner_prompt(question, options.max_searches, searched(options)),
         model=_model(options.planner_model, options),
         deps=PlannerDeps(max_searches=options.max_searches),
-        usage_limits=usage_limits(budget),
+        usage_limits=usage_limits(budget, _price(options.planner_model, options)),
     )
-    return PlanOutcome(plan=result.output, usage=_usage(result.usage))
+    return PlanOutcome(
+        plan=result.output, usage=usage_of(result.usage, _price(options.planner_model, options))
+    )
 
 
 def searched(options: ResearchOptions) -> str:
@@ -183,7 +174,7 @@ async def _search_with_tool(
         deny_domains=options.deny_domains,
         read_pages=options.read_pages,
     )
-    result = await agents.searcher.run(
+    result = await agents.SEARCHERS[options.search_output_mode].run(
         search_prompt(step.query, step.rationale, corpus),
         model=_model(options.search_model, options),
         deps=deps,
@@ -203,7 +194,7 @@ async def _search_with_builtin(
     """A provider's built-in web search, made checkable: what it returned (read from the run's messages,
     redirect links resolved in a recorded step), held to the domain lists; the findings' sources matched
     to it (the rest dropped and counted); the pages of those sources read."""
-    result = await agents.web_searcher.run(
+    result = await agents.WEB_SEARCHERS[options.search_output_mode].run(
         search_prompt(step.query, step.rationale, step_corpus(step, options)),
         model=options.search_model,
         usage_limits=limits,
@@ -246,9 +237,10 @@ async def run_search(
     """
     started_at = datetime.now(UTC)
     spent = RunUsage()  # filled in as the agent runs, so a failed search's requests still count
+    price = _price(options.search_model, options)
     search = _search_with_builtin if options.search_backend == "builtin" else _search_with_tool
     try:
-        found = await search(step, options, usage_limits(budget), spent)
+        found = await search(step, options, usage_limits(budget, price), spent)
     except Exception as error:
         # DBOS's own errors (non-determinism, cancelled children) are not a failed search; a step that
         # used up its retries is.
@@ -260,7 +252,7 @@ async def run_search(
             index=index,
             query=step.query,
             error=describe_failure(error),
-            usage=_usage(spent),
+            usage=usage_of(spent, price),
             started_at=started_at,
             finished_at=datetime.now(UTC),
         )
@@ -271,7 +263,7 @@ async def run_search(
         returned=found.returned,
         pages=found.pages,
         unreturned=found.unreturned,
-        usage=_usage(found.usage),
+        usage=usage_of(found.usage, price),
         started_at=started_at,
         finished_at=datetime.now(UTC),
     )
@@ -320,6 +312,10 @@ async def analyze_findings(
         # Each possible extra search gets a share; the analyst keeps the rest, so together they stay in budget.
         extra_budget = budget.share(options.max_extra_searches + 2)
         budget = budget.less(extra_budget, options.max_extra_searches)
+    # Cut to the analyst's context window when one is set (deterministic: a replay builds the same prompt).
+    material = fit_analyst_material(
+        question, plan, outcomes + reused, numbered, plan_corpus(plan, options), options
+    )
     deps = AnalystDeps(
         run_id=run_id,
         options=options,
@@ -327,21 +323,24 @@ async def analyze_findings(
         start_search=start_extra_search,
         extra_searches=list(reused),
         extra_budget=extra_budget,
+        extra_result_tokens=material.extra_result_tokens,
     )
-    result = await agents.analyst.run(
-        analyst_prompt(question, plan, outcomes + reused, numbered, plan_corpus(plan, options)),
+    result = await agents.ANALYSTS[options.analyst_output_mode].run(
+        material.prompt,
         model=_model(options.analyst_model, options),
         deps=deps,
-        usage_limits=usage_limits(budget),
+        usage_limits=usage_limits(budget, _price(options.analyst_model, options)),
     )
     draft = result.output
-    report = ResearchReport(title=draft.title, body=draft.body)
+    left_out = material.note(deps.left_out)
+    body = draft.body if left_out is None else f"{draft.body.rstrip()}\n\n---\n\n{left_out}"
+    report = ResearchReport(title=draft.title, body=body)
     cited = set(report.cited_numbers())
     report.sources = [source for source in deps.sources.values() if source.number in cited]
     # The extra searches' own usage is counted with each of them, under the search model.
     return AnalysisOutcome(
         report=report,
-        usage=_usage(result.usage),
+        usage=usage_of(result.usage, _price(options.analyst_model, options)),
         extra_searches=deps.extra_searches,
         analyst_model=options.analyst_model,
         rewrite=rewrite,

@@ -5,6 +5,7 @@ Screenshots and the measured times go to tests/artifacts/ (git-ignored).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -13,8 +14,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import docx
 import pytest
 from playwright.sync_api import Page, sync_playwright
+from pypdf import PdfReader
 
 from research_agent.settings import Settings
 from research_agent.supervisor import WorkerState, read_snapshot, wait_for_state
@@ -120,7 +123,22 @@ def test_a_question_completes_in_the_browser(ui_url: str, browser_page: Page) ->
     page.locator("#source-1").wait_for(state="visible", timeout=15_000)
     assert page.get_by_role("button", name="Download report (.md)").is_visible()
     _screenshot(page, "browser-report.png")
+    _downloads_hold_the_report(page)
     _record("completes", first_search_card_s=first_card, completed_s=completed)
+
+
+def _downloads_hold_the_report(page: Page) -> None:
+    """Each download button hands over its file, built when clicked (a deferred download)."""
+    files: dict[str, bytes] = {}
+    for label in ("Download report (.md)", "PDF", "Word"):
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name=label).click()
+        files[label] = Path(download.value.path()).read_bytes()
+        assert download.value.suggested_filename.startswith("research-")
+    assert files["Download report (.md)"].startswith(f"# {QUESTION}".encode())
+    first_page = PdfReader(io.BytesIO(files["PDF"])).pages[0].extract_text()
+    assert first_page.startswith(QUESTION) and "[1]" in first_page
+    assert docx.Document(io.BytesIO(files["Word"])).paragraphs[0].text == QUESTION
 
 
 def test_crashing_the_worker_mid_run_does_not_stop_the_run(

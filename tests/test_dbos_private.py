@@ -44,6 +44,22 @@ def test_events_of_reads_what_the_run_published(finished_run: tuple[ResearchClie
     assert events[run_id] == client._client.get_event(run_id, STATUS_EVENT, timeout_seconds=0)
 
 
+def test_event_history_holds_every_status_the_run_published_once_in_order(
+    finished_run: tuple[ResearchClient, str],
+) -> None:
+    """What the HTTP API's progress stream reads: each published status, read on from a step."""
+    client, run_id = finished_run
+    history = _dbos.event_history(client._client, STATUS_EVENT, {run_id: -1, "no-such-run": -1})
+    assert {workflow_id for workflow_id, _, _ in history} == {run_id}
+    sequences = [value["sequence"] for _, _, value in history]
+    assert len(sequences) > 3 and sequences == list(range(1, len(sequences) + 1))
+    assert history[-1][2] == client._client.get_event(run_id, STATUS_EVENT, timeout_seconds=0)
+    steps = [step for _, step, _ in history]
+    later = _dbos.event_history(client._client, STATUS_EVENT, {run_id: steps[1]})
+    assert [value["sequence"] for _, _, value in later] == sequences[2:]
+    assert _dbos.event_history(client._client, STATUS_EVENT, {}) == []
+
+
 def test_executor_counts_see_the_worker_and_its_runs(
     finished_run: tuple[ResearchClient, str], settings: Settings
 ) -> None:

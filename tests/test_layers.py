@@ -42,7 +42,11 @@ BASE = {
     "research_agent._retry_after",
     "research_agent.unpickling",
     "research_agent.private_files",
+    "research_agent.trace_store",
+    "research_agent.trace_tree",
 }
+BASE_PACKAGES = {"research_agent.exports"}
+"""Base packages: every module in them is base (the exports: the CLI, the UI and the API all call them)."""
 RUNTIME = {"research_agent.runtime", "research_agent._logging"}
 CLIENTS = {
     "research_agent.client",
@@ -50,7 +54,13 @@ CLIENTS = {
     "research_agent.cli",
     "research_agent.doctor",
     "research_agent.__main__",
+    "research_agent.trace_terminal",
+    "research_agent.mcp_server",
+    "research_agent._mcp_http",
+    "research_agent._mcp_progress",
 }
+CLIENT_PACKAGES = {"research_agent.api"}
+"""Client packages: every module in them is a client (the HTTP API)."""
 APPS = {"research_agent.evaluation"}
 """Programs of their own that run a worker in process and submit to it (the evaluation suite)."""
 CLI_LAZY = {"research_agent.runtime", "research_agent.corpus", "research_agent.evaluation"}
@@ -69,11 +79,11 @@ def _layer(module: str) -> str:
         return "client"
     if any(module == m or module.startswith(m + ".") for m in APPS):
         return "app"
-    if module in BASE:
+    if module in BASE or any(module == m or module.startswith(m + ".") for m in BASE_PACKAGES):
         return "base"
     if module in RUNTIME:
         return "runtime"
-    if module in CLIENTS:
+    if module in CLIENTS or any(module == m or module.startswith(m + ".") for m in CLIENT_PACKAGES):
         return "client"
     return "engine"
 

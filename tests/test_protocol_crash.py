@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from ._process import kill, poll, settings_from_env, start_worker
 from ._provider_standins import (
     Canned,
     RecordedRequest,
+    Reply,
     StandIn,
     anthropic_message,
     anthropic_reply,
@@ -69,12 +69,12 @@ def _findings() -> dict[str, Any]:
 REPORT = {"title": "The Holmfirth viaduct", "body": "The Holmfirth viaduct was finished in 1850 [1]."}
 
 
-def _held_until(released: threading.Event, answer: Callable[[RecordedRequest], Canned]) -> Any:
+def _held_until(released: threading.Event, answer: Reply) -> Reply:
     """A reply that waits for `released` (the worker's death) before answering, to nobody."""
 
     def reply(request: RecordedRequest) -> Canned:
         released.wait(60)
-        return answer(request)
+        return answer(request) if callable(answer) else answer
 
     return reply
 

@@ -238,8 +238,10 @@ def test_a_completed_run_shows_plan_cards_report_citations_usage_and_timeline(
     assert metrics["Searches done"] == "4 / 4" and metrics["Model requests"] == "10"
     assert metrics["Estimated cost"] == "free"
     assert "checked against what the searches returned" in test.success[0].value
-    assert test.get("download_button")[0].proto.label == "Download report (.md)"
-    (chart,) = test.get("vega_lite_chart")  # the timeline
+    downloads = [(b.proto.label, b.proto.help) for b in test.get("download_button")]
+    assert [label for label, _ in downloads] == ["Download report (.md)", "PDF", "Word"]
+    assert "PDF" in downloads[1][1] and "Word" in downloads[2][1]  # files built on click: test_browser.py
+    chart, _ = test.get("vega_lite_chart")  # the timeline, then the trace panel's waterfall
     assert '"field": "lane"' in chart.proto.spec and '"x2"' in chart.proto.spec
     assert test.button(key="cancel").disabled and test.button(key="resume").disabled
 
@@ -400,12 +402,14 @@ def test_a_run_with_the_configured_models_starts_only_once_confirmed(
 def test_budget_and_deadline_fields_are_stored_with_the_run(client: ResearchClient):
     test = app().run()
     test.text_area[0].input(QUESTION)
-    requests, _tokens, deadline = test.number_input
+    requests, _tokens, cost, deadline = test.number_input
     requests.set_value(12)
+    cost.set_value(0.25)
     deadline.set_value(90.0)
     test.button(key=SUBMIT).click().run()
     options = client.status(test.query_params["run"]).options
     assert (options.max_requests, options.max_tokens, options.deadline) == (12, None, 90.0)
+    assert (options.max_cost, options.model_prices["offline"].input_per_mtok) == (0.25, 0)
 
 
 def test_finish_now_on_a_searching_run(settings: Settings):

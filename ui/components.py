@@ -29,6 +29,7 @@ from research_agent.schema import (
     TimelineBar,
     citation_number,
     citation_summary,
+    format_usd,
     shortened,
 )
 from research_agent.settings import Settings
@@ -350,22 +351,43 @@ def report_view(report: ResearchReport, question: str) -> None:
         st.html("\n".join(_source_anchor(s) for s in report.sources))
 
 
+def cost_metric(status: ResearchStatus) -> tuple[str, str, str]:
+    """The cost tile: spent against the run's cap, at the prices it recorded when it was submitted (runs
+    from before prices were recorded are estimated from genai-prices' tables)."""
+    options = status.options
+    if options.max_cost is not None:
+        return (
+            "Cost",
+            f"{format_usd(status.usage.cost)} of {format_usd(options.max_cost)}",
+            "The run's cost budget, at the prices recorded with it; when it is spent the report is written "
+            "from what was found.",
+        )
+    if options.offline:
+        return "Cost", "free", "The built-in offline models cost nothing."
+    if options.model_prices:
+        unpriced = [model for model in status.usage_by_model if model not in options.model_prices]
+        value = format_usd(status.usage.cost) + (f" + unpriced: {', '.join(unpriced)}" if unpriced else "")
+        return "Cost", value, "At the prices recorded with the run (genai-prices, or RESEARCH_MODEL_PRICES)."
+    estimate = estimate_cost(status.usage_by_model)
+    return (
+        "Estimated cost",
+        estimate.describe(),
+        "From the genai-prices tables shipped with pydantic-ai; models without a known price are listed.",
+    )
+
+
 def usage_metrics(status: ResearchStatus) -> None:
     usage = status.usage
     done = sum(1 for s in status.searches if s.state is SearchState.DONE)
     elapsed = _seconds(status.created_at, status.updated_at if status.phase.finished else datetime.now(UTC))
-    cost = estimate_cost(status.usage_by_model)
     columns = st.columns(5)
     columns[0].metric("Searches done", f"{done} / {len(status.searches)}" if status.searches else "—")
     columns[1].metric("Model requests", usage.requests)
     columns[2].metric(
         "Tokens", f"{usage.total_tokens:,}", help=f"{usage.input_tokens:,} in · {usage.output_tokens:,} out"
     )
-    columns[3].metric(
-        "Estimated cost",
-        "free" if status.options.offline else cost.describe(),
-        help="From the genai-prices tables shipped with pydantic-ai; models without a known price are listed.",
-    )
+    label, value, help_text = cost_metric(status)
+    columns[3].metric(label, value, help=help_text)
     columns[4].metric("Elapsed", f"{elapsed:.1f} s" if elapsed is not None else "—")
 
 

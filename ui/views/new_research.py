@@ -7,7 +7,7 @@ import streamlit as st
 from research_agent.catalog import corpus_choices
 from research_agent.options import InputError, resolve_options, validate_question
 from research_agent.providers import offline_reason
-from research_agent.schema import ResearchOptions
+from research_agent.schema import ResearchOptions, format_usd
 from ui import backend
 from ui.markdown_safety import code, plain
 
@@ -64,7 +64,7 @@ with st.form("new-research"):
         placeholder="example.com",
         help="Web search results from these domains are dropped.",
     )
-    requests_box, tokens_box, deadline_box = st.columns(3)
+    requests_box, tokens_box, cost_box, deadline_box = st.columns(4)
     max_requests = requests_box.number_input(
         "Most model requests (0: no cap)",
         min_value=0,
@@ -73,6 +73,15 @@ with st.form("new-research"):
     )
     max_tokens = tokens_box.number_input(
         "Most tokens (0: no cap)", min_value=0, value=settings.max_tokens or 0, step=1000
+    )
+    max_cost = cost_box.number_input(
+        "Most cost in US$ (0: no cap)",
+        min_value=0.0,
+        value=float(settings.max_cost or 0),
+        step=0.05,
+        format="%.2f",
+        help="At the models' prices (genai-prices, or RESEARCH_MODEL_PRICES for local models); when it is "
+        "spent the report is written from what was found.",
     )
     deadline = deadline_box.number_input(
         "Deadline in seconds (0: none)",
@@ -100,10 +109,11 @@ def _budget(options: ResearchOptions) -> str:
     caps = [
         f"{options.max_requests} model requests" if options.max_requests else "",
         f"{options.max_tokens:,} tokens" if options.max_tokens else "",
+        format_usd(options.max_cost) if options.max_cost else "",
         f"{options.deadline:g} s" if options.deadline else "",
     ]
     shown = ", ".join(cap for cap in caps if cap)
-    return f"at most {shown}" if shown else "no cap on requests, tokens or time"
+    return f"at most {shown}" if shown else "no cap on requests, tokens, cost or time"
 
 
 if submitted:
@@ -120,6 +130,7 @@ if submitted:
             review_plan=review_plan,
             max_requests=int(max_requests) or None,
             max_tokens=int(max_tokens) or None,
+            max_cost=float(max_cost) or None,
             deadline=float(deadline) or None,
         )
         if options.offline:  # free: starts at once

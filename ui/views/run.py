@@ -17,7 +17,7 @@ from research_agent.options import InputError, validate_run_id
 from research_agent.schema import Phase, ResearchStatus
 from research_agent.settings import Settings
 from research_agent.supervisor import read_snapshot
-from ui import backend, components
+from ui import backend, components, downloads, trace_view
 from ui.markdown_safety import code, plain
 
 REFRESH_SECONDS = 1.0
@@ -146,7 +146,9 @@ def _retry(client: ResearchClient, status: ResearchStatus) -> None:
 
 
 def _actions(client: ResearchClient, status: ResearchStatus) -> None:
-    cancel, resume, fork_point, fork, download = st.columns([1, 1, 2, 1, 1.4], vertical_alignment="bottom")
+    cancel, resume, fork_point, fork, download, pdf, word = st.columns(
+        [1, 1, 2, 1, 1.6, 0.8, 0.8], vertical_alignment="bottom"
+    )
     if cancel.button("Cancel", disabled=status.phase.finished, key="cancel", width="stretch"):
         with backend.database_errors():
             client.cancel(status.run_id)
@@ -172,14 +174,7 @@ def _actions(client: ResearchClient, status: ResearchStatus) -> None:
         else:
             _open(new_id)
     if status.report is not None:
-        download.download_button(
-            "Download report (.md)",
-            status.report.to_markdown(),
-            file_name=f"research-{status.run_id}.md",
-            mime="text/markdown",
-            key="download",
-            width="stretch",
-        )
+        downloads.download_buttons(status, {"md": download, "pdf": pdf, "docx": word})
 
 
 def _queued_hint(settings: Settings, status: ResearchStatus) -> None:
@@ -299,3 +294,5 @@ def timeline_view() -> None:
 run_view()
 with st.expander("Timeline", expanded=True):
     timeline_view()
+with st.expander("Trace", expanded=False):
+    trace_view.trace_view(settings, run_id, live)
