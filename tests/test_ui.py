@@ -236,7 +236,7 @@ def test_a_completed_run_shows_plan_cards_report_citations_usage_and_timeline(
     assert 'id="source-1"' in anchors and "factbook:ci/Economy" in anchors
     metrics = {m.label: m.value for m in test.metric}
     assert metrics["Searches done"] == "4 / 4" and metrics["Model requests"] == "10"
-    assert metrics["Estimated cost"] == "free"
+    assert metrics["Cost"] == "free"
     assert "checked against what the searches returned" in test.success[0].value
     downloads = [(b.proto.label, b.proto.help) for b in test.get("download_button")]
     assert [label for label, _ in downloads] == ["Download report (.md)", "PDF", "Word"]
