@@ -8,7 +8,6 @@ to start without one.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .options import InputError
 from .settings import Settings
+from .weburls import is_loopback
 
 MCP_PATH = "/mcp"
 MIN_TOKEN_CHARS = 16
@@ -43,17 +43,6 @@ class BearerToken:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is this machine only: localhost or a loopback address."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def http_token(settings: Settings, host: str) -> str | None:

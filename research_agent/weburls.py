@@ -13,6 +13,7 @@ spelled to look like `host`, or a credential leaked into a link); anything else 
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from pydantic_core import Url, ValidationError
@@ -64,3 +65,14 @@ def web_host(text: str) -> str | None:
         return web_url(text).host.rstrip(".")
     except UnsafeUrl:
         return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a server's `host` (a name or an address, IPv6 with or without brackets) is this machine only."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -31,7 +31,7 @@ from mcp_types import CallToolResult, TextContent
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
-from research_agent._mcp_http import http_token, is_loopback
+from research_agent._mcp_http import http_token
 from research_agent._mcp_progress import ProgressTracker, progress_line
 from research_agent.cli import app
 from research_agent.client import ResearchClient
@@ -40,6 +40,7 @@ from research_agent.options import InputError
 from research_agent.schema import Phase, ResearchOptions, ResearchStatus, SearchProgress, SearchState
 from research_agent.settings import get_settings
 from research_agent.supervisor import WorkerState, crash_worker, read_snapshot, state_file, wait_for_state
+from research_agent.weburls import is_loopback
 
 from ._process import (
     COMMAND,

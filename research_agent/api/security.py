@@ -8,7 +8,6 @@ re-pointed at 127.0.0.1 (DNS rebinding) sends its own name as Host, and is refus
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from collections.abc import Callable
 from typing import Annotated
@@ -18,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..options import InputError
 from ..settings import Settings
+from ..weburls import is_loopback
 from .errors import ApiError
 
 MIN_TOKEN_CHARS = 16
@@ -27,17 +27,6 @@ _TOKEN_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 class ExposureError(InputError):
     """The API would serve other machines without a token, or with a token too short to resist guessing."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` (a name or an address, IPv6 with or without brackets) is this machine only."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def check_exposure(settings: Settings, host: str) -> None:
