@@ -209,7 +209,7 @@ def resolve_options(
             )
         except ModelConfigError as error:
             raise InputError(str(error)) from error
-    models = (
+    planner, searcher, analyst = models = (
         [OFFLINE] * 3 if wanted else [settings.planner_model, settings.search_model, settings.analyst_model]
     )
     prices = run_prices(models, settings.model_prices)
@@ -223,9 +223,9 @@ def resolve_options(
         )
     options = ResearchOptions(
         offline=wanted,
-        planner_model=OFFLINE if wanted else settings.planner_model,
-        search_model=OFFLINE if wanted else settings.search_model,
-        analyst_model=OFFLINE if wanted else settings.analyst_model,
+        planner_model=planner,
+        search_model=searcher,
+        analyst_model=analyst,
         search_backend=backend,
         corpus=settings.corpus,
         max_searches=settings.max_searches,
