@@ -9,6 +9,8 @@ rather than somewhere in a run.
   workflows back to the queues (what DBOS's own recovery does, run for another executor).
 - Every value a workflow set for an event, in the order it set them (DBOS keeps each in its events
   history, written with the step that set it): what the HTTP API's progress stream replays from an offset.
+- Every value a workflow wrote to a stream past an offset, for many workflows in one query: the report's
+  text as the analyst writes it, followed by the HTTP API.
 - DBOS's internal queue, where DBOS puts recovered workflows that were not queued.
 - The deadline DBOS keeps for the running workflow (its `workflow_timeout`, counted from dequeue).
 - The workflow attribute DBOS restores a recovered workflow's trace context from.
@@ -136,6 +138,40 @@ def event_history(client: DBOSClient, key: str, after: dict[str, int]) -> list[t
             found.append((workflow_id, step, deserialize_value(value, serialization, sys_db.serializer)))
         except unpickling.RefusedRecord as refused:
             found.append((workflow_id, step, refused))
+    return found
+
+
+def stream_history(client: DBOSClient, key: str, after: dict[str, int]) -> list[tuple[str, int, Any]]:
+    """Each value written to stream `key` of the workflows in `after` past offset `after[id]`, as
+    (workflow id, offset, value) in offset order; one query for all of them.
+
+    DBOS numbers a workflow's stream values from 0 as they are written, so reading on from the last offset
+    seen misses nothing and repeats nothing. (`DBOSClient.read_stream` follows one workflow and blocks; the
+    HTTP API follows many at once.) A value that cannot be read safely comes back as its `RefusedRecord`.
+    """
+    if not after:
+        return []
+    sys_db = system_database(client)
+    streams = sys_db.tables.streams
+    newer = sa.or_(
+        *(
+            sa.and_(streams.c.workflow_uuid == workflow_id, streams.c.offset > offset)
+            for workflow_id, offset in after.items()
+        )
+    )
+    query = (
+        sa.select(streams.c.workflow_uuid, streams.c.offset, streams.c.value, streams.c.serialization)
+        .where(streams.c.key == key, newer)
+        .order_by(streams.c.workflow_uuid, streams.c.offset)
+    )
+    with sys_db.engine.connect() as connection:
+        rows = connection.execute(query).fetchall()
+    found: list[tuple[str, int, Any]] = []
+    for workflow_id, offset, value, serialization in rows:
+        try:
+            found.append((workflow_id, offset, deserialize_value(value, serialization, sys_db.serializer)))
+        except unpickling.RefusedRecord as refused:
+            found.append((workflow_id, offset, refused))
     return found
 
 

@@ -30,6 +30,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from . import engine_settings, faults
 from ._audit import record_execution
 from ._offline_report import excerpt, without_entities, without_signature, write_report_offline
+from ._offline_stream import ReplayingFunctionModel
 from ._offline_web import plan_web_research, write_web_report
 from .catalog import WEB
 from .corpus import Collection, Passage, open_collection, resolve_collection
@@ -97,7 +98,7 @@ def _offline_model(role: str, respond: Respond) -> FunctionModel:
         record_execution("model", "end", role=role)
         return response
 
-    return FunctionModel(request, model_name=name)
+    return ReplayingFunctionModel(request, model_name=name)
 
 
 def _collection(prompt: str, question: str) -> Collection:

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic_ai import Agent, ModelRetry, RunContext
 from pydantic_ai.capabilities import AbstractCapability, NativeTool, ResolveModelId
 from pydantic_ai.durable_exec.dbos import DBOSDurability, DBOSParallelExecutionMode, StepConfig
+from pydantic_ai.models import Model
 from pydantic_ai.native_tools import WebSearchTool
 
 from . import _offline, engine_settings
@@ -31,6 +32,7 @@ from .prompts import (
     WEB_SEARCHER_INSTRUCTIONS,
     repeats_instructions,
 )
+from .report_stream import PublishingModel, resolve_analyst_model
 from .retries import STEP_RETRIES
 from .schema import (
     NOT_A_SOURCE_NUMBER,
@@ -57,11 +59,12 @@ MODEL_STEP_CONFIG: StepConfig = STEP_RETRIES  # type: ignore[assignment]
 
 def _durability(
     parallel_execution_mode: DBOSParallelExecutionMode = "parallel_ordered_events",
+    resolve: Callable[[Any, str], Model | None] = resolve_model_id,
 ) -> list[AbstractCapability[Any]]:
     """Durable model steps with our retry policy, and real models built from our settings."""
     return [
         DBOSDurability(model_step_config=MODEL_STEP_CONFIG, parallel_execution_mode=parallel_execution_mode),
-        ResolveModelId(resolve_model_id),
+        ResolveModelId(resolve),
     ]
 
 
@@ -198,7 +201,8 @@ def _web_searcher(mode: OutputMode) -> Agent[None, SearchFindings]:
 
 def _analyst(mode: OutputMode) -> Agent[AnalystDeps, ReportDraft]:
     agent = Agent(
-        _offline.ANALYST_MODEL,
+        # The model publishes the report's text as it writes it, when the run asks (report_stream.py).
+        PublishingModel(_offline.ANALYST_MODEL),
         name=agent_name("analyst", mode),
         output_type=output_spec(ReportDraft, mode),
         deps_type=AnalystDeps,
@@ -206,7 +210,7 @@ def _analyst(mode: OutputMode) -> Agent[AnalystDeps, ReportDraft]:
         retries={"tools": 1, "output": 2},
         # `extra_search` starts a child workflow: sequential tool calls replay in the same order after recovery.
         capabilities=[
-            *_durability(parallel_execution_mode="sequential"),
+            *_durability(parallel_execution_mode="sequential", resolve=resolve_analyst_model),
             NamesOutputFailure("analyst", mode),
         ],
     )

@@ -31,6 +31,7 @@ from ._dbos import (
     hand_back,
     read_pickles_safely,
     refused_rows,
+    stream_history,
     system_database,
 )
 from .controls import (
@@ -54,6 +55,7 @@ from .naming import (
     ANALYZE_WORKFLOW,
     CONTROL_WORKFLOW,
     PLAN_WORKFLOW,
+    REPORT_TEXT_STREAM,
     RESEARCH_QUEUE,
     RESEARCH_WORKFLOW,
     SEARCH_QUEUE,
@@ -82,6 +84,7 @@ from .schema import (
     Phase,
     PlanDecision,
     RecoveryResult,
+    ReportTextChunk,
     ResearchOptions,
     ResearchPlan,
     ResearchStatus,
@@ -296,6 +299,24 @@ class ResearchClient:
             if status is not None:
                 status.run_id = run_id  # a fork's copied events name the run it was forked from
             found.append((run_id, step, status))
+        return found
+
+    def report_text(self, after: dict[str, int]) -> list[tuple[str, int, ReportTextChunk | None]]:
+        """The pieces of report text each run of `after` published past offset `after[run_id]` (-1: from
+        the start), as (run id, offset, chunk) in order; None for a piece that cannot be read safely.
+
+        One query for all the runs: the analyst writes the text to its analysis workflow's stream as it
+        goes (`ResearchOptions.stream_report`); see `ReportTextChunk` for putting the pieces together.
+        """
+        analyses = {analyze_workflow_id(run_id): run_id for run_id in after}
+        found: list[tuple[str, int, ReportTextChunk | None]] = []
+        offsets = {analysis: after[run_id] for analysis, run_id in analyses.items()}
+        for workflow_id, offset, value in stream_history(self._client, REPORT_TEXT_STREAM, offsets):
+            try:
+                chunk = ReportTextChunk.model_validate(value) if isinstance(value, dict) else None
+            except ValidationError:
+                chunk = None
+            found.append((analyses[workflow_id], offset, chunk))
         return found
 
     def list_runs(self, limit: int = 20, phase: Phase | None = None) -> list[RunSummary]:

@@ -23,6 +23,8 @@ PLAN_WORKFLOW = "plan_research"
 SEARCH_WORKFLOW = "run_search"
 ANALYZE_WORKFLOW = "analyze_findings"
 CONTROL_WORKFLOW = "await_control"
+REPORT_TEXT_STREAM = "report_text"
+"""The DBOS stream of the analysis workflow (`analyze_workflow_id`) carrying the report's text as written."""
 
 CHILD_SUFFIX = re.compile(r"-(plan|analyze|control|grace|search-(\d+)|extra-(\d+))$")
 _CHILD_PHASES = {"plan": Phase.PLANNING, "analyze": Phase.ANALYZING}

@@ -247,6 +247,7 @@ def resolve_options(
         search_output_mode=settings.search_output_mode,
         analyst_output_mode=settings.analyst_output_mode,
         analyst_context_tokens=settings.analyst_context_tokens,
+        stream_report=settings.stream_report,
     )
     return options, reason
 

@@ -104,6 +104,9 @@ class ResearchOptions(BaseModel):
     """How each role's model gives its structured answer; recorded so a recovered run asks the same way."""
     analyst_context_tokens: int | None = None
     """The analyst model's context window in tokens: its material is trimmed to fit; None: never trimmed."""
+    stream_report: bool = True
+    """The analyst's model streams and the report's text is published as written (`report_stream.py`);
+    the recorded steps are the same either way."""
 
 
 class Budget(BaseModel):
@@ -294,6 +297,17 @@ class ReportDraft(BaseModel):
     body: str = Field(
         description="Markdown report; every factual sentence ends with citations like [1] or [2][3]."
     )
+
+
+class ReportTextChunk(BaseModel):
+    """A piece of the report's text as the analyst writes it (`report_stream.py`, read by the HTTP API).
+
+    The text so far is `text_before[:at] + text`, where `text_before` is what the same `attempt` gave
+    until now; a chunk of another attempt starts the text again (the request was sent again)."""
+
+    attempt: str = Field(max_length=64)
+    at: int = Field(ge=0)
+    text: str
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -164,6 +164,11 @@ class Settings(BaseSettings):
         description="The analyst model's context window in tokens (Ollama's num_ctx, vLLM's --max-model-len, "
         "llama.cpp's -c): its material is trimmed to fit, least relevant passages first; unset: never trimmed.",
     )
+    stream_report: bool = Field(
+        default=True,
+        description="Ask the analyst's model to stream, and publish the report's text as it is written (the "
+        "HTTP API's report_text events); false for a local server that cannot stream tool calls.",
+    )
     search_backend: SearchBackendName = Field(
         default="auto",
         description="auto (builtin with a key, corpus offline), builtin, duckduckgo, tavily, searxng or corpus.",

@@ -64,6 +64,7 @@ from .naming import (
 from .observability import annotate_status, keep_trace_for_recovery
 from .prompts import planner_prompt, search_prompt
 from .providers import OFFLINE
+from .report_stream import publishing
 from .retries import describe_failure
 from .schema import (
     CITATION_PATTERN,
@@ -325,12 +326,14 @@ async def analyze_findings(
         extra_budget=extra_budget,
         extra_result_tokens=material.extra_result_tokens,
     )
-    result = await agents.ANALYSTS[options.analyst_output_mode].run(
-        material.prompt,
-        model=_model(options.analyst_model, options),
-        deps=deps,
-        usage_limits=usage_limits(budget, _price(options.analyst_model, options)),
-    )
+    # The report's text is published as the model writes it when the run asks (report_stream.py).
+    with publishing(options.stream_report):
+        result = await agents.ANALYSTS[options.analyst_output_mode].run(
+            material.prompt,
+            model=_model(options.analyst_model, options),
+            deps=deps,
+            usage_limits=usage_limits(budget, _price(options.analyst_model, options)),
+        )
     draft = result.output
     left_out = material.note(deps.left_out)
     body = draft.body if left_out is None else f"{draft.body.rstrip()}\n\n---\n\n{left_out}"

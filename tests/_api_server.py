@@ -78,21 +78,33 @@ def auth(token: str = TOKEN) -> dict[str, str]:
 
 @dataclass
 class Followed:
-    """What a client following a run received: each status event (id, status), the `end` event's status."""
+    """What a client following a run received: each status event (number, status), each piece of report
+    text (its number, its chunk), the `end` event's status, and the last event id, sent on reconnecting."""
 
     statuses: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    texts: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     end: dict[str, Any] | None = None
     connections: int = 0
+    last_id: str | None = None
+    events_before_text: int | None = None
+    """How many status events had arrived when the first piece of text did."""
     no_content: bool = False
     """The last connection was answered 204: the run had ended and nothing was left to send."""
 
     @property
-    def last_id(self) -> int | None:
-        return self.statuses[-1][0] if self.statuses else None
+    def ids(self) -> list[int]:
+        """The status numbers received, in order."""
+        return [number for number, _ in self.statuses]
 
     @property
-    def ids(self) -> list[int]:
-        return [event_id for event_id, _ in self.statuses]
+    def report_text(self) -> str:
+        """The report's text put together from the pieces, as a client shows it while it is written."""
+        text, attempt = "", None
+        for _, chunk in self.texts:
+            if chunk["attempt"] != attempt:
+                text, attempt = "", chunk["attempt"]
+            text = text[: chunk["at"]] + chunk["text"]
+        return text
 
 
 def read_events(
@@ -107,8 +119,10 @@ def read_events(
     """Open the run's stream once (sending `Last-Event-ID` when `followed` has events) and add what arrives
     to `followed`, until the stream ends or `limit` status events have arrived on this connection."""
     sent = {**auth(), **(headers or {})}
+    if followed.last_id is None and followed.statuses:  # made from another client's statuses
+        followed.last_id = str(followed.statuses[-1][0])
     if followed.last_id is not None:
-        sent["Last-Event-ID"] = str(followed.last_id)
+        sent["Last-Event-ID"] = followed.last_id
     followed.connections += 1
     received = 0
     with (
@@ -120,11 +134,18 @@ def read_events(
             return followed
         assert source.response.status_code == 200, source.response.read()
         for event in source:
+            status, _, text = event.id.partition(".")
             if event.event == "status":
-                followed.statuses.append((int(event.id), json.loads(event.data)))
+                followed.last_id = event.id
+                followed.statuses.append((int(status), json.loads(event.data)))
                 received += 1
                 if limit is not None and received >= limit:
                     return followed
+            elif event.event == "report_text":
+                if followed.events_before_text is None:
+                    followed.events_before_text = len(followed.statuses)
+                followed.last_id = event.id
+                followed.texts.append((int(text), json.loads(event.data)))
             elif event.event == "end":
                 followed.end = json.loads(event.data)
                 return followed

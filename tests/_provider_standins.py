@@ -151,7 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,
         )
-        canned = self.server.standin._next_reply(request)
+        canned = streamed_if_asked(request, self.server.standin._next_reply(request))
         self.send_response(canned.status)
         for name, value in canned.headers.items():
             self.send_header(name, value)
@@ -707,6 +707,70 @@ def openai_chat_completion(
         if usage is not None
         else {"completion_tokens": 17, "prompt_tokens": 11, "total_tokens": 28},
     }
+
+
+def openai_chunks(completion: Mapping[str, Any], piece: int = 40) -> list[dict[str, Any]]:
+    """A Chat Completions answer as `stream: true` sends it (the recorded streams' shape): a first chunk
+    with the role, the content and each tool call's arguments in pieces, a chunk with the finish reason,
+    then one with no choices carrying the usage (what `stream_options.include_usage` asks for)."""
+    choice = completion["choices"][0]
+    message = choice["message"]
+    head = {key: completion[key] for key in ("id", "created", "model", "system_fingerprint")}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {
+            **head,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
+
+    chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    content = message.get("content") or ""
+    chunks += [chunk({"content": content[at : at + piece]}) for at in range(0, len(content), piece)]
+    for index, call in enumerate(message.get("tool_calls") or []):
+        arguments = call["function"]["arguments"]
+        chunks.append(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call["id"],
+                            "type": "function",
+                            "function": {"name": call["function"]["name"], "arguments": ""},
+                        }
+                    ]
+                }
+            )
+        )
+        chunks += [
+            chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[at : at + piece]}}]})
+            for at in range(0, len(arguments), piece)
+        ]
+    chunks.append(chunk({}, choice["finish_reason"]))
+    chunks.append(
+        {**head, "object": "chat.completion.chunk", "choices": [], "usage": completion.get("usage")}
+    )
+    return chunks
+
+
+def streamed_if_asked(request: RecordedRequest, canned: Canned) -> Canned:
+    """A Chat Completions answer queued as JSON, sent as server-sent events when the request asks for a
+    stream, as the real server does (the analyst streams its report, other roles do not)."""
+    if not (request.wants_stream and canned.status == 200 and canned.events is None and canned.body):
+        return canned
+    try:
+        payload = json.loads(canned.body)
+    except ValueError:
+        return canned  # a malformed body stays malformed
+    if not (isinstance(payload, dict) and payload.get("object") == "chat.completion"):
+        return canned
+    events = [f"data: {json.dumps(chunk)}\n\n".encode() for chunk in openai_chunks(payload)]
+    return Canned(
+        headers={"content-type": "text/event-stream; charset=utf-8"},
+        events=(*events, b"data: [DONE]\n\n"),
+        cut_after=canned.cut_after,
+    )
 
 
 def openai_tool_call(name: str, arguments: Mapping[str, Any], call_id: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from research_agent.api import create_app
 from research_agent.cli import app
 from research_agent.client import ResearchClient
 from research_agent.database import executor_is_busy
+from research_agent.naming import analyze_workflow_id
 from research_agent.settings import get_settings
 
 from ._api_server import TOKEN, ApiServer, Followed, auth, follow_to_end, read_events, served_api
@@ -114,7 +115,19 @@ def test_submit_follow_the_events_and_read_the_report(
     # The stream is the run's record in the database: it equals what the workflow published, step by step.
     with ResearchClient(settings_from_env(api_env)) as client:
         published = client.published_statuses({"api-follow": -1})
+        pieces = client.report_text({"api-follow": -1})
+
+        draft = client._client.retrieve_workflow(analyze_workflow_id("api-follow")).get_result()
     assert [status.sequence for _, _, status in published if status] == followed.ids
+
+    # The report's text came in pieces while the analyst wrote it: the draft, before its citations were
+    # numbered for the report; ids say how far both kinds of event have come.
+    assert len(followed.texts) == len(pieces) > 1
+    assert [number for number, _ in followed.texts] == list(range(1, len(pieces) + 1))
+    assert followed.report_text == draft.report.body
+    assert followed.last_id == f"{followed.ids[-1]}.{len(pieces)}"
+    analyzing = phases.index("ANALYZING")
+    assert followed.events_before_text == analyzing + 1 and phases[-1] == "COMPLETED"
 
 
 def test_a_client_that_reconnects_with_last_event_id_misses_nothing_and_gets_nothing_twice(
@@ -132,15 +145,28 @@ def test_a_client_that_reconnects_with_last_event_id_misses_nothing_and_gets_not
     later = read_events(api.url, "api-reconnect", Followed(), headers={}, limit=None)
     assert later.ids == followed.ids
     tail = http.get("/runs/api-reconnect/events", params={"after": followed.ids[-2]})
-    assert [line for line in tail.text.splitlines() if line.startswith("id:")] == [f"id: {followed.ids[-1]}"]
+    pieces = len(followed.texts)
+    assert [line for line in tail.text.splitlines() if line.startswith("id:")] == [
+        *(f"id: {followed.ids[-2]}.{piece}" for piece in range(1, pieces + 1)),  # ?after=N: all the text
+        f"id: {followed.ids[-1]}.{pieces}",
+    ]
     assert "event: end" in tail.text
-    done = http.get("/runs/api-reconnect/events", headers={"Last-Event-ID": str(followed.ids[-1])})
+    done = http.get("/runs/api-reconnect/events", headers={"Last-Event-ID": followed.last_id or ""})
     assert done.status_code == 204
+
+    # Reconnecting in the middle of the report's text ("N.T") gets the pieces after T, then the statuses
+    # after N: together with what came before, the same text.
+    assert len(followed.texts) >= 2 and followed.last_id == f"{followed.ids[-1]}.{len(followed.texts)}"
+    analyzing = followed.ids[-2]
+    resumed = read_events(api.url, "api-reconnect", Followed(last_id=f"{analyzing}.1"), limit=None)
+    assert [number for number, _ in resumed.texts] == list(range(2, len(followed.texts) + 1))
+    assert resumed.ids == [followed.ids[-1]]
+    assert [chunk for _, chunk in followed.texts[:1] + resumed.texts] == [c for _, c in followed.texts]
     assert_error(
         http.get("/runs/api-reconnect/events", headers={"Last-Event-ID": "three"}),
         400,
         "bad_request",
-        "number",
+        "N or N.T",
     )
 
 

@@ -81,6 +81,7 @@ LOCAL = "openai:qwen2.5:7b-instruct"
 """A small model as Ollama names it, served OpenAI-compatibly at the stand-in's /v1."""
 ANTHROPIC_PATH, OPENAI_PATH = "/v1/messages", "/v1/chat/completions"
 GEMINI_PATH = "/v1beta/models/gemini-2.5-flash:generateContent"
+GEMINI_STREAM_PATH = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
 LINK_PATH = "/grounding-api-redirect/"
 RESULT_TIMEOUT = 60
 
@@ -236,6 +237,17 @@ def _sources(status: ResearchStatus) -> list[str | None]:
     return [source.url for source in status.report.sources]
 
 
+def _published_text(lab: Lab, run_id: str) -> str:
+    """The report's text as the analyst published it while it wrote (what the HTTP API streams)."""
+    text, attempt = "", None
+    for _, _, chunk in lab.client.report_text({run_id: -1}):
+        assert chunk is not None
+        if chunk.attempt != attempt:
+            text, attempt = "", chunk.attempt
+        text = text[: chunk.at] + chunk.text
+    return text
+
+
 def _assert_completed(status: ResearchStatus, name: str, urls: list[str]) -> None:
     assert status.phase is Phase.COMPLETED, status.error
     assert status.report is not None and status.report.body == _report(name)["body"]
@@ -311,6 +323,7 @@ def test_claude_streams_text_then_parallel_tool_calls_and_the_run_completes(lab:
     _assert_completed(status, SKERROW, urls)
     requests = lab.anthropic.received(mentioning=SKERROW)
     assert len(requests) == 4 and all(r.wants_stream for r in requests), "every request streams"
+    assert _published_text(lab, "claude") == _report(SKERROW)["body"]
     assert {r.headers["authorization"] for r in requests} == {"Bearer sk-ant-test"}
     # Both parallel calls were run, and both results went back in the one next request.
     assert sorted(r.json()["query"] for r in lab.tavily.received(mentioning=SKERROW)) == sorted(SKERROW_PAGES)
@@ -387,7 +400,9 @@ def test_gemini_plans_and_writes_by_function_call_and_searches_with_grounding(la
     pages = [f"{lab.redirector.url}/pages/{key}" for key in BRANNOCK_LINKS]
     _assert_completed(status, BRANNOCK, pages)
     requests = lab.gemini.received(mentioning=BRANNOCK)
-    assert [r.path for r in requests] == [GEMINI_PATH] * 3
+    # The analyst streams, so that the report's text is published as it is written.
+    assert [r.path for r in requests] == [GEMINI_PATH, GEMINI_PATH, GEMINI_STREAM_PATH]
+    assert _published_text(lab, "gemini") == _report(BRANNOCK)["body"]
     assert {r.headers["x-goog-api-key"] for r in requests} == {"gemini-test"}
     planner, searcher, analyst = (r.json() for r in requests)
     # The planner and analyst must call a function; the search runs Google Search and is prompted for JSON.
@@ -465,6 +480,10 @@ def test_a_local_model_answering_in_words_first_then_calling_twice_completes(
     requests = lab.openai.received(mentioning=TULLAN)
     assert len(requests) == 5
     assert {r.json()["model"] for r in requests} == {"qwen2.5:7b-instruct"}
+    # Only the analyst asks for a stream (with its usage), and its text was published as it came.
+    assert [r.wants_stream for r in requests] == [False] * 4 + [True]
+    assert requests[-1].json()["stream_options"] == {"include_usage": True}
+    assert _published_text(lab, "local") == _report(TULLAN)["body"]
     assert "authorization" in requests[0].headers  # the SDK's placeholder key: a local server ignores it
     # The words-only answer was sent back with a request for a tool call.
     assert requests[2].json()["messages"][-1]["role"] == "user"

@@ -10,6 +10,10 @@ worker crashed and recovered meanwhile, or this API process was restarted: nothi
 When DBOS says a run's workflow has ended, the feed reads the run's final status once (reconciled:
 a cancelled run reads CANCELLED even though its last published status said SEARCHING) and followers get
 it after the last published one.
+
+While a run is being analysed (and once more when it ends), the feed also reads the pieces of the report's
+text the analyst has published (`ResearchClient.report_text`), numbered 1, 2, ... per run in the order
+written, and hands them to followers between the ANALYZING status and the final ones.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from ..client import ResearchClient
-from ..schema import ResearchStatus
+from ..schema import Phase, ReportTextChunk, ResearchStatus
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +44,28 @@ class StatusEvent:
 
 
 @dataclass(frozen=True)
+class TextEvent:
+    """One piece of the report's text: its number in the run's text stream and its JSON."""
+
+    number: int
+    data: str
+
+
+@dataclass(frozen=True)
+class Position:
+    """How far a follower has read: the last status number and the last text piece number it has.
+
+    As an SSE event id: "S" while no text has been sent, else "S.T"."""
+
+    status: int = 0
+    text: int = 0
+
+    @property
+    def event_id(self) -> str:
+        return str(self.status) if self.text == 0 else f"{self.status}.{self.text}"
+
+
+@dataclass(frozen=True)
 class FinalStatus:
     """The run's workflow has ended: its reconciled final status."""
 
@@ -48,9 +74,15 @@ class FinalStatus:
 
 @dataclass
 class _Followed:
-    events: list[StatusEvent] = field(default_factory=list)
+    events: list[StatusEvent | TextEvent] = field(default_factory=list)
     step: int = -1
     """The last step whose published status has been read."""
+    text_offset: int = -1
+    """The offset of the last piece of report text read from the run's analysis stream."""
+    analyzing: bool = False
+    """The last status read says ANALYZING: the analyst may be publishing the report's text."""
+    last_status: int = 0
+    """The number of the last status kept in `events`."""
     loaded: bool = False
     final: FinalStatus | None = None
     followers: int = 0
@@ -65,6 +97,7 @@ class _Followed:
 @dataclass(frozen=True)
 class _Read:
     published: list[tuple[str, int, ResearchStatus | None]]
+    text: list[tuple[str, int, ReportTextChunk | None]]
     ended: set[str]
     finals: dict[str, ResearchStatus]
 
@@ -93,8 +126,11 @@ class StatusFeed:
         """How many runs someone follows now."""
         return len(self._runs)
 
-    async def follow(self, run_id: str, after: int) -> AsyncIterator[StatusEvent | FinalStatus]:
-        """The statuses `run_id` published numbered above `after`, as they come, then its final status."""
+    async def follow(
+        self, run_id: str, after: Position
+    ) -> AsyncIterator[tuple[StatusEvent | TextEvent, Position] | FinalStatus]:
+        """What `run_id` published past `after`, as they come, each with the follower's position after it
+        (statuses and pieces of report text, in the order they were read), then its final status."""
         run = self._runs.get(run_id)
         if run is None:
             run = self._runs[run_id] = _Followed()
@@ -109,9 +145,12 @@ class StatusFeed:
                     while index < len(run.events):
                         event = run.events[index]
                         index += 1
-                        if event.sequence > sent:
-                            sent = event.sequence
-                            yield event
+                        if isinstance(event, StatusEvent) and event.sequence > sent.status:
+                            sent = Position(event.sequence, sent.text)
+                            yield event, sent
+                        elif isinstance(event, TextEvent) and event.number > sent.text:
+                            sent = Position(sent.status, event.number)
+                            yield event, sent
                     if run.final is not None:
                         yield run.final
                         return
@@ -140,18 +179,34 @@ class StatusFeed:
         what they published since the last read, and the final status of each run that just ended."""
         ended = set(self._client.finished(list(runs)))
         published = self._client.published_statuses({run_id: run.step for run_id, run in runs.items()})
+        latest = {run_id: status.phase for run_id, _, status in published if status is not None}
+        writing = {
+            run_id: run.text_offset
+            for run_id, run in runs.items()
+            if latest.get(run_id, Phase.ANALYZING if run.analyzing else None) == Phase.ANALYZING
+            or (run_id in ended and run.final is None)
+        }
+        text = self._client.report_text(writing) if writing else []
         finals = {run_id: self._client.status(run_id) for run_id in ended if runs[run_id].final is None}
-        return _Read(published, ended, finals)
+        return _Read(published, text, ended, finals)
 
     def _apply(self, runs: dict[str, _Followed], read: _Read) -> None:
         changed: set[str] = set()
+        # Text comes after the statuses up to ANALYZING and before the final ones, as it was written.
+        final_statuses = []
         for run_id, step, status in read.published:
+            if status is not None and status.phase.finished:
+                final_statuses.append((run_id, step, status))
+            else:
+                changed |= self._add_status(runs[run_id], step, status, run_id)
+        for run_id, offset, chunk in read.text:
             run = runs[run_id]
-            run.step = max(run.step, step)
-            last = run.events[-1].sequence if run.events else 0
-            if status is not None and status.sequence > last:
-                run.events.append(StatusEvent(status.sequence, status.model_dump_json()))
+            run.text_offset = max(run.text_offset, offset)
+            if chunk is not None:
+                run.events.append(TextEvent(offset + 1, chunk.model_dump_json()))
                 changed.add(run_id)
+        for run_id, step, status in final_statuses:
+            changed |= self._add_status(runs[run_id], step, status, run_id)
         for run_id, run in runs.items():
             if not run.loaded:
                 run.loaded = True
@@ -163,3 +218,15 @@ class StatusFeed:
                 run.final = None
         for run_id in changed:
             runs[run_id].notify()
+
+    @staticmethod
+    def _add_status(run: _Followed, step: int, status: ResearchStatus | None, run_id: str) -> set[str]:
+        run.step = max(run.step, step)
+        if status is None:
+            return set()
+        run.analyzing = status.phase == Phase.ANALYZING
+        if status.sequence <= run.last_status:
+            return set()
+        run.last_status = status.sequence
+        run.events.append(StatusEvent(status.sequence, status.model_dump_json()))
+        return {run_id}
