@@ -115,30 +115,8 @@ def event_history(client: DBOSClient, key: str, after: dict[str, int]) -> list[t
     step writes nothing, so a workflow's rows are every value it published, once each, in step order. A
     value that cannot be read safely comes back as its `RefusedRecord`.
     """
-    if not after:
-        return []
     sys_db = system_database(client)
-    history = sys_db.tables.workflow_events_history
-    newer = sa.or_(
-        *(
-            sa.and_(history.c.workflow_uuid == workflow_id, history.c.function_id > step)
-            for workflow_id, step in after.items()
-        )
-    )
-    query = (
-        sa.select(history.c.workflow_uuid, history.c.function_id, history.c.value, history.c.serialization)
-        .where(history.c.key == key, newer)
-        .order_by(history.c.workflow_uuid, history.c.function_id)
-    )
-    with sys_db.engine.connect() as connection:
-        rows = connection.execute(query).fetchall()
-    found: list[tuple[str, int, Any]] = []
-    for workflow_id, step, value, serialization in rows:
-        try:
-            found.append((workflow_id, step, deserialize_value(value, serialization, sys_db.serializer)))
-        except unpickling.RefusedRecord as refused:
-            found.append((workflow_id, step, refused))
-    return found
+    return _values_after(sys_db, sys_db.tables.workflow_events_history, "function_id", key, after)
 
 
 def stream_history(client: DBOSClient, key: str, after: dict[str, int]) -> list[tuple[str, int, Any]]:
@@ -149,29 +127,34 @@ def stream_history(client: DBOSClient, key: str, after: dict[str, int]) -> list[
     seen misses nothing and repeats nothing. (`DBOSClient.read_stream` follows one workflow and blocks; the
     HTTP API follows many at once.) A value that cannot be read safely comes back as its `RefusedRecord`.
     """
+    sys_db = system_database(client)
+    return _values_after(sys_db, sys_db.tables.streams, "offset", key, after)
+
+
+def _values_after(
+    sys_db: SystemDatabase, table: sa.Table, position: str, key: str, after: dict[str, int]
+) -> list[tuple[str, int, Any]]:
+    """The rows of `table` (keyed by workflow, `key` and a numbered `position`) past `after[workflow]`,
+    as (workflow id, position, value) in position order per workflow; one query for all of them."""
     if not after:
         return []
-    sys_db = system_database(client)
-    streams = sys_db.tables.streams
+    column = table.c[position]
     newer = sa.or_(
-        *(
-            sa.and_(streams.c.workflow_uuid == workflow_id, streams.c.offset > offset)
-            for workflow_id, offset in after.items()
-        )
+        *(sa.and_(table.c.workflow_uuid == workflow_id, column > seen) for workflow_id, seen in after.items())
     )
     query = (
-        sa.select(streams.c.workflow_uuid, streams.c.offset, streams.c.value, streams.c.serialization)
-        .where(streams.c.key == key, newer)
-        .order_by(streams.c.workflow_uuid, streams.c.offset)
+        sa.select(table.c.workflow_uuid, column, table.c.value, table.c.serialization)
+        .where(table.c.key == key, newer)
+        .order_by(table.c.workflow_uuid, column)
     )
     with sys_db.engine.connect() as connection:
         rows = connection.execute(query).fetchall()
     found: list[tuple[str, int, Any]] = []
-    for workflow_id, offset, value, serialization in rows:
+    for workflow_id, number, value, serialization in rows:
         try:
-            found.append((workflow_id, offset, deserialize_value(value, serialization, sys_db.serializer)))
+            found.append((workflow_id, number, deserialize_value(value, serialization, sys_db.serializer)))
         except unpickling.RefusedRecord as refused:
-            found.append((workflow_id, offset, refused))
+            found.append((workflow_id, number, refused))
     return found
 
 
