@@ -25,6 +25,7 @@ from research_agent.cli import app
 from research_agent.client import ResearchClient
 from research_agent.database import executor_is_busy
 from research_agent.naming import analyze_workflow_id
+from research_agent.schema import AnalysisOutcome
 from research_agent.settings import get_settings
 
 from ._api_server import TOKEN, ApiServer, Followed, auth, follow_to_end, read_events, served_api
@@ -116,8 +117,9 @@ def test_submit_follow_the_events_and_read_the_report(
     with ResearchClient(settings_from_env(api_env)) as client:
         published = client.published_statuses({"api-follow": -1})
         pieces = client.report_text({"api-follow": -1})
-
-        draft = client._client.retrieve_workflow(analyze_workflow_id("api-follow")).get_result()
+        draft: AnalysisOutcome = client._client.retrieve_workflow(
+            analyze_workflow_id("api-follow")
+        ).get_result()
     assert [status.sequence for _, _, status in published if status] == followed.ids
 
     # The report's text came in pieces while the analyst wrote it: the draft, before its citations were
