@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from dbos import (
     DBOS,
@@ -20,7 +20,7 @@ from dbos import (
     WorkflowStatus,
     WorkflowStatusString,
 )
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from . import __version__
 from ._dbos import (
@@ -117,8 +117,19 @@ _ENDED = [
 _FAILED = (WorkflowStatusString.ERROR.value, WorkflowStatusString.MAX_RECOVERY_ATTEMPTS_EXCEEDED.value)
 
 
+_Stored = TypeVar("_Stored", bound=BaseModel)
+
+
 class UnreadableRunError(InputError):
     """A run stores a value deep-research never writes (see `unpickling`): it is not handed to a worker."""
+
+
+def _stored(model: type[_Stored], value: object) -> _Stored | None:
+    """A value a run stored, read as `model`; None when it is not one (refused, or of another shape)."""
+    try:
+        return model.model_validate(value) if isinstance(value, dict) else None
+    except ValidationError:
+        return None
 
 
 def _hard_timeout(options: ResearchOptions) -> float | None:
@@ -292,10 +303,7 @@ class ResearchClient:
         """
         found: list[tuple[str, int, ResearchStatus | None]] = []
         for run_id, step, value in event_history(self._client, STATUS_EVENT, after):
-            try:
-                status = ResearchStatus.model_validate(value) if isinstance(value, dict) else None
-            except ValidationError:
-                status = None
+            status = _stored(ResearchStatus, value)
             if status is not None:
                 status.run_id = run_id  # a fork's copied events name the run it was forked from
             found.append((run_id, step, status))
@@ -312,11 +320,7 @@ class ResearchClient:
         found: list[tuple[str, int, ReportTextChunk | None]] = []
         offsets = {analysis: after[run_id] for analysis, run_id in analyses.items()}
         for workflow_id, offset, value in stream_history(self._client, REPORT_TEXT_STREAM, offsets):
-            try:
-                chunk = ReportTextChunk.model_validate(value) if isinstance(value, dict) else None
-            except ValidationError:
-                chunk = None
-            found.append((analyses[workflow_id], offset, chunk))
+            found.append((analyses[workflow_id], offset, _stored(ReportTextChunk, value)))
         return found
 
     def list_runs(self, limit: int = 20, phase: Phase | None = None) -> list[RunSummary]:

@@ -121,7 +121,10 @@ class DraftText:
         body = self.body()
         if body == self.sent:
             return None
-        keep = len(self.sent) if body.startswith(self.sent) else _common_prefix(body, self.sent)
+        shared = zip(body, self.sent, strict=False)
+        keep = next(
+            (at for at, (new, old) in enumerate(shared) if new != old), min(len(body), len(self.sent))
+        )
         self.sent = body
         return keep, body[keep:]
 
@@ -138,15 +141,6 @@ def _partial_json(raw: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _common_prefix(a: str, b: str) -> int:
-    length = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        length += 1
-    return length
 
 
 @contextmanager

@@ -8,6 +8,7 @@ defaults, so events written by an older version stay readable.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -308,6 +309,16 @@ class ReportTextChunk(BaseModel):
     attempt: str = Field(max_length=64)
     at: int = Field(ge=0)
     text: str
+
+
+def report_text_so_far(chunks: Iterable[ReportTextChunk]) -> str:
+    """The report's text as a reader puts it together from the pieces it received, in order."""
+    text, attempt = "", None
+    for chunk in chunks:
+        if chunk.attempt != attempt:
+            text, attempt = "", chunk.attempt
+        text = text[: chunk.at] + chunk.text
+    return text
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import httpx2
 
+from research_agent.schema import ReportTextChunk, report_text_so_far
+
 from ._process import poll, spawn, stop
 from ._ui_server import free_port
 
@@ -99,12 +101,7 @@ class Followed:
     @property
     def report_text(self) -> str:
         """The report's text put together from the pieces, as a client shows it while it is written."""
-        text, attempt = "", None
-        for _, chunk in self.texts:
-            if chunk["attempt"] != attempt:
-                text, attempt = "", chunk["attempt"]
-            text = text[: chunk["at"]] + chunk["text"]
-        return text
+        return report_text_so_far(ReportTextChunk.model_validate(chunk) for _, chunk in self.texts)
 
 
 def read_events(

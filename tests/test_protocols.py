@@ -43,6 +43,7 @@ from research_agent.schema import (
     ResearchStatus,
     SearchOutcome,
     SearchStep,
+    report_text_so_far,
 )
 from research_agent.search.native import native_results
 from tests._process import settings_from_env
@@ -239,13 +240,9 @@ def _sources(status: ResearchStatus) -> list[str | None]:
 
 def _published_text(lab: Lab, run_id: str) -> str:
     """The report's text as the analyst published it while it wrote (what the HTTP API streams)."""
-    text, attempt = "", None
-    for _, _, chunk in lab.client.report_text({run_id: -1}):
-        assert chunk is not None
-        if chunk.attempt != attempt:
-            text, attempt = "", chunk.attempt
-        text = text[: chunk.at] + chunk.text
-    return text
+    chunks = [chunk for _, _, chunk in lab.client.report_text({run_id: -1})]
+    assert None not in chunks
+    return report_text_so_far(chunk for chunk in chunks if chunk is not None)
 
 
 def _assert_completed(status: ResearchStatus, name: str, urls: list[str]) -> None:

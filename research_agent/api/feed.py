@@ -197,8 +197,8 @@ class StatusFeed:
         for run_id, step, status in read.published:
             if status is not None and status.phase.finished:
                 final_statuses.append((run_id, step, status))
-            else:
-                changed |= self._add_status(runs[run_id], step, status, run_id)
+            elif self._add_status(runs[run_id], step, status):
+                changed.add(run_id)
         for run_id, offset, chunk in read.text:
             run = runs[run_id]
             run.text_offset = max(run.text_offset, offset)
@@ -206,7 +206,8 @@ class StatusFeed:
                 run.events.append(TextEvent(offset + 1, chunk.model_dump_json()))
                 changed.add(run_id)
         for run_id, step, status in final_statuses:
-            changed |= self._add_status(runs[run_id], step, status, run_id)
+            if self._add_status(runs[run_id], step, status):
+                changed.add(run_id)
         for run_id, run in runs.items():
             if not run.loaded:
                 run.loaded = True
@@ -220,13 +221,14 @@ class StatusFeed:
             runs[run_id].notify()
 
     @staticmethod
-    def _add_status(run: _Followed, step: int, status: ResearchStatus | None, run_id: str) -> set[str]:
+    def _add_status(run: _Followed, step: int, status: ResearchStatus | None) -> bool:
+        """Note the status `run` published at `step`; whether it is new to its followers."""
         run.step = max(run.step, step)
         if status is None:
-            return set()
+            return False
         run.analyzing = status.phase == Phase.ANALYZING
         if status.sequence <= run.last_status:
-            return set()
+            return False
         run.last_status = status.sequence
         run.events.append(StatusEvent(status.sequence, status.model_dump_json()))
-        return {run_id}
+        return True
