@@ -68,8 +68,9 @@ clean: ## Remove the venv and the caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
 bench: install ## Run every benchmark (a few minutes); figures print as tables and go to bench/results.jsonl
-	@for script in step_overhead agent_overhead fanout event_latency end_to_end throughput recovery fetch_overhead trace_overhead api; do \
+	@for script in step_overhead agent_overhead fanout event_latency end_to_end example_shape idle_cpu throughput recovery fetch_overhead trace_overhead api concurrent_runs fleet_scaling ui_tabs; do \
 		$(RUN)/python bench/$$script.py $(BENCH_FLAGS) || exit 1; done
 
 eval: install ## Evaluate research quality on evals/dataset.yaml (offline without keys; EVAL_FLAGS="--model ...")
 	$(RUN)/deep-research eval $(EVAL_FLAGS)
+	$(RUN)/deep-research eval --vary depth=1,2,3 --cases 'comparison-*,list-*' $(EVAL_FLAGS)

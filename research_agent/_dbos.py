@@ -16,17 +16,24 @@ rather than somewhere in a run.
 - The workflow attribute DBOS restores a recovered workflow's trace context from.
 - DBOS's default serializer, made to read pickles with `unpickling.loads`: DBOS decodes every row
   labelled `py_pickle` with that class whatever serializer it is given, so it is the one place to fix.
+- The stop event DBOS's queue threads sleep on between polls, replaced by one that can also be woken
+  early (`install_queue_waker`, used by `_queue_wakeups`): DBOS's polls are on a fixed interval otherwise.
 """
 
 from __future__ import annotations
 
 import base64
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import dbos._dbos as _dbos_module
 import sqlalchemy as sa
 from dbos import DBOSClient
 from dbos._context import OTEL_CARRIER_ATTRIBUTE as _OTEL_CARRIER_ATTRIBUTE
 from dbos._context import get_local_dbos_context
+from dbos._queue import RESERVED_QUEUE_NAME_PREFIX as _DBOS_QUEUE_PREFIX
+from dbos._queue import queue_thread as _original_queue_thread
 from dbos._serialization import DefaultSerializer, deserialize_args, deserialize_exception, deserialize_value
 from dbos._utils import INTERNAL_QUEUE_NAME as _INTERNAL_QUEUE_NAME
 
@@ -53,6 +60,92 @@ def read_pickles_safely() -> None:
     the rows DBOS already wrote read back unchanged. Idempotent; called before any DBOS object reads a row.
     """
     DefaultSerializer.deserialize = _safe_deserialize  # type: ignore[method-assign,assignment]
+
+
+_WaitBound = Callable[[float | None], float | None]
+_queue_waker: tuple[_WaitBound, Callable[[Callable[[], None]], None]] | None = None
+
+
+class _WakeableStop(threading.Event):
+    """DBOS's stop event for its queue threads, whose waits can also end early without stopping them.
+
+    A queue thread sleeps with `stop_event.wait(interval)` and stops when that returns True; here a wait
+    notified by the waker returns False (not stopped), so the thread polls its queue at once. The waits of
+    the threads of our queues (named `queue-worker-NAME`; not DBOS's own `_dbos_*` queues) are bounded
+    by `wait_bound`.
+    """
+
+    def __init__(self, wait_bound: Callable[[float | None], float | None]) -> None:
+        super().__init__()
+        self.condition = threading.Condition()
+        self._wait_bound = wait_bound
+        self._wakes = 0  # how many wake-ups so far
+        self._seen: dict[int, int] = {}  # per queue thread: the wake-ups it has answered with a poll
+
+    def wake(self) -> None:
+        """End every queue thread's wait now; a thread busy polling when it comes polls once more at once
+        (a wake-up is never lost between two waits)."""
+        with self.condition:
+            self._wakes += 1
+            self.condition.notify_all()
+
+    def set(self) -> None:
+        with self.condition:
+            super().set()
+            self.condition.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        name = threading.current_thread().name
+        # DBOS's queue manager and its own queues (recovery, the internal one) keep its plain waits: only
+        # our queues carry a run's work, and a wake-up would cost each of the others a query for nothing.
+        if not name.startswith("queue-worker-") or name.startswith(f"queue-worker-{_DBOS_QUEUE_PREFIX}"):
+            return super().wait(timeout)
+        timeout = self._wait_bound(timeout)
+        me = threading.get_ident()
+        with self.condition:
+            if not self.is_set() and self._seen.get(me, self._wakes) == self._wakes:
+                self.condition.wait(timeout)
+            self._seen[me] = self._wakes
+            return self.is_set()
+
+
+def _wakeable_queue_thread(stop_event: threading.Event, dbos: Any) -> None:
+    hooks = _queue_waker
+    if hooks is None:
+        _original_queue_thread(stop_event, dbos)
+        return
+    wait_bound, attach = hooks
+    wakeable = _WakeableStop(wait_bound)
+    events = dbos.background_thread_stop_events  # what DBOS.destroy sets: ours takes the original's place
+    events[events.index(stop_event)] = wakeable
+    if stop_event.is_set():
+        wakeable.set()
+    attach(wakeable.wake)
+    _original_queue_thread(wakeable, dbos)
+
+
+def install_queue_waker(
+    wait_bound: Callable[[float | None], float | None], attach: Callable[[Callable[[], None]], None]
+) -> None:
+    """Make the next `DBOS.launch()` in this process give its queue threads a wakeable stop event.
+
+    `attach` receives the event's `wake` (call it to wake every queue thread); `wait_bound` maps the
+    wait DBOS asks for to the one it gets. `remove_queue_waker` undoes it for later launches.
+    """
+    global _queue_waker
+    _queue_waker = (wait_bound, attach)
+    _dbos_module.queue_thread = _wakeable_queue_thread  # type: ignore[attr-defined]  # what DBOS._launch starts
+
+
+def remove_queue_waker() -> None:
+    global _queue_waker
+    _queue_waker = None
+
+
+def workflows_running_here() -> bool:
+    """Whether the launched DBOS of this process is running any workflow now (False when none is launched)."""
+    instance = _dbos_module._dbos_global_instance
+    return instance is not None and bool(instance._active_workflows_set.activeList())
 
 
 def system_database(client: DBOSClient) -> SystemDatabase:

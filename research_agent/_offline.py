@@ -30,18 +30,24 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from . import engine_settings, faults
 from ._audit import record_execution
 from ._offline_report import excerpt, without_entities, without_signature, write_report_offline
+from ._offline_sections import outline_offline, summary_offline, write_section_offline
 from ._offline_stream import ReplayingFunctionModel
 from ._offline_web import plan_web_research, write_web_report
 from .catalog import WEB
 from .corpus import Collection, Passage, open_collection, resolve_collection
 from .corpus._collection import tokenize
-from .corpus.question import Understanding, factbook_parts, understand
+from .corpus.question import Understanding, factbook_parts, location_within, understand
 from .prompts import read_tag
 from .schema import (
+    Gap,
     NumberedSource,
+    OutlineSection,
+    Reflection,
+    ReportOutline,
     ResearchPlan,
     SearchFindings,
     SearchStep,
+    SectionDraft,
     Source,
 )
 from .search.backends import SearchHit
@@ -304,11 +310,16 @@ def missing_searches(
 
 
 def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """The report in one answer, or (the prompt's task `outline`) a long report's outline; either after
+    the extra searches for what the research still lacks."""
     prompt = _user_prompt(messages)
     raw = read_tag(prompt, "research_data")
     data: dict[str, Any] = json.loads(raw) if raw else {"question": prompt, "searches": []}
     question: str = data.get("question", "")
+    outline = read_tag(prompt, "task") == "outline"
     if read_tag(prompt, "corpus") == WEB:
+        if outline:
+            return _output(info, _outline_by_search(question, data))
         return _output(info, write_web_report(question, listed_sources(data)))
     collection = _collection(prompt, question)
     extra_returns = _tool_returns(messages, "extra_search")
@@ -328,9 +339,110 @@ def _analyst(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     wanted = [q for q in missing_searches(understanding, sources, collection) if q not in issued]
     if wanted and may_search:
         return ModelResponse(parts=[ToolCallPart("extra_search", {"query": wanted[0]})])
+    if outline:
+        return _output(info, outline_offline(question, sources, collection))
     return _output(info, write_report_offline(question, sources, collection))
+
+
+def _outline_by_search(question: str, data: dict[str, Any]) -> ReportOutline:
+    """A web research's outline: a section per search that found something, from that search's sources."""
+    sections = [
+        OutlineSection(
+            heading=str(search.get("query", ""))[:120],
+            focus=f"What the sources say on {search.get('query', '')}.",
+            sources=[int(s["number"]) for s in search["sources"]],
+        )
+        for search in data.get("searches", [])
+        if search.get("sources")
+    ]
+    return ReportOutline(title=question.strip().rstrip("?.!") or "Research report", sections=sections)
+
+
+def _section_writer(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """A section of a long report from the sources its prompt holds, or the summary from the sections."""
+    prompt = _user_prompt(messages)
+    question = read_tag(prompt, "question") or ""
+    written = read_tag(prompt, "report_sections")
+    if written is not None:
+        sections = [(str(s.get("heading", "")), str(s.get("body", ""))) for s in json.loads(written)]
+        return _output(info, summary_offline(sections))
+    raw = read_tag(prompt, "research_data")
+    data: dict[str, Any] = json.loads(raw) if raw else {"sources": []}
+    sources = [NumberedSource.model_validate(s) for s in data.get("sources", [])]
+    heading = read_tag(prompt, "section") or ""
+    if read_tag(prompt, "corpus") == WEB:
+        return _output(info, SectionDraft(body=write_web_report(question, sources).body))
+    return _output(info, write_section_offline(question, heading, sources, _collection(prompt, question)))
+
+
+# --- reflector -----------------------------------------------------------------------------------------
+
+
+def _entity_gaps(
+    understanding: Understanding, entity: str, titles: list[str], collection: Collection
+) -> list[tuple[int, Gap]]:
+    """(rank, gap) for each field the question asks of `entity` that no finding's source holds; or, when
+    it asks no field `entity` has, one gap if no source is about `entity` at all."""
+    fields = understanding.fields_for(entity, collection)
+    if not fields:
+        if any(factbook_parts(title)[0] == entity for title in titles):
+            return []
+        query = f"{entity} {_aspect_query(understanding.question, understanding)}".strip()[:200]
+        return [(0, Gap(missing=f"{entity}: nothing found yet", query=query))]
+    available = collection.entity_fields(entity)
+    return [
+        (
+            rank,
+            Gap(
+                missing=f"{entity}: {field}", query=f"{entity} {available[field].section.replace(' — ', ' ')}"
+            ),
+        )
+        for rank, field in enumerate(fields)
+        if not any(factbook_parts(title) == (entity, field) for title in titles)
+    ]
+
+
+def reflect_offline(
+    question: str, searches: list[dict[str, Any]], max_searches: int, collection: Collection
+) -> Reflection:
+    """The gaps of the findings so far: every field the question asks (for a subject such as "economy",
+    every field of it) of every entity it names that no source found holds, aspect by aspect so the
+    entities stay comparable; for a question naming documents (pydoc), each one no source comes from.
+    A gap whose query was already searched is not asked again, so the rounds end."""
+    understanding = understand(question, collection)
+    sources = [source for search in searches for source in search.get("sources", [])]
+    titles = [str(source.get("title", "")) for source in sources]
+    locations = [str(source.get("location", "")) for source in sources]
+    wanted: list[tuple[int, int, Gap]] = []
+    for order, entity in enumerate(understanding.entities):
+        wanted += [
+            (rank, order, gap) for rank, gap in _entity_gaps(understanding, entity, titles, collection)
+        ]
+    for rank, location in enumerate(f for f in understanding.named if f.startswith("pydoc:")):
+        if not any(location_within(found, location) for found in locations):
+            name = location.removeprefix("pydoc:")
+            gap = Gap(missing=f"the documentation of {name}", query=_document_query(location, collection))
+            wanted.append((rank, 0, gap))
+    searched = {str(search.get("query", "")) for search in searches}
+    gaps = [gap for _, _, gap in sorted(wanted, key=lambda w: (w[0], w[1])) if gap.query not in searched]
+    return Reflection(gaps=list({gap.query: gap for gap in gaps}.values())[:max_searches])
+
+
+def _reflector(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    prompt = _user_prompt(messages)
+    raw = read_tag(prompt, "research_data")
+    data: dict[str, Any] = json.loads(raw) if raw else {"question": prompt, "searches": []}
+    question: str = data.get("question", "")
+    if read_tag(prompt, "corpus") == WEB:
+        # The web has no field list to hold findings against: the offline model leaves it to the plan.
+        return _output(info, Reflection())
+    max_searches = int(read_tag(prompt, "max_searches") or 1)
+    searches = data.get("searches", [])
+    return _output(info, reflect_offline(question, searches, max_searches, _collection(prompt, question)))
 
 
 PLANNER_MODEL = _offline_model("planner", _planner)
 SEARCHER_MODEL = _offline_model("searcher", _searcher)
 ANALYST_MODEL = _offline_model("analyst", _analyst)
+SECTION_MODEL = _offline_model("section", _section_writer)
+REFLECTOR_MODEL = _offline_model("reflector", _reflector)

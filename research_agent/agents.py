@@ -10,9 +10,9 @@ function with the same tools and output validators; the workflows pick the one t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic_ai import Agent, ModelRetry, RunContext
 from pydantic_ai.capabilities import AbstractCapability, NativeTool, ResolveModelId
@@ -24,11 +24,14 @@ from . import _offline, engine_settings
 from .catalog import corpus_choices
 from .context_window import LeftOut, fit_sources
 from .models import resolve_model_id
-from .output_modes import OUTPUT_MODES, NamesOutputFailure, agent_name, output_spec
+from .output_modes import OUTPUT_MODES, NamesOutputFailure, Role, agent_name, output_spec
 from .prompts import (
     ANALYST_INSTRUCTIONS,
+    OUTLINER_INSTRUCTIONS,
     PLANNER_INSTRUCTIONS,
+    REFLECTOR_INSTRUCTIONS,
     SEARCHER_INSTRUCTIONS,
+    SECTION_INSTRUCTIONS,
     WEB_SEARCHER_INSTRUCTIONS,
     repeats_instructions,
 )
@@ -37,14 +40,18 @@ from .retries import STEP_RETRIES
 from .schema import (
     NOT_A_SOURCE_NUMBER,
     Budget,
+    Gap,
     NumberedSource,
     OutputMode,
     PageRead,
+    Reflection,
     ReportDraft,
+    ReportOutline,
     ResearchOptions,
     ResearchPlan,
     SearchFindings,
     SearchOutcome,
+    SectionDraft,
     citation_numbers,
     cite,
     source_key,
@@ -66,6 +73,39 @@ def _durability(
         DBOSDurability(model_step_config=MODEL_STEP_CONFIG, parallel_execution_mode=parallel_execution_mode),
         ResolveModelId(resolve),
     ]
+
+
+DepsT = TypeVar("DepsT")
+OutputT = TypeVar("OutputT")
+
+
+def _role_agent(
+    model: Model | str,
+    name: str,
+    mode: OutputMode,
+    output_type: type[OutputT],
+    deps_type: type[DepsT],
+    instructions: str,
+    *,
+    fails_as: Role,
+    capabilities: Sequence[AbstractCapability[Any]] = (),
+    durability: Sequence[AbstractCapability[Any]] | None = None,
+) -> Agent[DepsT, OutputT]:
+    """One agent of a role in one output mode, built the same way for every role: our retry counts, durable
+    model steps (`durability`, default `_durability()`), and a structure failure that names `fails_as`."""
+    return Agent(
+        model,
+        name=agent_name(name, mode),
+        output_type=output_spec(output_type, mode),
+        deps_type=deps_type,
+        instructions=instructions,
+        retries={"tools": 1, "output": 2},
+        capabilities=[
+            *(_durability() if durability is None else durability),
+            *capabilities,
+            NamesOutputFailure(fails_as, mode),
+        ],
+    )
 
 
 @dataclass
@@ -119,14 +159,14 @@ class AnalystDeps:
 
 
 def _planner(mode: OutputMode) -> Agent[PlannerDeps, ResearchPlan]:
-    agent = Agent(
+    agent = _role_agent(
         _offline.PLANNER_MODEL,
-        name=agent_name("planner", mode),
-        output_type=output_spec(ResearchPlan, mode),
-        deps_type=PlannerDeps,
-        instructions=PLANNER_INSTRUCTIONS,
-        retries={"tools": 1, "output": 2},
-        capabilities=[*_durability(), NamesOutputFailure("planner", mode)],
+        "planner",
+        mode,
+        ResearchPlan,
+        PlannerDeps,
+        PLANNER_INSTRUCTIONS,
+        fails_as="planner",
     )
     agent.output_validator(_plan_fits)
     return agent
@@ -143,14 +183,14 @@ def _plan_fits(ctx: RunContext[PlannerDeps], plan: ResearchPlan) -> ResearchPlan
 
 
 def _searcher(mode: OutputMode) -> Agent[SearchDeps, SearchFindings]:
-    agent = Agent(
+    agent = _role_agent(
         _offline.SEARCHER_MODEL,
-        name=agent_name("searcher", mode),
-        output_type=output_spec(SearchFindings, mode),
-        deps_type=SearchDeps,
-        instructions=SEARCHER_INSTRUCTIONS,
-        retries={"tools": 1, "output": 2},
-        capabilities=[*_durability(), NamesOutputFailure("search", mode)],
+        "searcher",
+        mode,
+        SearchFindings,
+        SearchDeps,
+        SEARCHER_INSTRUCTIONS,
+        fails_as="search",
     )
     agent.tool(search)
     agent.output_validator(_findings_cite_real_hits)
@@ -188,31 +228,32 @@ def _findings_cite_real_hits(ctx: RunContext[SearchDeps], findings: SearchFindin
 
 
 def _web_searcher(mode: OutputMode) -> Agent[None, SearchFindings]:
-    return Agent(
-        # Only used with real models (the `builtin` backend); the string is resolved inside the model step.
-        "google-gla:gemini-2.5-flash",
-        name=agent_name("web_searcher", mode),
-        output_type=output_spec(SearchFindings, mode),
-        instructions=WEB_SEARCHER_INSTRUCTIONS,
-        retries={"tools": 1, "output": 2},
-        capabilities=[*_durability(), NativeTool(WebSearchTool()), NamesOutputFailure("search", mode)],
+    return _role_agent(
+        # Only used with real models (the `builtin` backend); the string is resolved inside the model step,
+        # and each run passes its own search model: this is the default search model's name, for show.
+        "google-gla:gemini-3.8-flash",
+        "web_searcher",
+        mode,
+        SearchFindings,
+        type(None),
+        WEB_SEARCHER_INSTRUCTIONS,
+        fails_as="search",
+        capabilities=[NativeTool(WebSearchTool())],
     )
 
 
 def _analyst(mode: OutputMode) -> Agent[AnalystDeps, ReportDraft]:
-    agent = Agent(
+    agent = _role_agent(
         # The model publishes the report's text as it writes it, when the run asks (report_stream.py).
         PublishingModel(_offline.ANALYST_MODEL),
-        name=agent_name("analyst", mode),
-        output_type=output_spec(ReportDraft, mode),
-        deps_type=AnalystDeps,
-        instructions=ANALYST_INSTRUCTIONS,
-        retries={"tools": 1, "output": 2},
+        "analyst",
+        mode,
+        ReportDraft,
+        AnalystDeps,
+        ANALYST_INSTRUCTIONS,
+        fails_as="analyst",
         # `extra_search` starts a child workflow: sequential tool calls replay in the same order after recovery.
-        capabilities=[
-            *_durability(parallel_execution_mode="sequential", resolve=resolve_analyst_model),
-            NamesOutputFailure("analyst", mode),
-        ],
+        durability=_durability(parallel_execution_mode="sequential", resolve=resolve_analyst_model),
     )
     agent.tool(extra_search)
     agent.output_validator(_only_the_report)
@@ -260,11 +301,119 @@ def _citations_resolve(ctx: RunContext[AnalystDeps], draft: ReportDraft) -> Repo
     return draft
 
 
+def _outliner(mode: OutputMode) -> Agent[AnalystDeps, ReportOutline]:
+    """The analyst planning a long report: the same material and extra searches, an outline as answer."""
+    agent = _role_agent(
+        _offline.ANALYST_MODEL,
+        "outliner",
+        mode,
+        ReportOutline,
+        AnalystDeps,
+        OUTLINER_INSTRUCTIONS,
+        fails_as="analyst",
+        durability=_durability(parallel_execution_mode="sequential"),
+    )
+    agent.tool(extra_search)
+    agent.output_validator(_outline_sources_exist)
+    return agent
+
+
+def _outline_sources_exist(ctx: RunContext[AnalystDeps], outline: ReportOutline) -> ReportOutline:
+    """Each section keeps only numbers of real sources; a section left with none is dropped (it could
+    only be written from nothing)."""
+    known = {source.number for source in ctx.deps.sources.values()}
+    sections = []
+    for section in outline.sections:
+        numbers = [n for n in dict.fromkeys(section.sources) if n in known]
+        if numbers and section.heading.strip():
+            sections.append(section.model_copy(update={"sources": numbers}))
+    return outline.model_copy(update={"sections": sections})
+
+
+@dataclass
+class SectionDeps:
+    allowed: frozenset[int]
+    """The source numbers the section (or summary) was given: the only ones it may cite."""
+
+
+def _section_writer(mode: OutputMode) -> Agent[SectionDeps, SectionDraft]:
+    """Writes one section of a long report from its own sources (or the summary from the sections)."""
+    agent = _role_agent(
+        _offline.SECTION_MODEL,
+        "section_writer",
+        mode,
+        SectionDraft,
+        SectionDeps,
+        SECTION_INSTRUCTIONS,
+        fails_as="analyst",
+    )
+    agent.output_validator(_only_the_section)
+    agent.output_validator(_section_cites_its_sources)
+    return agent
+
+
+def _only_the_section(ctx: RunContext[SectionDeps], draft: SectionDraft) -> SectionDraft:
+    if repeats_instructions(draft.body):
+        raise ModelRetry("The section repeats your instructions; write only the section, from the sources.")
+    return draft
+
+
+def _section_cites_its_sources(ctx: RunContext[SectionDeps], draft: SectionDraft) -> SectionDraft:
+    unknown = sorted(set(citation_numbers(draft.body)) - ctx.deps.allowed)
+    if unknown:
+        listed = ", ".join(f"[{n}]" for n in unknown)
+        raise ModelRetry(f"Citations {listed} are not among this section's sources; cite only those given.")
+    return draft
+
+
+@dataclass
+class ReflectorDeps:
+    max_gaps: int
+    """Follow-up searches the next round may run (the run's breadth)."""
+    searched: frozenset[str]
+    """Queries already searched in this run: a gap asking one again is dropped."""
+
+
+MAX_GAP_CHARS = 300
+"""Longest gap description or follow-up query kept from a model's reflection."""
+
+
+def _reflector(mode: OutputMode) -> Agent[ReflectorDeps, Reflection]:
+    """Reads the findings so far against the question and plan and names the gaps (runs on the planner's
+    model: it plans the next round's searches)."""
+    agent = _role_agent(
+        _offline.REFLECTOR_MODEL,
+        "reflector",
+        mode,
+        Reflection,
+        ReflectorDeps,
+        REFLECTOR_INSTRUCTIONS,
+        fails_as="planner",
+    )
+    agent.output_validator(_new_gaps_only)
+    return agent
+
+
+def _new_gaps_only(ctx: RunContext[ReflectorDeps], reflection: Reflection) -> Reflection:
+    """Model output is held to the run's limits in code: at most `max_gaps` gaps, each with a non-empty
+    query not searched before (and not twice), each bounded in length."""
+    kept: dict[str, Gap] = {}
+    for gap in reflection.gaps:
+        query = " ".join(gap.query.split())[:MAX_GAP_CHARS]
+        if query and query not in ctx.deps.searched and query not in kept:
+            missing = " ".join(gap.missing.split())[:MAX_GAP_CHARS] or query
+            kept[query] = Gap(missing=missing, query=query)
+    return Reflection(gaps=list(kept.values())[: ctx.deps.max_gaps])
+
+
 # One agent per role and output mode (output_modes.py); each is registered with DBOS under its own name.
 PLANNERS = {mode: _planner(mode) for mode in OUTPUT_MODES}
 SEARCHERS = {mode: _searcher(mode) for mode in OUTPUT_MODES}
 WEB_SEARCHERS = {mode: _web_searcher(mode) for mode in OUTPUT_MODES}
 ANALYSTS = {mode: _analyst(mode) for mode in OUTPUT_MODES}
+REFLECTORS = {mode: _reflector(mode) for mode in OUTPUT_MODES}
+OUTLINERS = {mode: _outliner(mode) for mode in OUTPUT_MODES}
+SECTION_WRITERS = {mode: _section_writer(mode) for mode in OUTPUT_MODES}
 planner, searcher, web_searcher, analyst = (
     PLANNERS["tool"],
     SEARCHERS["tool"],

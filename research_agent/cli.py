@@ -45,7 +45,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .catalog import CorpusError, list_collections
-from .client import ForkPoint, ResearchClient
+from .client import ForkPoint, ResearchClient, new_run_id
 from .controls import PlanEditError, read_plan_file
 from .database import (
     ExecutorBusyError,
@@ -64,10 +64,12 @@ from .options import (
     read_user_file,
     resolve_options,
     validate_question,
+    validate_run_id,
 )
 from .providers import ModelConfigError
 from .schema import (
     Phase,
+    ReportLength,
     ResearchOptions,
     ResearchStatus,
     SearchProgress,
@@ -244,6 +246,8 @@ class ProgressPrinter:
         self.phase: Phase | None = None
         self.plan_shown = False
         self.searches: dict[int, SearchState] = {}
+        self.rounds_shown = 1
+        self.rounds_ended = False
 
     def __call__(self, status: ResearchStatus) -> None:
         # Early phases are announced before what they produce, later ones after the searches they close.
@@ -252,8 +256,21 @@ class ProgressPrinter:
             self._phase(status)
         self._plan(status)
         self._searches(status)
+        self._rounds(status)
         if not early:
             self._phase(status)
+
+    def _rounds(self, status: ResearchStatus) -> None:
+        """Each round after the first as it starts (the gaps it searches for), and why the rounds ended."""
+        for round_ in status.rounds[self.rounds_shown :]:
+            self.rounds_shown = round_.number
+            self.console.print(
+                f"[bold cyan]Round {round_.number}[/]: {len(round_.queries)} follow-up searches for "
+                + "; ".join(_shown(gap) for gap in round_.gaps)
+            )
+        if status.rounds_ended and not self.rounds_ended and status.options.depth > 1:
+            self.rounds_ended = True
+            self.console.print(f"[dim]Rounds ended: {_shown(status.rounds_ended)}[/]")
 
     def _phase(self, status: ResearchStatus) -> None:
         if status.phase == self.phase:
@@ -408,6 +425,28 @@ CorpusOption = Annotated[
 ]
 
 
+ReportOption = Annotated[
+    ReportLength | None,
+    typer.Option(
+        "--report",
+        help="standard, or long: outlined, then written section by section from each section's own "
+        "sources (RESEARCH_REPORT).",
+    ),
+]
+DepthOption = Annotated[
+    int | None,
+    typer.Option(
+        "--depth",
+        help="Rounds of searching: after the first, a reflection names what the findings lack and the run "
+        "searches for it, stopping early when nothing is (1-5; RESEARCH_DEPTH, default 1).",
+    ),
+]
+BreadthOption = Annotated[
+    int | None,
+    typer.Option(
+        "--breadth", help="Most follow-up searches per round after the first (1-10; RESEARCH_BREADTH)."
+    ),
+]
 ReviewPlanOption = Annotated[
     bool,
     typer.Option(
@@ -426,6 +465,9 @@ _RUN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "max_tokens": (MaxTokensOption, None),
     "max_cost": (MaxCostOption, None),
     "deadline": (DeadlineOption, None),
+    "depth": (DepthOption, None),
+    "breadth": (BreadthOption, None),
+    "report": (ReportOption, None),
 }
 """The options of a new run, shared by every command that starts runs: name -> (annotation, default)."""
 
@@ -456,6 +498,9 @@ def run_options(command: F) -> F:
             max_tokens=chosen["max_tokens"],
             max_cost=chosen["max_cost"],
             deadline=chosen["deadline"],
+            depth=chosen["depth"],
+            breadth=chosen["breadth"],
+            report=chosen["report"],
         )
         return command(*args, request=request, **kwargs)
 
@@ -501,10 +546,16 @@ def run(
             f"[green]online mode[/]: planner {_shown(options.planner_model)}, search "
             f"{_shown(options.search_model)} ({options.search_backend}), analyst {_shown(options.analyst_model)}"
         )
+    with _client(settings) as client:
+        served = client.any_worker_alive()  # any worker of this database, whatever its executor id
+    if served:
+        _submit_and_follow(settings, question, options, run_id, no_wait, as_json, in_process=False)
+        return
     from .runtime import worker  # with no worker running, this command is one: it loads the engine
 
     try:
-        with worker(settings):
+        # Not a worker for others: it runs this research only, and leaves the queued runs to workers.
+        with worker(settings, shared=False):
             err.print("[dim]no worker running: executing in this process[/]")
             _submit_and_follow(settings, question, options, run_id, no_wait, as_json, in_process=True)
     except ExecutorBusyError:
@@ -521,7 +572,14 @@ def _submit_and_follow(
     in_process: bool,
 ) -> None:
     with _client(settings) as client:
-        run_id = client.submit(question, options, run_id)
+        if in_process:
+            from .runtime import start_here  # this process is the run's worker (see `run`)
+
+            question = validate_question(question, settings)
+            run_id = validate_run_id(run_id) if run_id else new_run_id()
+            start_here(run_id, question, options)
+        else:
+            run_id = client.submit(question, options, run_id)
         err.print(f"run [bold]{_shown(run_id)}[/]")
         if no_wait and not in_process:
             out.print(run_id)
@@ -1063,7 +1121,7 @@ def rewrite(
     run_id: Annotated[str, typer.Argument(help="Run id of a completed run.")],
     analyst_model: Annotated[
         str | None,
-        typer.Option("--analyst-model", help="Model to write with, e.g. anthropic:claude-sonnet-4-5."),
+        typer.Option("--analyst-model", help="Model to write with, e.g. anthropic:claude-sonnet-5-5."),
     ] = None,
     instructions: Annotated[
         str | None, typer.Option("--instructions", help="New analysis instructions (replace the plan's).")
@@ -1152,6 +1210,22 @@ def eval_command(
             "--web", help="The web slice instead: the local web's facts, read from its pages (offline)."
         ),
     ] = False,
+    vary: Annotated[
+        str | None,
+        typer.Option(
+            "--vary",
+            help="Run the cases once per value of a run option and compare per case: depth=1,2,3 or "
+            "report=standard,long.",
+        ),
+    ] = None,
+    browsecomp: Annotated[
+        Path | None,
+        typer.Option(
+            "--browsecomp",
+            help="Score on BrowseComp-Plus instead: a folder in its layout (topics-qrels/, data/, "
+            "corpus.jsonl); --cases N runs its first N queries.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate research quality: run the dataset's questions as real runs and score every report.
 
@@ -1163,6 +1237,8 @@ def eval_command(
     settings = runner.evaluation_settings(RunRequest(question="", corpus=corpus).settings(_settings()))
     if web:
         _eval_web(settings)
+    if browsecomp is not None:
+        _eval_browsecomp(settings, browsecomp, model, cases)
     path = dataset or runner.DEFAULT_DATASET
     if not path.is_file():
         raise InputError(f"no dataset at {path}; pass --dataset FILE (YAML or JSON)")
@@ -1178,6 +1254,8 @@ def eval_command(
         + f" · corpus {_shown(options.corpus)} · {_shown(judge_note)} · runs in {_shown(redacted_url(settings.database_url))}"
     )
     started = time.monotonic()
+    if vary:
+        _eval_variants(chosen, settings, options, vary, concurrency, results)
     report = runner.run_evaluation(
         chosen, settings, options, extra_evaluators=judges, concurrency=concurrency, progress=err.is_terminal
     )
@@ -1200,6 +1278,82 @@ def _report_evaluation(report: Report, before: Report | None, results: Path, too
     if missed:
         err.print("below target: " + ", ".join(f"{name} {value:.3f}" for name, value in missed.items()))
     raise typer.Exit(1 if report.failures else 0)
+
+
+def _eval_variants(
+    chosen: Any,
+    settings: Settings,
+    options: ResearchOptions,
+    vary: str,
+    concurrency: int,
+    results: Path | None,
+) -> NoReturn:
+    """`eval --vary OPTION=V1,V2`: the cases once per value, then one table comparing them per case."""
+    from .evaluation import runner, variants
+
+    option, chosen_options = variants.parse_vary(vary, options)
+    labels = [str(getattr(o, option)) for o in chosen_options]
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    reports = []
+    for label, variant in zip(labels, chosen_options, strict=True):
+        err.print(f"{option}={_shown(label)}: {len(chosen.cases)} cases")
+        report = runner.run_evaluation(
+            chosen, settings, variant, concurrency=concurrency, label=f"{stamp}-{option}-{label}"
+        )
+        runner.save_report(report, results or runner.EVALS_DIR / "results")
+        reports.append(report)
+    table_console = out if out.is_terminal else Console(highlight=False, width=200)
+    variants.print_variants(option, labels, reports, table_console)
+    raise typer.Exit(1 if any(r.failures for r in reports) else 0)
+
+
+def _eval_browsecomp(settings: Settings, folder: Path, model: str | None, cases: str | None) -> NoReturn:
+    """`eval --browsecomp DIR`: index its collection, run its queries, print the figures per query."""
+    from .corpus import CorpusError
+    from .evaluation import browsecomp, runner
+
+    limit = None
+    if cases:
+        if not cases.isdigit():
+            raise InputError("with --browsecomp, --cases is how many queries to run (e.g. --cases 20)")
+        limit = int(cases)
+    data = browsecomp.load_browsecomp(folder)
+    try:
+        passages = browsecomp.index_browsecomp(data, settings.indexes)
+    except CorpusError as error:
+        raise InputError(str(error)) from None
+    settings = settings.model_copy(update={"corpus": browsecomp.COLLECTION})
+    options = runner.evaluation_options(settings, model)
+    err.print(
+        f"BrowseComp-Plus: {len(data.queries)} queries, {len(data.documents)} documents "
+        f"({passages} passages) as corpus {browsecomp.COLLECTION}"
+    )
+    table = Table(
+        "query", "answered", "evidence recall", "gold recall", "citation precision", "requests", "tokens"
+    )
+
+    def shown(value: float | bool | None) -> str:
+        return (
+            "-"
+            if value is None
+            else (("yes" if value else "no") if isinstance(value, bool) else f"{value:.2f}")
+        )
+
+    figures = browsecomp.run_browsecomp(data, settings, options, limit=limit)
+    for s in figures.scores:
+        table.add_row(
+            _shown(s.query_id),
+            shown(s.answered),
+            shown(s.evidence_recall),
+            shown(s.gold_recall),
+            shown(s.citation_precision),
+            str(s.requests),
+            f"{s.tokens:,}",
+        )
+    means = [figures.mean(n) for n in ("answered", "evidence_recall", "gold_recall", "citation_precision")]
+    table.add_row("average", *(shown(m) for m in means), "", "", style="bold")
+    out.print(table)
+    raise typer.Exit(0)
 
 
 def _eval_web(settings: Settings) -> NoReturn:

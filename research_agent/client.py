@@ -51,6 +51,7 @@ from .database import (
     normalized_database_url,
     validate_executor_id,
 )
+from .heartbeats import fresh_executors
 from .naming import (
     ANALYZE_WORKFLOW,
     CONTROL_WORKFLOW,
@@ -124,6 +125,11 @@ class UnreadableRunError(InputError):
     """A run stores a value deep-research never writes (see `unpickling`): it is not handed to a worker."""
 
 
+def new_run_id() -> str:
+    """A fresh run id: 12 hex digits."""
+    return uuid.uuid4().hex[:12]
+
+
 def _stored(model: type[_Stored], value: object) -> _Stored | None:
     """A value a run stored, read as `model`; None when it is not one (refused, or of another shape)."""
     try:
@@ -170,7 +176,7 @@ class ResearchClient:
     ) -> str:
         """Enqueue a run and return its id; submitting an id that exists returns it without a second run."""
         question = validate_question(question, self.settings)
-        run_id = validate_run_id(run_id) if run_id else uuid.uuid4().hex[:12]
+        run_id = validate_run_id(run_id) if run_id else new_run_id()
         self._start(run_id, RESEARCH_WORKFLOW, RESEARCH_QUEUE, options, question, options, priority=priority)
         return run_id
 
@@ -231,6 +237,10 @@ class ResearchClient:
             status.error = f"this run's stored status cannot be read safely: {event}"
         if workflow.status == WorkflowStatusString.CANCELLED.value and not status.phase.finished:
             status.phase = Phase.CANCELLED
+        elif workflow.status == WorkflowStatusString.ENQUEUED.value and not status.phase.finished:
+            # Handed back to the queue by a stopping worker: its last status says where it had got to,
+            # but it waits for a worker now, and resumes from its last completed step.
+            status.phase = Phase.QUEUED
         elif workflow.status in _FAILED and status.phase != Phase.FAILED:
             status.phase = Phase.FAILED
             status.error = status.error or self._error_of(workflow)
@@ -642,13 +652,22 @@ class ResearchClient:
         for executor_id, run_id in run_rows:  # a run can start between the two reads: no count row yet
             info = found.setdefault(executor_id, ExecutorInfo(executor_id=executor_id, alive=False))
             info.pending_runs.append(run_id)
+        for executor_id in fresh_executors(system_database(self._client).engine):  # none run yet
+            found.setdefault(executor_id, ExecutorInfo(executor_id=executor_id, alive=False))
         for info in found.values():
             info.alive = executor_is_busy(self.settings, info.executor_id)
         return sorted(found.values(), key=lambda info: info.executor_id)
 
+    def live_workers(self) -> list[str]:
+        """The executor ids of the workers serving this database's queues now, whatever host they run on:
+        a fresh heartbeat, confirmed by the executor's lock (a worker killed a moment ago still has a
+        fresh row, never the lock). A command running its own research in-process is not one."""
+        beating = fresh_executors(system_database(self._client).engine)
+        return [executor_id for executor_id in beating if executor_is_busy(self.settings, executor_id)]
+
     def any_worker_alive(self) -> bool:
         """Whether some worker (this install's or another sharing the database) will pick up queued work."""
-        return executor_is_busy(self.settings) or any(e.alive for e in self.executors())
+        return bool(self.live_workers())
 
     def recover(self, executor_id: str) -> RecoveryResult:
         """Hand a dead executor's unfinished workflows back to the queues, for any live worker to resume.

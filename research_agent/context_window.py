@@ -179,13 +179,15 @@ def fit_analyst_material(
     numbered: dict[str, NumberedSource],
     corpus: str,
     options: ResearchOptions,
+    task: str = "report",
 ) -> AnalystMaterial:
-    """The analyst's prompt over `outcomes`, cut to fit `options.analyst_context_tokens` when it is set.
+    """The analyst's prompt over `outcomes` (`task`: the report, or a long report's outline), cut to fit
+    `options.analyst_context_tokens` when it is set.
 
     Raises `ContextTooSmallError` when even the question, the plan and the searches' summaries do not fit."""
     context = options.analyst_context_tokens
     if context is None:
-        return AnalystMaterial(analyst_prompt(question, plan, outcomes, numbered, corpus))
+        return AnalystMaterial(analyst_prompt(question, plan, outcomes, numbered, corpus, task))
     extras = options.max_extra_searches
     extra_room = context // EXTRA_SHARE if extras else 0
     room = context - context // ANSWER_SHARE - extra_room - _fixed_tokens()
@@ -195,7 +197,7 @@ def fit_analyst_material(
     def prompt_after(made: int) -> tuple[str, LeftOut]:
         kept, left_out = _after(by_number, cuts[:made])
         shown = {key: kept[source.number] for key, source in numbered.items() if source.number in kept}
-        return analyst_prompt(question, plan, outcomes, shown, corpus), left_out
+        return analyst_prompt(question, plan, outcomes, shown, corpus, task), left_out
 
     made = _fewest_cuts(len(cuts), lambda made: estimate_tokens(prompt_after(made)[0]) <= room)
     if made is None:

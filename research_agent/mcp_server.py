@@ -36,7 +36,7 @@ from ._mcp_progress import ProgressTracker, error_text, progress_line, report_te
 from .client import ResearchClient
 from .database import executor_id_of, executor_is_busy
 from .options import InputError, RunNotFoundError, RunRequest, validate_run_id
-from .schema import Phase, ResearchOptions, ResearchStatus, RunSummary, without_controls
+from .schema import Phase, ReportLength, ResearchOptions, ResearchStatus, RunSummary, without_controls
 from .settings import SearchBackendName, Settings
 from .supervisor import WorkerSupervisor
 
@@ -75,12 +75,19 @@ class RunProgress(BaseModel):
     error: str | None = None
 
 
+DEEP_ROUNDS = 2
+"""Rounds of searching a `deep` research has at least: a second round searches for what the first lacked."""
+
+
 def with_depth(options: ResearchOptions, depth: Depth) -> ResearchOptions:
-    """`options` with the number of searches `depth` asks for."""
+    """`options` with the number of searches `depth` asks for (and, for `deep`, a round of follow-ups)."""
     searches = _DEPTHS[depth]
     if searches is None:
         return options
-    return options.model_copy(update={"max_searches": searches[0], "max_extra_searches": searches[1]})
+    update: dict[str, int] = {"max_searches": searches[0], "max_extra_searches": searches[1]}
+    if depth == "deep":
+        update["depth"] = max(options.depth, DEEP_ROUNDS)
+    return options.model_copy(update=update)
 
 
 # --- the tools ---------------------------------------------------------------------------------------------
@@ -139,7 +146,8 @@ def build_server(
             Depth,
             Field(
                 description="quick: 2 searches; standard: the configured number (5 unless changed); "
-                "deep: 10 searches and up to 4 extra ones while writing."
+                "deep: 10 searches, then a second round searching for what they lacked, and up to 4 "
+                "extra ones while writing."
             ),
         ] = "standard",
         run_id: Annotated[
@@ -183,6 +191,13 @@ def build_server(
             bool | None,
             Field(description="True: built-in offline models over local documents. Default: configured."),
         ] = None,
+        report: Annotated[
+            ReportLength | None,
+            Field(
+                description="'long': the report is outlined, then written section by section, each from "
+                "its own sources. Default: configured (standard)."
+            ),
+        ] = None,
         wait_seconds: Annotated[
             float | None,
             Field(
@@ -213,6 +228,7 @@ def build_server(
             max_cost=max_cost,
             deadline=deadline,
             run_id=run_id,
+            report=report,
         )
         try:
             cleaned, options, _ = request.resolve(settings)

@@ -4,6 +4,8 @@ A real model is built inside the DBOS model step from the run's model string (th
 `ResolveModelId` capability), so API keys never enter workflow inputs. Provider SDK retries are switched
 off: DBOS step retries are the one retry layer. Which providers exist and what keys they need is
 `providers.py`.
+A model is built for every request, so its SDK's HTTP client gets the process's one TLS context
+(`tls.py`) instead of loading the CA bundle again each time.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 from . import engine_settings
 from .providers import OFFLINE, PROVIDERS, check_online_models, split_model_id
 from .settings import Settings
+from .tls import shared_tls_context
 
 if TYPE_CHECKING:  # pydantic-ai is slow to import
     from pydantic_ai.models import Model
@@ -24,22 +27,29 @@ def build_model(model_id: str, settings: Settings) -> Model:
     check_online_models(settings, [model_id])
     key = settings.secret(PROVIDERS[provider_name].setting)
     if provider_name == "anthropic":
-        from anthropic import AsyncAnthropic
+        from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
         from pydantic_ai.models.anthropic import AnthropicModel
         from pydantic_ai.providers.anthropic import AnthropicProvider
 
-        client = AsyncAnthropic(api_key=key, max_retries=0)
+        client = AsyncAnthropic(
+            api_key=key, max_retries=0, http_client=DefaultAsyncHttpxClient(verify=shared_tls_context())
+        )
         return AnthropicModel(name, provider=AnthropicProvider(anthropic_client=client))
     if provider_name in ("google-gla", "google", "gemini"):
         from pydantic_ai.models.google import GoogleModel
         from pydantic_ai.providers.google import GoogleProvider
 
         return GoogleModel(name, provider=GoogleProvider(api_key=key))
-    from openai import AsyncOpenAI
+    from openai import AsyncOpenAI, DefaultAsyncHttpxClient
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
 
-    openai_client = AsyncOpenAI(api_key=key or "not-needed", base_url=settings.openai_base_url, max_retries=0)
+    openai_client = AsyncOpenAI(
+        api_key=key or "not-needed",
+        base_url=settings.openai_base_url,
+        max_retries=0,
+        http_client=DefaultAsyncHttpxClient(verify=shared_tls_context()),
+    )
     return OpenAIChatModel(name, provider=OpenAIProvider(openai_client=openai_client))
 
 

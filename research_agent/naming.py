@@ -23,11 +23,18 @@ PLAN_WORKFLOW = "plan_research"
 SEARCH_WORKFLOW = "run_search"
 ANALYZE_WORKFLOW = "analyze_findings"
 CONTROL_WORKFLOW = "await_control"
+SECTION_WORKFLOW = "write_section"
 REPORT_TEXT_STREAM = "report_text"
 """The DBOS stream of the analysis workflow (`analyze_workflow_id`) carrying the report's text as written."""
 
-CHILD_SUFFIX = re.compile(r"-(plan|analyze|control|grace|search-(\d+)|extra-(\d+))$")
+REFLECT_WORKFLOW = "reflect_on_findings"
+
+CHILD_SUFFIX = re.compile(
+    r"-(plan|analyze|control|grace|section-\d+|search-(\d+)|extra-(\d+)"
+    r"|r(\d+)-(?:search-(\d+)|(reflect)))$"
+)
 _CHILD_PHASES = {"plan": Phase.PLANNING, "analyze": Phase.ANALYZING}
+_SECTION = "section-"
 
 
 def plan_workflow_id(run_id: str) -> str:
@@ -38,12 +45,28 @@ def search_workflow_id(run_id: str, index: int) -> str:
     return f"{run_id}-search-{index}"
 
 
+def round_search_workflow_id(run_id: str, round_number: int, index: int) -> str:
+    """Search `index` (from 1) of round `round_number` (from 2): `{run}-r2-search-1`. Round 1's searches
+    keep their ids (`search_workflow_id`), so a run of one round looks as it always did."""
+    return f"{run_id}-r{round_number}-search-{index}"
+
+
+def reflect_workflow_id(run_id: str, round_number: int) -> str:
+    """The reflection on the findings that chooses the searches of round `round_number` (from 2)."""
+    return f"{run_id}-r{round_number}-reflect"
+
+
 def analyze_workflow_id(run_id: str) -> str:
     return f"{run_id}-analyze"
 
 
 def extra_workflow_id(run_id: str, index: int) -> str:
     return f"{run_id}-extra-{index}"
+
+
+def section_workflow_id(run_id: str, index: int) -> str:
+    """The child workflow that writes section `index` (from 1) of a long report."""
+    return f"{run_id}-section-{index}"
 
 
 def control_workflow_id(run_id: str) -> str:
@@ -71,7 +94,9 @@ class WorkflowRef:
     search_index: int | None = None
     extra: bool = False
     kind: str = "run"
-    """run, plan, search, extra, analyze, control or grace."""
+    """run, plan, search, extra, analyze, section (of a long report), control, grace or reflect."""
+    round: int | None = None
+    """The round of searches a search or reflection belongs to (1 for the plan's searches)."""
 
     @classmethod
     def parse(cls, workflow_id: str) -> WorkflowRef:
@@ -79,15 +104,18 @@ class WorkflowRef:
         match = CHILD_SUFFIX.search(workflow_id)
         if match is None:
             return cls(workflow_id=workflow_id, run_id=workflow_id)
-        kind, search, extra = match.groups()
-        index = search or extra
+        kind, search, extra, round_number, round_search, reflect = match.groups()
+        index = search or extra or round_search
+        if round_number is not None:
+            kind = "reflect" if reflect else "search"
         return cls(
             workflow_id=workflow_id,
             run_id=workflow_id[: match.start()],
-            phase=_CHILD_PHASES.get(kind, Phase.SEARCHING),
+            phase=Phase.ANALYZING if kind.startswith(_SECTION) else _CHILD_PHASES.get(kind, Phase.SEARCHING),
             search_index=int(index) if index else None,
             extra=extra is not None,
-            kind="search" if search else "extra" if extra else kind,
+            kind="search" if search else "extra" if extra else kind.split("-")[0],
+            round=int(round_number) if round_number else 1 if search else None,
         )
 
 

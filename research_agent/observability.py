@@ -45,6 +45,7 @@ WORKFLOW_ID = "research.workflow_id"
 PHASE = "research.phase"
 SEARCH_INDEX = "research.search_index"
 EXTRA_SEARCH = "research.extra_search"
+ROUND = "research.round"
 
 REDACTED = "[REDACTED]"
 
@@ -92,6 +93,8 @@ class RunAttributesProcessor(SpanProcessor):
         if ref.search_index is not None:
             span.set_attribute(SEARCH_INDEX, ref.search_index)
             span.set_attribute(EXTRA_SEARCH, ref.extra)
+        if ref.round is not None:
+            span.set_attribute(ROUND, ref.round)
 
     def on_end(self, span: ReadableSpan) -> None:
         pass

@@ -26,7 +26,7 @@ from .providers import (
     offline_reason,
     supports_native_web_search,
 )
-from .schema import ResearchOptions, byte_size, without_controls
+from .schema import MAX_BREADTH, MAX_DEPTH, ReportLength, ResearchOptions, byte_size, without_controls
 from .settings import SearchBackendName, Settings
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
@@ -94,7 +94,7 @@ def validate_model_name(model: str, flag: str) -> str:
     if not model.strip() or len(model) > MAX_MODEL_NAME_CHARS or without_controls(model) != model:
         raise InputError(
             f"{flag} must be provider:model in at most {MAX_MODEL_NAME_CHARS} characters, "
-            "e.g. anthropic:claude-sonnet-4-5"
+            "e.g. anthropic:claude-sonnet-5-5"
         )
     return model.strip()
 
@@ -184,13 +184,15 @@ def resolve_options(
     max_tokens: int | None = None,
     deadline: float | None = None,
     max_cost: float | None = None,
+    depth: int | None = None,
+    breadth: int | None = None,
 ) -> tuple[ResearchOptions, str | None]:
     """The options of a new run and, when offline was chosen automatically, why.
 
     Offline is used when asked for, or (unset) when a key the configured models need is missing.
     `review_plan` makes the run wait for approval of its plan (RESEARCH_REVIEW_TIMEOUT bounds the wait).
-    The budget (`max_requests`, `max_tokens`, `max_cost`) and `deadline` default to the settings of the same
-    names. The models' prices are fixed here, with the run: a cost budget needs a price for each model.
+    The budget (`max_requests`, `max_tokens`, `max_cost`), `deadline`, `depth` (rounds of searching) and
+    `breadth` (follow-up searches a round) default to the settings of the same names. The models' prices are fixed here, with the run: a cost budget needs a price for each model.
     """
     for name, value in (
         ("--max-requests", max_requests),
@@ -200,6 +202,9 @@ def resolve_options(
     ):
         if value is not None and value <= 0:
             raise InputError(f"{name} must be above 0 (got {value:g}); leave it out for no limit")
+    for name, value, most in (("--depth", depth, MAX_DEPTH), ("--breadth", breadth, MAX_BREADTH)):
+        if value is not None and not 1 <= value <= most:
+            raise InputError(f"{name} must be from 1 to {most} (got {value}); leave it out for the setting's")
     wanted, reason = _goes_offline(settings, offline)
     backend = _search_backend(settings, search_backend or settings.search_backend, wanted)
     if not wanted:
@@ -247,6 +252,9 @@ def resolve_options(
         search_output_mode=settings.search_output_mode,
         analyst_output_mode=settings.analyst_output_mode,
         analyst_context_tokens=settings.analyst_context_tokens,
+        report=settings.report,
+        depth=depth if depth is not None else settings.depth,
+        breadth=breadth if breadth is not None else settings.breadth,
         stream_report=settings.stream_report,
     )
     return options, reason
@@ -267,7 +275,15 @@ class RunRequest(BaseModel):
     max_tokens: int | None = None
     deadline: float | None = None
     max_cost: float | None = Field(default=None, description="US dollars; None: RESEARCH_MAX_COST.")
+    depth: int | None = Field(default=None, description="Rounds of searching; None: RESEARCH_DEPTH.")
+    breadth: int | None = Field(
+        default=None, description="Most follow-up searches per round; None: RESEARCH_BREADTH."
+    )
     run_id: str | None = Field(default=None, description="Chosen by the client; generated when None.")
+    report: ReportLength | None = Field(
+        default=None,
+        description="standard or long (outlined, written section by section); None: RESEARCH_REPORT.",
+    )
 
     def resolve(self, settings: Settings) -> tuple[str, ResearchOptions, str | None]:
         """The cleaned question, the run's options and, when offline was chosen automatically, why.
@@ -288,9 +304,14 @@ class RunRequest(BaseModel):
             max_tokens=self.max_tokens,
             deadline=self.deadline,
             max_cost=self.max_cost,
+            depth=self.depth,
+            breadth=self.breadth,
         )
         return question, options, reason
 
     def settings(self, settings: Settings) -> Settings:
-        """`settings` with this request's corpus applied (checked against the known collections later)."""
+        """`settings` with this request's corpus (checked against the known collections later) and report
+        length applied."""
+        if self.report is not None:
+            settings = settings.model_copy(update={"report": self.report})
         return settings.model_copy(update={"corpus": self.corpus}) if self.corpus else settings

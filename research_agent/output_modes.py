@@ -4,9 +4,11 @@ Small local models (served by Ollama, vLLM or llama.cpp) are often weak at tool 
 call they answer in words, or call it with broken arguments. So each role's output mode is a setting
 (`RESEARCH_PLANNER_OUTPUT_MODE`, `_SEARCH_`, `_ANALYST_`) recorded in the run's options:
 
-- `tool` (the default): pydantic-ai's own choice, a tool call for every provider we build. pydantic-ai
-  itself falls back to prompted output where a provider cannot combine an output tool with its built-in
-  web search (Gemini before 3), as it did before modes existed.
+- `tool` (the default): pydantic-ai's own choice, a tool call for most models. pydantic-ai itself falls
+  back to prompted output where a provider cannot combine an output tool with its built-in web search
+  (Gemini before 3), as it did before modes existed, and asks Claude models that think by default (Sonnet
+  5.5, the default planner and analyst) for native JSON-schema output, since a forced tool call would stop
+  them thinking. tests/test_protocols.py proves each of these paths on the wire.
 - `native`: pydantic-ai's `NativeOutput`, the server's JSON-schema response format (OpenAI's
   `response_format`, which vLLM, llama.cpp and Ollama also take).
 - `prompted`: pydantic-ai's `PromptedOutput`, the schema in the instructions and the JSON read from the text.

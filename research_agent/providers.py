@@ -43,7 +43,7 @@ def split_model_id(model_id: str) -> tuple[str, str]:
     provider, _, name = model_id.partition(":")
     if not name:
         raise ModelConfigError(
-            f"model {model_id!r} is not of the form provider:model (for example anthropic:claude-sonnet-4-5)"
+            f"model {model_id!r} is not of the form provider:model (for example anthropic:claude-sonnet-5-5)"
         )
     if provider not in PROVIDERS:
         known = ", ".join(sorted(PROVIDERS))

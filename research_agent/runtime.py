@@ -16,11 +16,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dbos import DBOS, DBOSClient, DBOSConfig
+from dbos import DBOS, DBOSClient, DBOSConfig, SetWorkflowID, SetWorkflowTimeout
 from pydantic import BaseModel, Field
 
 from . import __version__, _logging, engine_settings
-from ._dbos import hand_back, read_pickles_safely, system_database
+from ._dbos import (
+    hand_back,
+    read_pickles_safely,
+    remove_queue_waker,
+    system_database,
+    workflows_running_here,
+)
+from ._queue_wakeups import IDLE_POLL_SECONDS, queue_wakeups
+from .controls import DEADLINE_MARGIN
 from .database import (
     check_database,
     executor_id_of,
@@ -29,8 +37,10 @@ from .database import (
     sqlite_path,
     validate_executor_id,
 )
+from .heartbeats import Heartbeat
 from .naming import RESEARCH_QUEUE, SEARCH_QUEUE
 from .observability import configure_observability, flush_local_spans, tracing_enabled
+from .schema import ResearchOptions
 from .settings import APP_NAME, Settings
 
 
@@ -105,31 +115,43 @@ def _stop(settings: Settings, executor_id: str, drain_seconds: float) -> list[st
 
 @contextmanager
 def worker(
-    settings: Settings, executor_id: str | None = None, drain_seconds: float = 0
+    settings: Settings, executor_id: str | None = None, drain_seconds: float = 0, *, shared: bool = True
 ) -> Iterator[WorkerInfo]:
     """Run a DBOS worker in this process for the duration of the block.
 
     Takes the executor lock, launches DBOS (which recovers this executor's unfinished runs) and listens to
-    the `research` queue. Yields the worker's `WorkerInfo`. On the way out it stops taking work, gives
-    running work `drain_seconds` to finish, and hands what is left back to the queues (listed in the
-    info's `handed_back`) before letting go of the lock.
+    the `research` and `search` queues. Yields the worker's `WorkerInfo`. On the way out it stops taking
+    work, gives running work `drain_seconds` to finish, and hands what is left back to the queues (listed
+    in the info's `handed_back`) before letting go of the lock.
+
+    `shared=False` is a command running its own research in-process (`run` with no worker alive): it
+    does not take runs from the `research` queue (its own starts with `start_here`) and writes no
+    heartbeat, so clients do not count it as a worker. It still takes searches from the `search` queue,
+    where its run's searches wait, and DBOS's internal queue, which every DBOS process listens to.
     """
     from . import workflows  # noqa: F401  # registers the workflows before launch
 
     executor = validate_executor_id(executor_id) if executor_id else executor_id_of(settings)
     check_database(settings)
+    database = sqlite_path(settings.database_url)
     with executor_lock(settings, executor, wait=2), engine_settings.use(settings):
         _quiet_libraries(settings)
         configure_observability(settings)  # before DBOS, so its spans and pydantic-ai's share one trace
         read_pickles_safely()  # before DBOS reads a row: recovery reads inputs and step results at once
         DBOS(config=dbos_config(settings, executor))
+        if not shared:
+            DBOS.listen_queues([SEARCH_QUEUE])
+        watcher = queue_wakeups(database, settings.queue_poll_interval, workflows_running_here)
+        # With wake-ups (SQLite) the queues are polled slowly while idle; on Postgres at the fast interval.
+        poll = IDLE_POLL_SECONDS if watcher is not None else settings.queue_poll_interval
         info = WorkerInfo(executor_id=executor, database=normalized_database_url(settings))
+        heartbeat = Heartbeat(settings, executor) if shared else None
         try:
             DBOS.launch()
             DBOS.register_queue(
                 RESEARCH_QUEUE,
                 worker_concurrency=settings.worker_concurrency,
-                polling_interval_sec=settings.queue_poll_interval,
+                polling_interval_sec=poll,
                 on_conflict="always_update",
             )
             # Every search of every run goes through this queue, so provider limits hold across workers.
@@ -137,15 +159,37 @@ def worker(
                 SEARCH_QUEUE,
                 global_concurrency=settings.search_concurrency,
                 limiter={"limit": settings.search_rate_limit, "period": settings.search_rate_period},
-                polling_interval_sec=settings.queue_poll_interval,
+                polling_interval_sec=poll,
                 on_conflict="always_update",
             )
+            if watcher is not None:
+                watcher.start()
+            if heartbeat is not None:
+                heartbeat.start()  # last: a client that sees the beat finds the queues listened to
             yield info
         finally:
+            if heartbeat is not None:
+                heartbeat.stop()
+            if watcher is not None:
+                watcher.stop()
             try:
                 info.handed_back = _stop(settings, executor, drain_seconds)
             except Exception as error:  # the worker is stopping anyway: report it, don't mask why
                 info.hand_back_error = (
                     str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
                 )
+            finally:
+                remove_queue_waker()
             flush_local_spans()  # the last spans of this worker's runs, before the next worker's database
+
+
+def start_here(run_id: str, question: str, options: ResearchOptions) -> None:
+    """Start run `run_id` in this process's DBOS, not through the `research` queue (a `shared=False`
+    worker). Bounded by the run's deadline like a queued run; a run that exists already is left alone."""
+    from .workflows import deep_research
+
+    if DBOS.get_workflow_status(run_id) is not None:
+        return
+    timeout = None if options.deadline is None else options.deadline + DEADLINE_MARGIN
+    with SetWorkflowID(run_id), SetWorkflowTimeout(timeout):
+        DBOS.start_workflow(deep_research, question, options)

@@ -21,6 +21,8 @@ NOT_A_SOURCE_NUMBER = 0
 _CITATION_DIGITS = 9
 STATUS_EVENT = "status"
 """Name of the DBOS event under which a run publishes its `ResearchStatus`."""
+ReportLength = Literal["standard", "long"]
+"""How a report is written: in one answer, or outlined and then written section by section."""
 OutputMode = Literal["tool", "native", "prompted"]
 """How an agent gives its structured answer: a tool call, the provider's JSON-schema mode, or JSON asked for
 in the instructions and read from its text (for models weak at tool calling)."""
@@ -60,6 +62,12 @@ class ModelPrice(BaseModel):
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         return (input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok) / 1_000_000
+
+
+MAX_DEPTH = 5
+"""Most rounds of searching a run may have."""
+MAX_BREADTH = 10
+"""Most follow-up searches one round may run."""
 
 
 class ResearchOptions(BaseModel):
@@ -105,6 +113,14 @@ class ResearchOptions(BaseModel):
     """How each role's model gives its structured answer; recorded so a recovered run asks the same way."""
     analyst_context_tokens: int | None = None
     """The analyst model's context window in tokens: its material is trimmed to fit; None: never trimmed."""
+    depth: int = Field(default=1, ge=1, le=MAX_DEPTH)
+    """Rounds of searching: 1 searches the plan once; each further round searches for the gaps a reflection
+    on the findings so far names, and the run stops early when none is left."""
+    breadth: int = Field(default=4, ge=1, le=MAX_BREADTH)
+    """Most follow-up searches one round after the first may run."""
+    report: ReportLength = "standard"
+    """`long`: the analyst outlines the report, then each section is written in its own recorded child
+    workflow from only the sources the outline gives it (`workflows.write_long_report`)."""
     stream_report: bool = True
     """The analyst's model streams and the report's text is published as written (`report_stream.py`);
     the recorded steps are the same either way."""
@@ -291,6 +307,42 @@ def cite(numbered: dict[str, NumberedSource], source: Source) -> NumberedSource:
     return numbered[source.key]
 
 
+class OutlineSection(BaseModel):
+    """One section of a long report as the analyst's outline plans it."""
+
+    heading: str = Field(description="The section's heading, a few words.")
+    focus: str = Field(default="", description="What the section must say, in one sentence.")
+    sources: list[int] = Field(
+        default_factory=list, description="The numbers of the sources this section is written from."
+    )
+
+
+class ReportOutline(BaseModel):
+    """The analyst's plan of a long report: its title and its sections, each with its own sources."""
+
+    title: str
+    sections: list[OutlineSection] = Field(
+        default_factory=list,
+        description="The sections in reading order; none when the sources do not answer the question.",
+    )
+
+
+class SectionDraft(BaseModel):
+    """One section of a long report (or its summary): Markdown without the heading, citing sources as [n]."""
+
+    body: str = Field(description="Markdown text; every factual sentence ends with citations like [1].")
+
+
+class SectionOutcome(BaseModel):
+    """Result of one `write_section` child workflow."""
+
+    index: int
+    heading: str
+    body: str
+    sources: list[int] = Field(default_factory=list, description="The source numbers its writer was shown.")
+    usage: Usage = Field(default_factory=lambda: Usage())
+
+
 class ReportDraft(BaseModel):
     """The analyst's output: a Markdown report citing sources as [n]."""
 
@@ -434,6 +486,53 @@ class SearchOutcome(BaseModel):
     finished_at: datetime | None = None
 
 
+class Gap(BaseModel):
+    """Something the question asks that the findings so far lack, and the search that should find it."""
+
+    missing: str = Field(description="What is missing, in a few words (e.g. 'Peru: inflation rate').")
+    query: str = Field(description="The follow-up search query that should find it.")
+
+
+class Reflection(BaseModel):
+    """The reflecting agent's output: what the findings still lack, most important first (none: done)."""
+
+    gaps: list[Gap] = Field(
+        default_factory=list,
+        description="The gaps left, most important first; empty when the findings answer the question.",
+    )
+
+
+class ReflectionOutcome(BaseModel):
+    """Result of one `reflect_on_findings` child workflow: the reflection and what it cost."""
+
+    reflection: Reflection
+    usage: Usage = Field(default_factory=Usage)
+
+
+class RoundState(StrEnum):
+    SEARCHING = "searching"
+    REFLECTING = "reflecting"
+    """Its searches have ended; the reflection on the findings so far is running."""
+    DONE = "done"
+    STOPPED = "stopped"
+    """Cut short: the run was told to finish, or reached its deadline."""
+
+
+class RoundProgress(BaseModel):
+    """One round of searches as the status shows it: round 1 searches the plan, each later one the gaps
+    the reflection after the round before found."""
+
+    number: int
+    state: RoundState = RoundState.SEARCHING
+    queries: list[str] = Field(default_factory=list)
+    gaps: list[str] = Field(
+        default_factory=list, description="What this round searches for (empty for round 1: the plan)."
+    )
+    gaps_left: list[str] = Field(
+        default_factory=list, description="What the reflection after this round still found missing."
+    )
+
+
 class RewriteRequest(BaseModel):
     """A new report over a finished run's search results (`deep-research rewrite`)."""
 
@@ -509,6 +608,9 @@ class AnalysisOutcome(BaseModel):
     extra_searches: list[SearchOutcome] = Field(default_factory=list)
     analyst_model: str | None = Field(default=None, description="The model that wrote it; None: the run's.")
     rewrite: RewriteRequest | None = Field(default=None, description="Set when this is a rewrite's report.")
+    outline: ReportOutline | None = Field(
+        default=None, description="A long report's outline (None: written in one answer)."
+    )
 
 
 class SearchProgress(BaseModel):
@@ -528,6 +630,7 @@ class SearchProgress(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     extra: bool = False
+    round: int = Field(default=1, description="The round of searches it belongs to (1: the plan's).")
 
 
 class ResearchStatus(BaseModel):
@@ -568,6 +671,12 @@ class ResearchStatus(BaseModel):
         "is then partial and says what is missing.",
     )
     deadline_at: datetime | None = Field(default=None, description="When the run's deadline passes.")
+    rounds: list[RoundProgress] = Field(
+        default_factory=list, description="The rounds of searches so far (one unless options.depth > 1)."
+    )
+    rounds_ended: str | None = Field(
+        default=None, description="Why no further round of searches ran (no gap left, depth reached, ...)."
+    )
     rewrite: RewriteRequest | None = Field(
         default=None, description="Set on a rewrite: the run whose searches it reused, and what changed."
     )

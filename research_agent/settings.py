@@ -24,7 +24,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .domains import normalize_domains
-from .schema import ModelPrice, OutputMode
+from .schema import ModelPrice, OutputMode, ReportLength
 
 SearchBackendName = Literal["auto", "builtin", "duckduckgo", "tavily", "searxng", "corpus"]
 
@@ -139,13 +139,13 @@ class Settings(BaseSettings):
         "(default: a SQLite file in data_dir, WAL mode).",
     )
     planner_model: str = Field(
-        default="anthropic:claude-sonnet-4-5", description="provider:model that writes the research plan."
+        default="anthropic:claude-sonnet-5-5", description="provider:model that writes the research plan."
     )
     search_model: str = Field(
-        default="google-gla:gemini-2.5-flash", description="provider:model that runs each search."
+        default="google-gla:gemini-3.8-flash", description="provider:model that runs each search."
     )
     analyst_model: str = Field(
-        default="anthropic:claude-sonnet-4-5", description="provider:model that writes the report."
+        default="anthropic:claude-sonnet-5-5", description="provider:model that writes the report."
     )
     planner_output_mode: OutputMode = Field(
         default="tool",
@@ -163,6 +163,11 @@ class Settings(BaseSettings):
         ge=2048,
         description="The analyst model's context window in tokens (Ollama's num_ctx, vLLM's --max-model-len, "
         "llama.cpp's -c): its material is trimmed to fit, least relevant passages first; unset: never trimmed.",
+    )
+    report: ReportLength = Field(
+        default="standard",
+        description="standard (the analyst writes the report in one answer) or long (it outlines the report, "
+        "then each section is written in its own recorded step from only the sources the outline gives it).",
     )
     stream_report: bool = Field(
         default=True,
@@ -182,6 +187,11 @@ class Settings(BaseSettings):
         default="https://api.tavily.com",
         description="Base address of Tavily's API (change it only for a proxy or a stand-in).",
     )
+    duckduckgo_url: str = Field(
+        default="https://html.duckduckgo.com",
+        description="Base address of DuckDuckGo's HTML search page, which the duckduckgo backend posts its "
+        "form to at /html/ (change it only for a proxy or a stand-in).",
+    )
     corpus: str = Field(
         default="auto",
         description="Collection the corpus backend searches: 'auto' (the bundled one each question fits best), "
@@ -197,6 +207,19 @@ class Settings(BaseSettings):
     )
     max_searches: int = Field(default=5, ge=1, le=20, description="Most search steps a plan may hold.")
     max_results: int = Field(default=5, ge=1, le=20, description="Sources kept per search.")
+    depth: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Rounds of searching: after the first, a reflection on the findings names what is still "
+        "missing and the run searches for it, up to this many rounds (1: search the plan once; --depth).",
+    )
+    breadth: int = Field(
+        default=4,
+        ge=1,
+        le=10,
+        description="Most follow-up searches one round after the first runs (--breadth).",
+    )
     max_extra_searches: int = Field(
         default=2, ge=0, le=10, description="Most extra searches the analyst may run per report."
     )
@@ -268,7 +291,13 @@ class Settings(BaseSettings):
         description="Identity of this worker; a dead worker's runs resume under the same id. "
         "Default: this host's name and a name kept in the data directory.",
     )
-    worker_concurrency: int = Field(default=4, ge=1, description="Runs one worker executes at once.")
+    worker_concurrency: int = Field(
+        default=16,
+        ge=1,
+        description="Runs one worker executes at once. A run mostly waits for its models, so one worker holds "
+        "many; 16 keeps a worker near half a core with models answering in ~10 s (bench/concurrent_runs.py). "
+        "Lower it for fast local models, raise it (or add workers) for slow ones.",
+    )
     search_concurrency: int = Field(
         default=8, ge=1, description="Searches running at once across all workers (the `search` queue)."
     )
@@ -280,8 +309,9 @@ class Settings(BaseSettings):
         default=0.05,
         gt=0,
         le=10,
-        description="Seconds between a worker's polls of its queues: the most a queued run or search waits "
-        "for a free worker to notice it (each poll is one small query per queue).",
+        description="Seconds between a worker's polls of its queues while it runs work (on SQLite, also how "
+        "often an idle worker looks for a write to the database, without a query, and polls only then; "
+        "idle, it polls every second): about the most a queued run or search waits for a free worker.",
     )
     shutdown_grace: float = Field(
         default=10.0,
@@ -334,6 +364,12 @@ class Settings(BaseSettings):
     fault_seed: int = Field(
         default=0, description="Drills: which calls fail (the same seed fails the same calls)."
     )
+    ui_push_updates: bool = Field(
+        default=True,
+        description="The web UI reruns the worker panel and a live run's page when what they show changes "
+        "(one shared poll for every open tab); false: every tab polls each second instead (costs ~5–15 % of a "
+        "core a tab).",
+    )
     log_level: str = Field(default="WARNING", description="Log level of DBOS and the application.")
     tracing: bool | None = Field(
         default=None,
@@ -369,7 +405,7 @@ class Settings(BaseSettings):
     )
 
     judge_model: str = Field(
-        default="anthropic:claude-sonnet-4-5",
+        default="anthropic:claude-sonnet-5-5",
         description="provider:model of the LLM judge in `deep-research eval`; the judge runs only when this "
         "model's key is set (empty: never).",
     )
@@ -429,7 +465,7 @@ class Settings(BaseSettings):
     def _model_has_provider(cls, value: str) -> str:
         if ":" not in value or not all(part.strip() for part in value.split(":", 1)):
             raise ValueError(
-                f"expected 'provider:model' (for example anthropic:claude-sonnet-4-5), got {value!r}"
+                f"expected 'provider:model' (for example anthropic:claude-sonnet-5-5), got {value!r}"
             )
         return value.strip()
 

@@ -22,16 +22,23 @@ def epoch_ms(value: int | None) -> datetime | None:
 
 
 def lane_of(workflow: WorkflowStatus, run_id: str) -> str:
-    """The row a workflow gets in the timeline: run, plan, search 2, analysis, extra search 1."""
+    """The row a workflow gets in the timeline: run, plan, search 2, round 2 reflection, round 2 search 1,
+    analysis, extra search 1."""
     if workflow.workflow_id == run_id:
         return "run"
     ref = WorkflowRef.parse(workflow.workflow_id)
     if ref.kind == "run":
         return workflow.name
+    if ref.kind == "search" and ref.round and ref.round > 1:
+        return f"round {ref.round} search {ref.search_index}"
     if ref.kind == "search":
         return f"search {ref.search_index}"
+    if ref.kind == "reflect":
+        return f"round {ref.round} reflection"
     if ref.kind == "extra":
         return f"extra search {ref.search_index}"
+    if ref.kind == "section":
+        return f"section {workflow.workflow_id.rsplit('-', 1)[-1]}"
     return {"analyze": "analysis", "grace": "finish grace"}.get(ref.kind, ref.kind)
 
 

@@ -73,9 +73,15 @@ class TraceNode:
 
     @property
     def title(self) -> str:
-        """The span's name, or for a log line the line itself ("search found 5 results")."""
+        """The span's name (with its round for a later round's workflow), or for a log line the line itself
+        ("search found 5 results")."""
         message = self.span.attributes.get("logfire.msg")
-        return message if self.kind == "log" and isinstance(message, str) and message else self.span.name
+        if self.kind == "log" and isinstance(message, str) and message:
+            return message
+        round_number = self.span.attributes.get("research.round")
+        if self.kind == "workflow" and isinstance(round_number, int) and round_number > 1:
+            return f"{self.span.name} · round {round_number}"  # a later round's search or reflection
+        return self.span.name
 
     @property
     def duration_ns(self) -> int:

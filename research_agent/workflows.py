@@ -41,28 +41,33 @@ from pydantic_ai.usage import RunUsage, UsageLimits
 
 from . import agents
 from ._dbos import workflow_deadline_epoch_ms
-from .agents import AnalystDeps, PlannerDeps, SearchDeps
+from .agents import AnalystDeps, PlannerDeps, ReflectorDeps, SearchDeps, SectionDeps
 from .catalog import AUTO, WEB
 from .citations import check_citations, grounded
-from .context_window import fit_analyst_material
+from .context_window import AnalystMaterial, fit_analyst_material, fit_sources
 from .controls import CONTROL_TOPIC, DEADLINE_MARGIN, PLAN_REVIEW_TOPIC, REVIEW_WAIT_SECONDS, SearchPhaseOver
 from .domains import domain_allowed
 from .naming import (
     ANALYZE_WORKFLOW,
     CONTROL_WORKFLOW,
     PLAN_WORKFLOW,
+    REFLECT_WORKFLOW,
     RESEARCH_WORKFLOW,
     SEARCH_QUEUE,
     SEARCH_WORKFLOW,
+    SECTION_WORKFLOW,
     analyze_workflow_id,
     control_workflow_id,
     extra_workflow_id,
     grace_workflow_id,
     plan_workflow_id,
+    reflect_workflow_id,
+    round_search_workflow_id,
     search_workflow_id,
+    section_workflow_id,
 )
 from .observability import annotate_status, keep_trace_for_recovery
-from .prompts import planner_prompt, search_prompt
+from .prompts import planner_prompt, reflection_prompt, search_prompt, section_prompt, summary_prompt
 from .providers import OFFLINE
 from .report_stream import publishing
 from .retries import describe_failure
@@ -75,22 +80,29 @@ from .schema import (
     FinishRequest,
     ModelPrice,
     NumberedSource,
+    OutlineSection,
     PageRead,
     Phase,
     PlanDecision,
     PlanOutcome,
+    ReflectionOutcome,
+    ReportOutline,
     ResearchOptions,
     ResearchPlan,
     ResearchReport,
     ResearchStatus,
     RewriteRequest,
+    RoundProgress,
+    RoundState,
     SearchFindings,
     SearchOutcome,
     SearchProgress,
     SearchState,
     SearchStep,
+    SectionOutcome,
     Source,
     Usage,
+    citation_numbers,
     cite,
 )
 from .search import SearchHit
@@ -270,6 +282,26 @@ async def run_search(
     )
 
 
+@DBOS.workflow(name=REFLECT_WORKFLOW)
+async def reflect_on_findings(
+    question: str,
+    plan: ResearchPlan,
+    outcomes: list[SearchOutcome],
+    options: ResearchOptions,
+    budget: Budget | None = None,
+) -> ReflectionOutcome:
+    """Have the reflector (on the planner's model) read the findings so far against the question and plan
+    and name the gaps left, each with a follow-up query: at most `options.breadth`, none searched before."""
+    price = _price(options.planner_model, options)
+    result = await agents.REFLECTORS[options.planner_output_mode].run(
+        reflection_prompt(question, plan, outcomes, options.breadth, plan_corpus(plan, options)),
+        model=_model(options.planner_model, options),
+        deps=ReflectorDeps(max_gaps=options.breadth, searched=frozenset(o.query for o in outcomes)),
+        usage_limits=usage_limits(budget, price),
+    )
+    return ReflectionOutcome(reflection=result.output, usage=usage_of(result.usage, price))
+
+
 def number_sources(outcomes: list[SearchOutcome]) -> dict[str, NumberedSource]:
     """Give every distinct source one citation number, in the order the searches list them."""
     numbered: dict[str, NumberedSource] = {}
@@ -314,8 +346,15 @@ async def analyze_findings(
         extra_budget = budget.share(options.max_extra_searches + 2)
         budget = budget.less(extra_budget, options.max_extra_searches)
     # Cut to the analyst's context window when one is set (deterministic: a replay builds the same prompt).
+    long = writes_long_report(options)
     material = fit_analyst_material(
-        question, plan, outcomes + reused, numbered, plan_corpus(plan, options), options
+        question,
+        plan,
+        outcomes + reused,
+        numbered,
+        plan_corpus(plan, options),
+        options,
+        task="outline" if long else "report",
     )
     deps = AnalystDeps(
         run_id=run_id,
@@ -326,6 +365,16 @@ async def analyze_findings(
         extra_budget=extra_budget,
         extra_result_tokens=material.extra_result_tokens,
     )
+    outlined = Usage()
+    if long:
+        outline, outlined = await outline_report(material, deps, budget)
+        if outline.sections:
+            return await write_long_report(question, plan, outline, outlined, material, deps, budget, rewrite)
+        # No section the sources support: the one-answer report says what they lack.
+        budget = None if budget is None else budget.after(outlined)
+        material = fit_analyst_material(
+            question, plan, outcomes + reused, numbered, plan_corpus(plan, options), options
+        )
     # The report's text is published as the model writes it when the run asks (report_stream.py).
     with publishing(options.stream_report):
         result = await agents.ANALYSTS[options.analyst_output_mode].run(
@@ -343,10 +392,141 @@ async def analyze_findings(
     # The extra searches' own usage is counted with each of them, under the search model.
     return AnalysisOutcome(
         report=report,
-        usage=usage_of(result.usage, _price(options.analyst_model, options)),
+        usage=outlined + usage_of(result.usage, _price(options.analyst_model, options)),
         extra_searches=deps.extra_searches,
         analyst_model=options.analyst_model,
         rewrite=rewrite,
+    )
+
+
+def writes_long_report(options: ResearchOptions) -> bool:
+    """Whether the run's report is outlined and written section by section: asked for, or implied by a
+    research of three rounds or more (`depth`, where the options have it)."""
+    depth = getattr(options, "depth", None)
+    return options.report == "long" or (isinstance(depth, int) and depth >= LONG_REPORT_DEPTH)
+
+
+LONG_REPORT_DEPTH = 3
+"""The depth from which a run writes a long report whatever its `report` option says."""
+SECTION_HEADING_CHARS = 120
+
+
+async def outline_report(
+    material: AnalystMaterial, deps: AnalystDeps, budget: Budget | None
+) -> tuple[ReportOutline, Usage]:
+    """The analyst's outline of a long report, from the same material as a one-answer report (it may run
+    the same extra searches), with half the analysis budget: the sections and summary share the rest."""
+    options = deps.options
+    price = _price(options.analyst_model, options)
+    result = await agents.OUTLINERS[options.analyst_output_mode].run(
+        material.prompt,
+        model=_model(options.analyst_model, options),
+        deps=deps,
+        usage_limits=usage_limits(None if budget is None else budget.share(2), price),
+    )
+    return result.output, usage_of(result.usage, price)
+
+
+@DBOS.workflow(name=SECTION_WORKFLOW)
+async def write_section(
+    index: int,
+    question: str,
+    instructions: str,
+    section: OutlineSection,
+    sources: list[NumberedSource],
+    corpus: str,
+    options: ResearchOptions,
+    budget: Budget | None = None,
+) -> SectionOutcome:
+    """Write one section of a long report from only `sources` (the outline's for it): the writer's
+    context holds them and nothing else of the research, however much was found."""
+    price = _price(options.analyst_model, options)
+    result = await agents.SECTION_WRITERS[options.analyst_output_mode].run(
+        section_prompt(question, instructions, section, sources, corpus),
+        model=_model(options.analyst_model, options),
+        deps=SectionDeps(allowed=frozenset(source.number for source in sources)),
+        usage_limits=usage_limits(budget, price),
+    )
+    return SectionOutcome(
+        index=index,
+        heading=section.heading,
+        body=result.output.body,
+        sources=[source.number for source in sources],
+        usage=usage_of(result.usage, price),
+    )
+
+
+def _section_sources(section: OutlineSection, deps: AnalystDeps) -> list[NumberedSource]:
+    """The sources the outline gives `section`, cut (as the analyst's material is) to half the analyst's
+    context window when one is set."""
+    by_number = {source.number: source for source in deps.sources.values()}
+    sources = [by_number[n] for n in section.sources if n in by_number]
+    context = deps.options.analyst_context_tokens
+    return sources if context is None else fit_sources(sources, context // 2).sources
+
+
+def _heading(text: str) -> str:
+    """A model's section heading on one line, bounded, never a citation."""
+    flat = CITATION_PATTERN.sub("", " ".join(text.split())).strip(" #")
+    return flat[:SECTION_HEADING_CHARS] or "Section"
+
+
+async def write_long_report(
+    question: str,
+    plan: ResearchPlan,
+    outline: ReportOutline,
+    spent: Usage,
+    material: AnalystMaterial,
+    deps: AnalystDeps,
+    budget: Budget | None,
+    rewrite: RewriteRequest | None,
+) -> AnalysisOutcome:
+    """Each section of `outline` in its own child workflow `{run}-section-{i}`, one after the other (a
+    recovered run resumes at the first unwritten one: the written ones are recorded), then the summary
+    from the sections, joined under the outline's title. Sections cite the run's source numbers, so the
+    joined report has one numbering, which the citation check then renumbers 1..n over the whole report.
+    """
+    options = deps.options
+    price = _price(options.analyst_model, options)
+    corpus = plan_corpus(plan, options)
+    left = None if budget is None else budget.after(spent)
+    share = None if left is None else left.share(len(outline.sections) + 1)  # the last share: the summary
+    written: list[SectionOutcome] = []
+    for index, section in enumerate(outline.sections, start=1):
+        with SetWorkflowID(section_workflow_id(deps.run_id, index)), PropagateOtelContext():
+            outcome = await write_section(
+                index,
+                question,
+                plan.analysis_instructions,
+                section,
+                _section_sources(section, deps),
+                corpus,
+                options,
+                share,
+            )
+        written.append(outcome)
+        spent = spent + outcome.usage
+    bodies = [(_heading(s.heading), s.body.strip()) for s in written]
+    summary = await agents.SECTION_WRITERS[options.analyst_output_mode].run(
+        summary_prompt(question, outline.title, bodies, corpus),
+        model=_model(options.analyst_model, options),
+        deps=SectionDeps(allowed=frozenset(n for _, body in bodies for n in citation_numbers(body))),
+        usage_limits=usage_limits(None if budget is None else budget.after(spent), price),
+    )
+    spent = spent + usage_of(summary.usage, price)
+    parts = [summary.output.body.strip(), *(f"## {heading}\n\n{body}" for heading, body in bodies)]
+    left_out = material.note(deps.left_out)
+    body = "\n\n".join(part for part in [*parts, "---" if left_out else "", left_out or ""] if part)
+    report = ResearchReport(title=" ".join(outline.title.split())[:200] or question, body=body)
+    cited = set(report.cited_numbers())
+    report.sources = [source for source in deps.sources.values() if source.number in cited]
+    return AnalysisOutcome(
+        report=report,
+        usage=spent,
+        extra_searches=deps.extra_searches,
+        analyst_model=options.analyst_model,
+        rewrite=rewrite,
+        outline=outline,
     )
 
 
@@ -520,13 +700,29 @@ def _outcome(row: WorkflowStatus) -> SearchOutcome:
     return outcome
 
 
+SEARCH_REQUESTS = 2
+"""The fewest model requests a search makes (its search tool's call, then its findings): a round after the
+first runs no more searches than its request budget gives this many each."""
+
+
+@dataclass
+class _Waiters:
+    """What the run waits on beside every round's searches: its control workflow (a finish request, the
+    deadline), then, after a finish request, the grace timer of the searches still running."""
+
+    control: WorkflowHandleAsync[Any] | None
+    grace: WorkflowHandleAsync[Any] | None = None
+
+
 async def search_phase(
     status: ResearchStatus, plan: ResearchPlan, budget: Budget | None
 ) -> list[SearchOutcome]:
-    """Run the plan's searches through the `search` queue and collect every outcome, in plan order.
+    """Run the plan's searches through the `search` queue and collect every outcome, in plan order; then,
+    up to `options.depth` rounds in all, search for the gaps a reflection on the findings names.
 
     While they run the run also waits on its control workflow: a `FinishRequest` skips the searches not yet
-    started and gives running ones `finish_grace` seconds; the deadline stops them all at once.
+    started and gives running ones `finish_grace` seconds (ending the round, and the rounds); the deadline
+    stops them all at once.
     """
     run_id, options, steps = status.run_id, status.options, plan.search_steps
     outcomes: list[SearchOutcome] = []
@@ -535,10 +731,12 @@ async def search_phase(
         SearchProgress(index=i, query=step.query, rationale=step.rationale, state=SearchState.RUNNING)
         for i, step in enumerate(steps, start=1)
     ]
+    status.rounds = [RoundProgress(number=1, queries=[step.query for step in steps])]
     now = await clock()
     share = None if budget is None else budget.share(len(steps) + 1)  # the last share is the analyst's
     if share is not None and share.exhausted:
         status.stopped_early = f"the budget ({budget.describe() if budget else ''}) ran out before any search"
+        status.rounds[0].state = RoundState.STOPPED
         outcomes = [
             _skipped(i, step, "skipped: no budget left", now) for i, step in enumerate(steps, start=1)
         ]
@@ -548,9 +746,10 @@ async def search_phase(
         return outcomes
 
     # The control workflow exists before the run shows SEARCHING, so a finish request always finds it.
+    # It serves every round: a finish request sent between rounds is read before the next one starts.
     with SetWorkflowID(control_workflow_id(run_id)), PropagateOtelContext():
-        control: WorkflowHandleAsync[Any] | None = await DBOS.start_workflow_async(
-            await_control, _seconds_until(status.deadline_at, now)
+        waiters = _Waiters(
+            control=await DBOS.start_workflow_async(await_control, _seconds_until(status.deadline_at, now))
         )
     await _publish(status, now)
     pending: dict[str, tuple[int, WorkflowHandleAsync[Any]]] = {}
@@ -559,42 +758,190 @@ async def search_phase(
             # Queued, not started: the `search` queue holds every worker to global limits.
             handle = await DBOS.enqueue_workflow_async(SEARCH_QUEUE, run_search, i, step, options, share)
         pending[handle.workflow_id] = (i, handle)
-    grace: WorkflowHandleAsync[Any] | None = None
+    all_steps = list(steps)
+    outcomes += await _await_searches(status, pending, all_steps, waiters)
+    # Later rounds spend at most half of what the first left: the analysis keeps the other half.
+    whole = Budget.of(options)
+    left = None if whole is None else whole.after(status.usage)
+    reserve = None if left is None else left.less(left.share(2))
+    while len(status.rounds) < options.depth:
+        next_round = await _plan_round(status, plan, outcomes, whole, reserve, waiters)
+        if next_round is None:
+            break
+        round_steps, round_share = next_round
+        number = len(status.rounds)
+        for i, step in enumerate(round_steps, start=1):
+            index = len(all_steps) + 1
+            all_steps.append(step)
+            status.searches.append(
+                SearchProgress(
+                    index=index,
+                    query=step.query,
+                    rationale=step.rationale,
+                    state=SearchState.RUNNING,
+                    round=number,
+                )
+            )
+            with SetWorkflowID(round_search_workflow_id(run_id, number, i)), PropagateOtelContext():
+                handle = await DBOS.enqueue_workflow_async(
+                    SEARCH_QUEUE, run_search, index, step, options, round_share
+                )
+            pending[handle.workflow_id] = (index, handle)
+        await _publish(status, await clock())
+        outcomes += await _await_searches(status, pending, all_steps, waiters)
+    if status.rounds_ended is None and options.depth > 1:
+        status.rounds_ended = f"the depth ({options.depth} rounds) was reached"
+    out_of_budget = any((o.error or "").startswith(UsageLimitExceeded.__name__) for o in outcomes)
+    if budget is not None and status.stopped_early is None and out_of_budget:
+        status.stopped_early = f"the budget ({budget.describe()} after planning) ran out during the searches"
+    await _close_waiters(waiters.control, waiters.grace)
+    return sorted(outcomes, key=lambda o: o.index)
 
+
+async def _await_searches(
+    status: ResearchStatus,
+    pending: dict[str, tuple[int, WorkflowHandleAsync[Any]]],
+    steps: list[SearchStep],
+    waiters: _Waiters,
+) -> list[SearchOutcome]:
+    """Wait for one round's searches (`pending`, by workflow id: their index in `steps`) beside the control
+    and grace workflows, publishing each as it ends; the round's outcomes, as they ended."""
+    run_id, options = status.run_id, status.options
+    outcomes: list[SearchOutcome] = []
     while pending:
         # `wait_first` is a recorded step, so a recovered run sees the same order and replays step for step.
-        waiting = [handle for _, handle in pending.values()] + [h for h in (control, grace) if h is not None]
+        waiting = [handle for _, handle in pending.values()]
+        waiting += [h for h in (waiters.control, waiters.grace) if h is not None]
         finished = await DBOS.wait_first_async(waiting, polling_interval_sec=RESULT_POLL_INTERVAL)
-        if control is not None and finished.workflow_id == control.workflow_id:
+        if waiters.control is not None and finished.workflow_id == waiters.control.workflow_id:
             message = await finished.get_result()
-            control = None
+            waiters.control = None
             if isinstance(message, SearchPhaseOver):
                 continue  # the original's wait, in a fork that copied it: nothing to stop
             deadline = message is None
             reason = "the deadline passed" if deadline else message.reason
             status.stopped_early = reason
+            status.rounds[-1].state = RoundState.STOPPED
             # A deadline stops running searches too; a finish request only those not started.
             cut_short = f"skipped: {reason} before it {'ended' if deadline else 'started'}"
             outcomes += await _stop_searches(status, pending, steps, cut_short, running_too=deadline)
             if pending:
                 with SetWorkflowID(grace_workflow_id(run_id)), PropagateOtelContext():
-                    grace = await DBOS.start_workflow_async(await_control, options.finish_grace)
+                    waiters.grace = await DBOS.start_workflow_async(await_control, options.finish_grace)
             await _publish(status, await clock())
             continue
-        if grace is not None and finished.workflow_id == grace.workflow_id:
+        if waiters.grace is not None and finished.workflow_id == waiters.grace.workflow_id:
             await finished.get_result()
-            grace = None
+            waiters.grace = None
             reason = f"skipped: still running {options.finish_grace:g} s after {status.stopped_early}"
             outcomes += await _stop_searches(status, pending, steps, reason, running_too=True)
             await _publish(status, await clock())
             continue
         outcomes += await _collect_ended(status, pending)
         await _publish(status, max(o.finished_at for o in outcomes if o.finished_at))
-    out_of_budget = any((o.error or "").startswith(UsageLimitExceeded.__name__) for o in outcomes)
-    if budget is not None and status.stopped_early is None and out_of_budget:
-        status.stopped_early = f"the budget ({budget.describe()} after planning) ran out during the searches"
-    await _close_waiters(control, grace)
-    return sorted(outcomes, key=lambda o: o.index)
+    if status.rounds[-1].state is RoundState.SEARCHING:
+        status.rounds[-1].state = RoundState.DONE
+    return outcomes
+
+
+async def _told_to_stop(status: ResearchStatus, waiters: _Waiters) -> bool:
+    """Whether the run was told to finish, or reached its deadline, between rounds (one recorded step:
+    the control workflow's state); the reason is then the run's `stopped_early`."""
+    if status.stopped_early is not None:
+        return True
+    if waiters.control is None:
+        return False
+    if not await _ended([waiters.control.workflow_id]):
+        return False
+    message = await waiters.control.get_result()
+    waiters.control = None
+    if isinstance(message, SearchPhaseOver):
+        return False
+    status.stopped_early = "the deadline passed" if message is None else message.reason
+    return True
+
+
+async def _plan_round(
+    status: ResearchStatus,
+    plan: ResearchPlan,
+    outcomes: list[SearchOutcome],
+    whole: Budget | None,
+    reserve: Budget | None,
+    waiters: _Waiters,
+) -> tuple[list[SearchStep], Budget | None] | None:
+    """The next round's searches and each one's budget, from a reflection on the findings so far (child
+    workflow `{run}-r{n}-reflect`); None, with `rounds_ended` saying why, when no round follows: no gap
+    left, a finish request, the deadline, or a budget with no room beyond the analyst's `reserve`."""
+    options, previous = status.options, status.rounds[-1]
+    number = previous.number + 1
+
+    def room() -> Budget | None:
+        return None if whole is None else whole.after(status.usage).less(reserve or Budget())
+
+    def ended(reason: str) -> tuple[list[SearchStep], Budget | None] | None:
+        """No round follows, for `reason`."""
+        status.rounds_ended = reason
+        previous.state = RoundState.STOPPED if status.stopped_early else RoundState.DONE
+        return None
+
+    if await _told_to_stop(status, waiters):
+        return ended(f"{status.stopped_early} (after round {previous.number})")
+    available = room()
+    reflecting = None if available is None else available.share(2)  # the rest for the round's searches
+    if whole is not None and reflecting is not None and reflecting.exhausted:
+        return ended(f"the budget ({whole.describe()}) left no room for round {number}")
+    now = await clock()
+    time_left = _seconds_until(status.deadline_at, now)
+    previous.state = RoundState.REFLECTING
+    await _publish(status, now)
+    with (
+        SetWorkflowID(reflect_workflow_id(status.run_id, number)),
+        SetWorkflowTimeout(time_left),  # the deadline bounds the reflection as it bounds the analysis
+        PropagateOtelContext(),
+    ):
+        handle = await DBOS.start_workflow_async(
+            reflect_on_findings,
+            status.question,
+            plan,
+            sorted(outcomes, key=lambda o: o.index),
+            options,
+            reflecting,
+        )
+    try:
+        reflected: ReflectionOutcome = await handle.get_result(polling_interval_sec=RESULT_POLL_INTERVAL)
+    except dbos_error.DBOSAwaitedWorkflowCancelledError:
+        status.stopped_early = "the deadline passed"
+        return ended(f"the deadline passed during the reflection after round {previous.number}")
+    except Exception as error:
+        if isinstance(error, dbos_error.DBOSException) and not isinstance(
+            error, dbos_error.DBOSMaxStepRetriesExceeded
+        ):
+            raise
+        return ended(f"the reflection after round {previous.number} failed ({describe_failure(error)})")
+    status.add_usage(options.planner_model, reflected.usage)
+    gaps = reflected.reflection.gaps[: options.breadth]
+    previous.gaps_left = [gap.missing for gap in reflected.reflection.gaps]
+    if not gaps:
+        return ended(f"no gap was left after round {previous.number}")
+    if await _told_to_stop(status, waiters):
+        return ended(f"{status.stopped_early} (after round {previous.number})")
+    available = room()
+    if available is not None and available.requests is not None:
+        gaps = gaps[: available.requests // SEARCH_REQUESTS]  # as many searches as can run to their end
+    share = None if available is None else available.share(max(len(gaps), 1))
+    if not gaps or (share is not None and share.exhausted):
+        return ended(f"the budget ({whole.describe() if whole else ''}) left no room for round {number}")
+    previous.state = RoundState.DONE
+    corpora = {step.corpus for step in plan.search_steps}
+    corpus = corpora.pop() if len(corpora) == 1 else None  # the plan's collection, when it chose one
+    steps = [
+        SearchStep(query=gap.query, rationale=f"Round {number}: finds {gap.missing}.", corpus=corpus)
+        for gap in gaps
+    ]
+    status.rounds.append(
+        RoundProgress(number=number, queries=[s.query for s in steps], gaps=[g.missing for g in gaps])
+    )
+    return steps, share
 
 
 async def _collect_ended(

@@ -52,6 +52,22 @@ def cli(
     )
 
 
+def uninterrupted_run(
+    root: Path, index_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> ResearchStatus:
+    """An offline `run` of `args` (question first) to its end in a fresh database under `root`: the reference
+    a crashed and recovered run is compared with."""
+    full_env = {
+        "RESEARCH_DATA_DIR": str(root),
+        "RESEARCH_INDEX_DIR": str(index_dir),
+        "RESEARCH_DATABASE_URL": f"sqlite:///{root / 'reference.sqlite'}",
+        **(env or {}),
+    }
+    done = cli(["run", *args, "--offline", "--json"], full_env, root)
+    assert done.returncode == 0, done.stderr
+    return ResearchStatus.model_validate_json(done.stdout)
+
+
 def spawn(
     args: list[str],
     env: dict[str, str],

@@ -473,6 +473,11 @@ def anthropic_text(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
 
 
+def anthropic_thinking(thinking: str, signature: str = "EqQBCkgIBxABGAIiQL2xSlSyWWTnUE3Y") -> dict[str, Any]:
+    """A `thinking` block (Claude models that think by default, such as Sonnet 5, send one first)."""
+    return {"type": "thinking", "thinking": thinking, "signature": signature}
+
+
 def anthropic_tool_use(name: str, tool_input: Mapping[str, Any], tool_use_id: str) -> dict[str, Any]:
     return {"id": tool_use_id, "input": dict(tool_input), "name": name, "type": "tool_use"}
 
@@ -548,6 +553,14 @@ def anthropic_events(message: Mapping[str, Any]) -> list[tuple[str, Any]]:
         elif kind in ("server_tool_use", "tool_use"):
             opening = {**block, "input": {}}
             deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
+        elif (
+            kind == "thinking"
+        ):  # the thinking, then its signature, as the recorded thinking streams send them
+            opening = {"type": "thinking", "thinking": "", "signature": ""}
+            deltas = [
+                {"type": "thinking_delta", "thinking": block["thinking"]},
+                {"type": "signature_delta", "signature": block["signature"]},
+            ]
         else:  # web_search_tool_result and other result blocks arrive whole
             opening, deltas = dict(block), []
         events.append(
@@ -828,3 +841,99 @@ def tavily_response(query: str, results: Sequence[tuple[str, str, str]]) -> dict
 
 def html_reply(page: bytes, status: int = 200) -> Canned:
     return Canned(status=status, body=page, headers={"content-type": "text/html; charset=UTF-8"})
+
+
+# --- DuckDuckGo's HTML search page ----------------------------------------------------------------------
+# `POST /html/` (form fields q, b, l) answers one HTML page. Shaped on results pages captured from
+# html.duckduckgo.com (the markup ddgs's DuckDuckGo engine parses: each result a `div.result__body` whose
+# `h2` holds the title and whose `a.result__snippet` holds the link and the snippet; ads link through
+# duckduckgo.com/y.js), its no-results page (`div.no-results`), and its bot check (the "anomaly modal",
+# sent with HTTP 202 when it rate-limits an address).
+
+_DDG_HEAD = (
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" '
+    '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml">'
+    '<head><meta http-equiv="content-type" content="text/html; charset=UTF-8"><title>{query} at DuckDuckGo'
+    '</title><link rel="stylesheet" href="/dist/h.9d4bcb1c2c3e4d7c.css" type="text/css"></head><body>'
+    '<div class="header"><form name="x" class="header__form" action="/html/" method="post">'
+    '<input name="q" autocomplete="off" class="search__input" id="search_form_input_homepage" type="text" '
+    'value="{query}"><input name="b" id="search_button_homepage" class="search__button" type="submit" '
+    'value=""><input type="hidden" name="kl" value="us-en"></form></div>'
+)
+
+
+def _ddg_escape(text: str) -> str:
+    """Escaped as DuckDuckGo escapes text and links (an apostrophe as &#x27;, & as &amp;)."""
+    import html
+
+    return html.escape(text, quote=True)
+
+
+def _ddg_result(url: str, title: str, snippet: str, *, ad: bool = False) -> str:
+    href = _ddg_escape(url)
+    kind = (
+        "result results_links results_links_deep result--ad"
+        if ad
+        else "result results_links results_links_deep web-result "
+    )
+    host = urlsplit(url).hostname or ""
+    return (
+        f'<div class="{kind}"><div class="links_main links_deep result__body"> <!-- This is the visible part -->'
+        f'<h2 class="result__title"><a rel="nofollow" class="result__a" href="{href}">{_ddg_escape(title)}</a>'
+        '</h2><div class="result__extras"><div class="result__extras__url"><span class="result__icon">'
+        f'<a rel="nofollow" href="{href}"><img class="result__icon__img" width="16" height="16" alt="" '
+        f'src="//external-content.duckduckgo.com/ip3/{host}.ico" name="i15" /></a></span>'
+        f'<a class="result__url" href="{href}">{_ddg_escape(host + urlsplit(url).path)}</a></div></div>'
+        f'<a class="result__snippet" href="{href}">{_ddg_escape(snippet)}</a><div class="clear"></div></div>'
+        "</div>"
+    )
+
+
+def duckduckgo_results_page(query: str, results: Sequence[tuple[str, str, str]], *, ad: bool = True) -> bytes:
+    """The results page for `query` listing these (url, title, snippet) results, best first; with `ad`, an
+    ad above them (linked through duckduckgo.com/y.js, as DuckDuckGo's are)."""
+    items = (
+        [
+            _ddg_result(
+                "https://duckduckgo.com/y.js?ad_domain=lamps.example&ad_provider=bingv7aa&u3=https%3A%2F%2Flamps.example",
+                "Lighthouse lamps - lamps.example",
+                "Buy lighthouse lamps online. Free delivery.",
+                ad=True,
+            )
+        ]
+        if ad
+        else []
+    )
+    items += [_ddg_result(url, title, snippet) for url, title, snippet in results]
+    page = (
+        _DDG_HEAD.format(query=_ddg_escape(query))
+        + '<div><div class="serp__results"><div id="links" class="results">'
+        + "".join(items)
+        + '<div class="nav-link"><form action="/html/" method="post"><input type="submit" class="btn btn--alt" '
+        'value="Next" /></form></div></div></div></div></body></html>'
+    )
+    return page.encode()
+
+
+def duckduckgo_no_results_page(query: str) -> bytes:
+    """What DuckDuckGo answers a query that matches nothing."""
+    page = (
+        _DDG_HEAD.format(query=_ddg_escape(query))
+        + '<div><div class="serp__results"><div id="links" class="results"><div class="result results_links '
+        'results_links_deep result--no-result"><div class="no-results">No  results.</div></div></div></div></div>'
+        "</body></html>"
+    )
+    return page.encode()
+
+
+DUCKDUCKGO_CHALLENGE_PAGE = (
+    b'<!DOCTYPE html><html lang="en-US"><head><meta charset="utf-8"><title>DuckDuckGo</title></head><body>'
+    b'<div class="anomaly-modal__mask"><div class="anomaly-modal__modal" data-testid="anomaly-modal">'
+    b'<div class="anomaly-modal__title">Unfortunately, bots use DuckDuckGo too.</div>'
+    b'<div class="anomaly-modal__description">Please complete the following challenge to confirm this search '
+    b'was made by a human.</div><div class="anomaly-modal__instructions">Select all squares containing a duck:'
+    b'</div><form id="challenge-form" action="//duckduckgo.com/anomaly.js?sv=html&amp;cc=sre" method="POST">'
+    b'<div class="anomaly-modal__puzzle"></div><button class="anomaly-modal__submit" type="submit">Submit'
+    b"</button></form></div></div></body></html>"
+)
+"""The bot check DuckDuckGo sends (with HTTP 202) once an address searches too often."""

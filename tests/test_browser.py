@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 from pypdf import PdfReader
 
+from research_agent.client import ResearchClient
+from research_agent.options import resolve_options
 from research_agent.settings import Settings
 from research_agent.supervisor import WorkerState, read_snapshot, wait_for_state
 from tests._process import cli, settings_from_env
@@ -159,6 +162,25 @@ def test_crashing_the_worker_mid_run_does_not_stop_the_run(
     assert snapshot is not None and snapshot.restarts == 1
     _screenshot(page, "browser-recovered.png")
     _record("crash", crashed_at_s=crashed, completed_s=completed)
+
+
+def test_changes_made_elsewhere_reach_an_open_tab(
+    ui_url: str, ui_settings: Settings, browser_page: Page
+) -> None:
+    """The UI pushes what changed (ui/live_updates.py) instead of every tab polling: a plan approved from
+    a client and a worker killed from outside both show up in a tab nobody touches."""
+    page = browser_page
+    with ResearchClient(ui_settings) as client:
+        options, _ = resolve_options(ui_settings)
+        run_id = client.submit(QUESTION, options.model_copy(update={"review_plan": True, "max_searches": 2}))
+        page.goto(f"{ui_url}/run?run={run_id}")
+        page.get_by_text("The plan awaits your approval").wait_for(timeout=60_000)
+        client.approve(run_id)
+    _wait_for_report(page)  # searching, then the report, with no click in the tab
+    snapshot = read_snapshot(ui_settings)
+    assert snapshot is not None and snapshot.worker_pid is not None
+    os.kill(snapshot.worker_pid, signal.SIGKILL)
+    page.locator('[data-testid="stSidebar"]').get_by_text("1 restart").wait_for(timeout=60_000)
 
 
 # --- untrusted text loads nothing ---------------------------------------------------------------------------

@@ -120,7 +120,8 @@ def test_a_run_records_its_models_prices_and_its_cap():
     assert options.max_cost == 2.5
     assert options.model_prices["openai:qwen3:8b"] == ModelPrice(input_per_mtok=0.02, output_per_mtok=0.05)
     assert options.model_prices["anthropic:claude-sonnet-4-6"] == model_price("anthropic:claude-sonnet-4-6")
-    assert options.model_prices["google-gla:gemini-2.5-flash"].input_per_mtok > 0  # from genai-prices
+    # The default search model's price, from genai-prices.
+    assert options.model_prices["google-gla:gemini-3.8-flash"].input_per_mtok > 0
 
 
 def test_a_cost_cap_on_a_model_without_a_price_is_refused_naming_the_setting():
@@ -225,3 +226,11 @@ def test_a_cost_budget_is_not_renewed_by_a_restart(
     assert_nothing_ran_twice(executions, workers[0].pid)
     ran = [e for e in finished_executions(executions) if e["kind"] == "model"]
     assert final.usage.requests == len(ran)  # every request that ran is counted, across both workers
+
+
+@pytest.mark.parametrize("role", ["planner_model", "search_model", "analyst_model", "judge_model"])
+def test_every_default_model_has_a_known_price(role: str) -> None:
+    """A default genai-prices cannot price would leave a new user's --max-cost without a price to count."""
+    model = Settings.model_fields[role].default
+    price = model_price(model)
+    assert price is not None and price.input_per_mtok > 0 and price.output_per_mtok > 0, model

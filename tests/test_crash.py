@@ -21,7 +21,6 @@ from research_agent.options import resolve_options
 from research_agent.schema import Phase, ResearchReport, ResearchStatus
 
 from ._process import (
-    cli,
     finished_executions,
     kill,
     poll,
@@ -29,6 +28,7 @@ from ._process import (
     repeated_executions,
     settings_from_env,
     start_worker,
+    uninterrupted_run,
 )
 
 pytestmark = pytest.mark.crash
@@ -38,15 +38,8 @@ QUESTION = "Compare the economies of Chile and Peru"
 @pytest.fixture(scope="module")
 def reference_report(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) -> ResearchReport:
     """The report of the same research run without interruption."""
-    root = tmp_path_factory.mktemp("reference")
-    env = {
-        "RESEARCH_DATA_DIR": str(root),
-        "RESEARCH_INDEX_DIR": str(index_dir),
-        "RESEARCH_DATABASE_URL": f"sqlite:///{root / 'reference.sqlite'}",
-    }
-    done = cli(["run", QUESTION, "--offline", "--json"], env, root)
-    assert done.returncode == 0, done.stderr
-    return ResearchStatus.model_validate_json(done.stdout).report  # type: ignore[return-value]
+    status = uninterrupted_run(tmp_path_factory.mktemp("reference"), index_dir, QUESTION)
+    return status.report  # type: ignore[return-value]
 
 
 def _crash_and_recover(

@@ -195,9 +195,9 @@ def test_served_models_pass_with_one_models_list_per_provider(
     monkeypatch: pytest.MonkeyPatch, standin: StandIn
 ) -> None:
     standin.queue(
-        _anthropic_models("claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"), path="/v1/models"
+        _anthropic_models("claude-haiku-5-5-20260811", "claude-sonnet-5-5-20260811"), path="/v1/models"
     )
-    standin.queue(_gemini_models("gemini-2.5-pro", "gemini-2.5-flash"), path="/v1beta/models")
+    standin.queue(_gemini_models("gemini-3.1-pro-preview", "gemini-3.8-flash"), path="/v1beta/models")
     checks = diagnose(_online_models(monkeypatch, standin), online=True)
     models = _only(checks, "models")
     assert [check.outcome for check in models] == [Outcome.OK] * 3, models

@@ -33,7 +33,7 @@ def test_a_subset_of_the_dataset_meets_the_quality_targets(isolated_env: dict[st
     )
     assert done.returncode == 0, done.stderr
     assert "Evaluation Summary" in done.stdout and "Averages" in done.stdout  # pydantic-evals' table
-    assert "LLM judge skipped: anthropic:claude-sonnet-4-5 needs ANTHROPIC_API_KEY" in done.stderr
+    assert "LLM judge skipped: anthropic:claude-sonnet-5-5 needs ANTHROPIC_API_KEY" in done.stderr
 
     [results] = (tmp_path / "results").glob("*-offline.json")
     report = load_report(results)

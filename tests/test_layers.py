@@ -39,6 +39,7 @@ BASE = {
     "research_agent.engine_settings",
     "research_agent._dbos",
     "research_agent._advisory_lock",
+    "research_agent.heartbeats",
     "research_agent._retry_after",
     "research_agent.unpickling",
     "research_agent.private_files",
@@ -47,7 +48,7 @@ BASE = {
 }
 BASE_PACKAGES = {"research_agent.exports"}
 """Base packages: every module in them is base (the exports: the CLI, the UI and the API all call them)."""
-RUNTIME = {"research_agent.runtime", "research_agent._logging"}
+RUNTIME = {"research_agent.runtime", "research_agent._logging", "research_agent._queue_wakeups"}
 CLIENTS = {
     "research_agent.client",
     "research_agent.supervisor",

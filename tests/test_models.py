@@ -25,7 +25,7 @@ def test_offline_is_chosen_when_a_key_is_missing_and_the_reason_names_it():
 def test_online_options_use_builtin_search_and_carry_no_secret():
     options, reason = resolve_options(_settings(ANTHROPIC_API_KEY="sk-ant-secret", GOOGLE_API_KEY="g-secret"))
     assert not options.offline and reason is None
-    assert options.search_backend == "builtin" and options.search_model == "google-gla:gemini-2.5-flash"
+    assert options.search_backend == "builtin" and options.search_model == "google-gla:gemini-3.8-flash"
     assert "secret" not in options.model_dump_json()
 
 
@@ -64,3 +64,29 @@ def test_unknown_providers_and_missing_keys_are_clear_errors():
 def test_the_resolver_leaves_other_ids_to_pydantic_ai():
     assert resolve_model_id(None, "test") is None
     assert resolve_model_id(None, "offline") is None
+
+
+@pytest.mark.parametrize(
+    ("model_id", "keys"),
+    [
+        ("openai:gpt-5", {"OPENAI_API_KEY": "sk-o"}),
+        ("anthropic:claude-sonnet-4-5", {"ANTHROPIC_API_KEY": "a"}),
+    ],
+)
+def test_a_model_built_per_request_loads_no_tls_context_of_its_own(
+    model_id: str, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+):
+    """A model is built for every request, on the event loop all runs share: loading the CA bundle each time
+    cost ~50 ms of CPU a request (bench/concurrent_runs.py). The process's one context is used instead."""
+    import ssl
+
+    from research_agent.tls import shared_tls_context
+
+    shared_tls_context()
+
+    def refused(*args: object, **kwargs: object) -> ssl.SSLContext:
+        raise AssertionError("a TLS context was built for one request")
+
+    monkeypatch.setattr(ssl, "create_default_context", refused)
+    build_model(model_id, _settings(**keys))
+    build_model(model_id, _settings(**keys))

@@ -266,7 +266,10 @@ def test_workflow_ids_name_their_run_phase_and_search():
     assert WorkflowRef.parse("r1") == WorkflowRef("r1", "r1")
     assert WorkflowRef.parse("r1-plan") == WorkflowRef("r1-plan", "r1", Phase.PLANNING, kind="plan")
     assert WorkflowRef.parse("r-1-search-12") == WorkflowRef(
-        "r-1-search-12", "r-1", Phase.SEARCHING, 12, kind="search"
+        "r-1-search-12", "r-1", Phase.SEARCHING, 12, kind="search", round=1
+    )
+    assert WorkflowRef.parse("r1-r2-search-3") == WorkflowRef(
+        "r1-r2-search-3", "r1", Phase.SEARCHING, 3, kind="search", round=2
     )
     assert WorkflowRef.parse("r1-extra-2") == WorkflowRef(
         "r1-extra-2", "r1", Phase.SEARCHING, 2, extra=True, kind="extra"

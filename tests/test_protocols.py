@@ -4,14 +4,17 @@ real in-process worker, against local servers answering in each provider's wire 
 The stand-ins (tests/_provider_standins.py) answer as the recorded answers in pydantic-ai's cassettes do:
 Anthropic's Messages API streamed (the SDK streams whenever a model's max_tokens is large, as Claude
 Sonnet's is), Gemini's `generateContent` with and without Google Search grounding, OpenAI-compatible chat
-completions as Ollama, vLLM or llama.cpp serve them, and Tavily's JSON. (DuckDuckGo, reached by ddgs
-through a proxy, is not covered here yet: ddgs falls back to other engines, which made its cases flaky.)
+completions as Ollama, vLLM or llama.cpp serve them, Tavily's JSON, and DuckDuckGo's HTML results page (its
+form posted to RESEARCH_DUCKDUCKGO_URL by ddgs's DuckDuckGo engine: results, its bot check, nothing found, a
+page that is no results page).
 
-Three research runs (planner, search, analyst) each use one provider for every role: Claude answering with
-text before its tool calls and calling `search` twice in parallel; Gemini 2.5 planning and writing by
-function call and searching with Google Search grounding (its findings prompted JSON, in prose and a
-Markdown fence); a small local model that first answers in plain text only, then calls `search` twice in
-parallel. Single agent runs (the planner's workflow, or one search's) cover each provider's failures: 429 with the wait it asks for, 529/503, a malformed body, a stream or body cut off,
+Three research runs (planner, search, analyst) each use one provider for every role: Claude Sonnet 4.6
+answering with text before its tool calls and calling `search` twice in parallel; Gemini 2.5 planning and
+writing by function call and searching with Google Search grounding (its findings prompted JSON, in prose
+and a Markdown fence); a small local model that first answers in plain text only, then calls `search` twice
+in parallel. A fourth runs the default models (settings.py): Claude Sonnet 5.5, which thinks first and
+answers JSON by schema, plans and writes; Gemini 3.8 Flash searches with grounding and gives its findings by
+output tool. The README's "Tested models" table names these tests. Single agent runs (the planner's workflow, or one search's) cover each provider's failures: 429 with the wait it asks for, 529/503, a malformed body, a stream or body cut off,
 and usage with cache tokens, which count against a run's token budget. Everything starts at once in a
 module fixture, each case routed by a name its requests mention, so the whole module costs about as long
 as its slowest case.
@@ -46,8 +49,10 @@ from research_agent.schema import (
     report_text_so_far,
 )
 from research_agent.search.native import native_results
+from research_agent.settings import Settings
 from tests._process import settings_from_env
 from tests._provider_standins import (
+    DUCKDUCKGO_CHALLENGE_PAGE,
     Canned,
     RecordedRequest,
     Reply,
@@ -59,6 +64,8 @@ from tests._provider_standins import (
     anthropic_text,
     anthropic_tool_use,
     anthropic_usage,
+    duckduckgo_no_results_page,
+    duckduckgo_results_page,
     gemini_error,
     gemini_function_call,
     gemini_grounding,
@@ -77,7 +84,14 @@ from tests._provider_standins import (
 )
 
 CLAUDE = "anthropic:claude-sonnet-4-6"
+"""Claude without default thinking: pydantic-ai asks for its structured answers by (forced) tool call."""
+CLAUDE_5 = "anthropic:claude-sonnet-5-5"
+"""The default planner and analyst model (settings.py): it thinks by default, and a forced tool call would
+stop it thinking, so pydantic-ai asks for its structured answers as native JSON-schema output."""
 GEMINI = "google-gla:gemini-2.5-flash"
+"""Gemini before 3: an output tool and Google Search cannot share a request, so its findings are prompted JSON."""
+GEMINI_3 = "google-gla:gemini-3.8-flash"
+"""The default search model: Gemini 3 gives its findings by output tool beside Google Search."""
 LOCAL = "openai:qwen2.5:7b-instruct"
 """A small model as Ollama names it, served OpenAI-compatibly at the stand-in's /v1."""
 ANTHROPIC_PATH, OPENAI_PATH = "/v1/messages", "/v1/chat/completions"
@@ -98,6 +112,7 @@ class Lab:
     gemini: StandIn
     openai: StandIn
     tavily: StandIn
+    duckduckgo: StandIn
     redirector: StandIn
     client: ResearchClient
     handles: dict[str, WorkflowHandle[Any]] = field(default_factory=dict)
@@ -148,11 +163,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) -> Iterator[L
         StandIn() as gemini,
         StandIn() as openai,
         StandIn() as tavily,
+        StandIn() as duckduckgo,
         StandIn(default=_redirect_to_its_page) as redirector,
         pytest.MonkeyPatch.context() as patch,
     ):
-        # The SDKs' own overrides, as a proxy or a gateway would be configured; Tavily's and OpenAI's are
-        # settings.
+        # The SDKs' own overrides, as a proxy or a gateway would be configured; Tavily's, DuckDuckGo's and
+        # OpenAI's are settings.
         patch.setenv("ANTHROPIC_BASE_URL", anthropic.url)
         patch.setenv("GOOGLE_GEMINI_BASE_URL", gemini.url)
         # Gemini's redirect links are told apart by their prefix: the local redirector's, here.
@@ -168,11 +184,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) -> Iterator[L
                 "openai_base_url": f"{openai.url}/v1",  # no key: a local server needs none
                 "tavily_api_key": SecretStr("tvly-test"),
                 "tavily_url": tavily.url,
+                "duckduckgo_url": duckduckgo.url,
                 "allow_private_urls": True,  # the redirector's targets are on this machine
             }
         )
         with worker(settings), ResearchClient(settings) as client:
-            lab = Lab(anthropic, gemini, openai, tavily, redirector, client)
+            lab = Lab(anthropic, gemini, openai, tavily, duckduckgo, redirector, client)
             for start in _STARTERS:
                 start(lab)
             yield lab
@@ -408,9 +425,9 @@ def test_gemini_plans_and_writes_by_function_call_and_searches_with_grounding(la
     assert searcher["tools"] == [{"googleSearch": {}}] and "toolConfig" not in searcher
     assert "json" in json.dumps(searcher["systemInstruction"]).lower()
     # Its sources are what the grounding returned: the redirect links, resolved to their pages.
-    assert sorted(r.path for r in lab.redirector.received(LINK_PATH)) == sorted(
-        LINK_PATH + k for k in BRANNOCK_LINKS
-    )
+    # (The default models' run has links of its own on the same redirector.)
+    followed = [r.path for r in lab.redirector.received(LINK_PATH) if "ardmore-" not in r.path]
+    assert sorted(followed) == sorted(LINK_PATH + k for k in BRANNOCK_LINKS)
     assert [source.url for source in status.searches[0].sources] == pages
 
 
@@ -419,7 +436,96 @@ def test_gemini_cached_content_tokens_count_as_input(lab: Lab) -> None:
     assert (usage.requests, usage.input_tokens, usage.output_tokens) == (3, 3 * 1500, 3 * 80)
 
 
-# --- a small local model: plain text first, then parallel calls; DuckDuckGo through ddgs ----------------
+# --- the default models: Claude Sonnet 5.5 plans and writes, Gemini 3.8 Flash searches with grounding ---
+
+ARDMORE = "Ardmore Bill"
+ARDMORE_QUERY = "Ardmore Bill lighthouse history"
+GEMINI_3_PATH = "/v1beta/models/gemini-3.8-flash:generateContent"
+ARDMORE_LINKS = {
+    "ardmore-history": "History of the Ardmore Bill light",
+    "ardmore-keepers": "Ardmore Bill keepers",
+}
+"""Its own links on the redirector (which serves the same page for every one), so each run counts its own."""
+
+
+@_starts
+def _default_models_run(lab: Lab) -> None:
+    pages = {key: f"{lab.redirector.url}/pages/{key}" for key in ARDMORE_LINKS}
+    findings = _findings(
+        ARDMORE_QUERY, [(pages[key], title, "First lit in 1841.") for key, title in ARDMORE_LINKS.items()]
+    )
+    text = "The Ardmore Bill light was first lit in 1841."
+    # Gemini 3 reports its search as toolCall/toolResponse parts (shaped on pydantic-ai's recorded Gemini 3
+    # answers), then gives the findings by calling the output tool, in the same response.
+    parts: list[dict[str, Any]] = [
+        {"thoughtSignature": "Ep8ECpwECAISlwQBDDnW", "toolCall": {"id": "k81x2fqa", "toolType": "GOOGLE_SEARCH_WEB",
+                                                                  "args": {"queries": [ARDMORE_QUERY]}}},
+        {"thoughtSignature": "EtIGCs8GCAISygYBDDnW", "toolResponse": {"id": "k81x2fqa", "toolType": "GOOGLE_SEARCH_WEB"}},
+        {"text": text},
+        {"functionCall": {"name": "final_result", "args": findings, "id": "fc_ardmore"}},
+    ]  # fmt: skip
+    grounding = gemini_grounding(
+        text,
+        chunks=[(f"{lab.redirector.url}{LINK_PATH}{key}", "127.0.0.1") for key in ARDMORE_LINKS],
+        supports=[(text, [0, 1])],
+        queries=[ARDMORE_QUERY],
+    )
+    search = gemini_response(
+        parts, grounding=grounding, model_version="gemini-3.8-flash", usage=gemini_usage(1500, 80)
+    )
+    lab.gemini.queue(gemini_reply(search), mentioning=ARDMORE)
+    claude = [
+        anthropic_message(
+            [anthropic_tool_use("final_result", _plan(ARDMORE_QUERY), "toolu_02P")], usage=CACHED
+        ),
+        anthropic_message([anthropic_tool_use("final_result", _report(ARDMORE), "toolu_02R")], usage=CACHED),
+    ]
+    lab.anthropic.queue(*map(anthropic_reply, claude), path=ANTHROPIC_PATH, mentioning=ARDMORE)
+    defaults = Settings.model_fields
+    lab.submit(
+        "defaults",
+        f"When was the {ARDMORE} lighthouse first lit?",
+        _options(CLAUDE_5, "builtin", read_pages=len(ARDMORE_LINKS)).model_copy(
+            update={
+                "planner_model": defaults["planner_model"].default,
+                "search_model": defaults["search_model"].default,
+                "analyst_model": defaults["analyst_model"].default,
+            }
+        ),
+    )
+
+
+def test_the_default_models_complete_a_run_searching_with_grounding_by_output_tool(lab: Lab) -> None:
+    status = lab.status("defaults")
+
+    assert (status.options.planner_model, status.options.search_model, status.options.analyst_model) == (
+        CLAUDE_5,
+        GEMINI_3,
+        CLAUDE_5,
+    ), "the defaults changed: update this run, and the README's tested models, to the new ones"
+    pages = [f"{lab.redirector.url}/pages/{key}" for key in ARDMORE_LINKS]
+    _assert_completed(status, ARDMORE, pages)
+    planner, analyst = lab.anthropic.received(mentioning=ARDMORE)
+    assert planner.wants_stream and analyst.wants_stream
+    # Asked for JSON by schema, not by a forced tool call (which would stop Sonnet 5.5 thinking).
+    for request in (planner.json(), analyst.json()):
+        assert request["output_config"]["format"]["type"] == "json_schema"
+        assert "final_result" not in json.dumps(request.get("tools", []))
+    [searcher] = (r.json() for r in lab.gemini.received(mentioning=ARDMORE))
+    assert lab.gemini.received(mentioning=ARDMORE)[0].path == GEMINI_3_PATH
+    # Gemini 3 takes the output tool beside Google Search: no JSON prompted in the instructions.
+    declared = [t for t in searcher["tools"] if "functionDeclarations" in t]
+    assert {"googleSearch": {}} in searcher["tools"]
+    assert [d["name"] for t in declared for d in t["functionDeclarations"]] == ["final_result"]
+    assert searcher["toolConfig"]["includeServerSideToolInvocations"] is True
+    assert "json" not in json.dumps(searcher.get("systemInstruction", "")).lower()
+    assert sorted(r.path for r in lab.redirector.received(LINK_PATH + "ardmore-")) == sorted(
+        LINK_PATH + k for k in ARDMORE_LINKS
+    )
+    assert [source.url for source in status.searches[0].sources] == pages
+
+
+# --- a small local model: plain text first, then parallel calls -----------------------------------------
 
 TULLAN = "Tullan Ness"
 TULLAN_PAGES = {
@@ -707,3 +813,109 @@ def test_a_failed_search_is_retried_after_the_wait_it_asked_for(lab: Lab, name: 
     first, second = lab.tavily.received(mentioning=name)
     assert second.body == first.body
     assert second.received_at - first.received_at >= waits + INTERVAL_SECONDS - 0.05
+
+
+# --- DuckDuckGo's HTML page, through ddgs's DuckDuckGo engine ------------------------------------------
+
+DDG_QUERY = "Corran Sound lighthouse history"
+DDG_PAGES = [
+    (
+        "https://corran-light.example/history?lang=en&print=1",
+        "History of the Corran Sound light",
+        "First lit in 1841.",
+    ),
+    ("https://keepers.example/corran", "Keepers of Corran Sound", "Keepers served there until 1987."),
+]
+
+
+def _ddg_searcher(tag: str, sources: list[tuple[str, str, str]]) -> list[Canned]:
+    """A local model's search on DuckDuckGo: one `search` call, then findings citing `sources`."""
+    query = f"{tag} {DDG_QUERY}"
+    return [
+        json_reply(
+            openai_chat_completion(None, tool_calls=[openai_tool_call("search", {"query": query}, "call_d1")])
+        ),
+        json_reply(
+            openai_chat_completion(
+                None, tool_calls=[openai_tool_call("final_result", _findings(query, sources), "call_d2")]
+            )
+        ),
+    ]
+
+
+def _start_ddg_search(lab: Lab, tag: str) -> None:
+    step = SearchStep(query=f"{tag} {DDG_QUERY}", rationale="DuckDuckGo's answer, as it comes.")
+    lab.start(tag, workflows.run_search, 1, step, _options(LOCAL, "duckduckgo"))
+
+
+@_starts
+def _duckduckgo_searches(lab: Lab) -> None:
+    results = duckduckgo_results_page(DDG_QUERY, DDG_PAGES)
+    # Its results, read into findings.
+    lab.openai.queue(*_ddg_searcher("ddg-results", DDG_PAGES), path=OPENAI_PATH, mentioning="ddg-results")
+    lab.duckduckgo.queue(html_reply(results), mentioning="ddg-results")
+    # Its rate limit (the bot check, HTTP 202), then its results: retried, as a 429 is.
+    lab.openai.queue(*_ddg_searcher("ddg-202", DDG_PAGES), path=OPENAI_PATH, mentioning="ddg-202")
+    lab.duckduckgo.queue(
+        html_reply(DUCKDUCKGO_CHALLENGE_PAGE, status=202), html_reply(results), mentioning="ddg-202"
+    )
+    # Nothing found: no hits, and findings with no sources.
+    lab.openai.queue(*_ddg_searcher("ddg-nothing", []), path=OPENAI_PATH, mentioning="ddg-nothing")
+    lab.duckduckgo.queue(html_reply(duckduckgo_no_results_page(DDG_QUERY)), mentioning="ddg-nothing")
+    # A page that is no results page (a captive portal, a changed format): the search fails at once.
+    lab.openai.queue(
+        *_ddg_searcher("ddg-malformed", DDG_PAGES)[:1], path=OPENAI_PATH, mentioning="ddg-malformed"
+    )
+    lab.duckduckgo.queue(
+        html_reply(b"<html><body><h1>Sign in to the guest Wi-Fi</h1></body></html>"),
+        mentioning="ddg-malformed",
+    )
+    for tag in ("ddg-results", "ddg-202", "ddg-nothing", "ddg-malformed"):
+        _start_ddg_search(lab, tag)
+
+
+def _ddg_findings(outcome: Any) -> list[str | None]:
+    assert isinstance(outcome, SearchOutcome) and outcome.error is None, outcome
+    assert outcome.findings is not None
+    return [source.url for source in outcome.findings.sources]
+
+
+def test_duckduckgo_results_become_the_searchs_findings(lab: Lab) -> None:
+    outcome = lab.outcome("ddg-results")
+
+    assert _ddg_findings(outcome) == [url for url, _, _ in DDG_PAGES]
+    assert [source.url for source in outcome.returned] == [url for url, _, _ in DDG_PAGES]
+    assert outcome.unreturned == 0
+    [form] = lab.duckduckgo.received(mentioning="ddg-results")
+    assert (form.method, form.path) == ("POST", "/html/")
+    # What the model was given: the two results, never the ad above them.
+    tool_result = lab.openai.received(mentioning="ddg-results")[1].json()["messages"][-1]
+    assert tool_result["role"] == "tool"
+    assert [hit["url"] for hit in json.loads(tool_result["content"])] == [url for url, _, _ in DDG_PAGES]
+    assert "lamps.example" not in tool_result["content"]
+
+
+def test_duckduckgos_rate_limit_is_retried_after_the_backoff(lab: Lab) -> None:
+    outcome = lab.outcome("ddg-202")
+
+    assert _ddg_findings(outcome) == [url for url, _, _ in DDG_PAGES]
+    first, second = lab.duckduckgo.received(mentioning="ddg-202")
+    assert second.body == first.body
+    assert second.received_at - first.received_at >= INTERVAL_SECONDS - 0.05
+
+
+def test_duckduckgo_finding_nothing_is_an_empty_search_not_a_failure(lab: Lab) -> None:
+    outcome = lab.outcome("ddg-nothing")
+
+    assert _ddg_findings(outcome) == []
+    assert outcome.returned == []
+    assert lab.duckduckgo.count(mentioning="ddg-nothing") == 1
+
+
+def test_a_page_duckduckgo_should_not_send_fails_the_search_with_the_fix(lab: Lab) -> None:
+    outcome = lab.outcome("ddg-malformed")
+
+    assert isinstance(outcome, SearchOutcome) and outcome.findings is None
+    assert outcome.error is not None and "not a results page" in outcome.error
+    assert "RESEARCH_SEARCH_BACKEND" in outcome.error
+    assert lab.duckduckgo.count(mentioning="ddg-malformed") == 1, "not retried: waiting cannot fix it"

@@ -3,6 +3,7 @@ command the CLI has is listed."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 from pathlib import Path
@@ -12,6 +13,7 @@ import typer.core
 import typer.main
 
 from research_agent.cli import app
+from research_agent.settings import Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -55,3 +57,43 @@ def test_every_readme_command_exists_with_its_flags() -> None:
 def test_every_command_is_in_the_readme() -> None:
     listed = {words[0] for words in _readme_commands()}
     assert sorted(set(_cli()) - listed) == []
+
+
+# --- the README's table of tested models -------------------------------------------------------------------
+
+
+def _tested_models_table() -> list[list[str]]:
+    """The rows of the README's "Tested models" table, each a list of its cells."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("**Tested models.**") :]
+    rows: list[list[str]] = []
+    for line in section.splitlines()[1:]:
+        if rows and not line.startswith("|"):
+            break
+        if line.startswith("|") and not line.startswith("|---"):
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows[1:]  # the header row off
+
+
+def _test_functions(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def test_every_test_the_tested_models_table_names_exists() -> None:
+    rows = _tested_models_table()
+    assert len(rows) >= 10, rows
+    root = README.parent
+    for *_, proof in rows:
+        match = re.fullmatch(r"`(tests/\w+\.py)::(test_\w+)`", proof)
+        assert match, f"the README's tested-models table names {proof!r}: expected `tests/FILE.py::test_name`"
+        path, name = root / match[1], match[2]
+        assert path.is_file(), f"the README's tested-models table names {match[1]}, which does not exist"
+        assert name in _test_functions(path), f"the README's tested-models table names {proof}: no such test"
+
+
+def test_the_tested_models_table_lists_the_default_models() -> None:
+    models = {row[1].strip("`") for row in _tested_models_table()}
+    for role in ("planner_model", "search_model", "analyst_model"):
+        default = Settings.model_fields[role].default
+        assert default in models, f"the default {role} {default} is not in the README's tested-models table"

@@ -2,15 +2,25 @@
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
-from research_agent.search import SearchError
-from research_agent.search.backends import CorpusBackend, DuckDuckGoBackend, TavilyBackend
+from research_agent.search import SearchError, TransientSearchError
+from research_agent.search.backends import CorpusBackend, TavilyBackend
+from research_agent.search.duckduckgo import DuckDuckGoBackend
 from research_agent.search.step import backend_for
 from research_agent.settings import Settings
+from tests._provider_standins import (
+    DUCKDUCKGO_CHALLENGE_PAGE,
+    StandIn,
+    duckduckgo_no_results_page,
+    duckduckgo_results_page,
+    html_reply,
+)
 
 
 def test_corpus_backend_returns_located_hits(index_dir: Path):
@@ -50,17 +60,108 @@ def test_tavily_backend_explains_a_rejected_key():
         asyncio.run(TavilyBackend("bad", transport=transport).search("x", 1))
 
 
-def test_duckduckgo_backend_maps_ddgs_results(monkeypatch: pytest.MonkeyPatch):
-    import ddgs
+# --- DuckDuckGo, through ddgs's DuckDuckGo engine, against a stand-in of its HTML page ---------------------
 
-    class FakeDDGS:
-        def text(self, query: str, max_results: int) -> list[dict[str, str]]:
-            assert query == "Andes" and max_results == 2
-            return [{"title": "Andes", "href": "https://ex.org/andes", "body": "A mountain range."}]
+DDG_RESULTS = [
+    (
+        "https://skerrow-light.example/history?lang=en&print=1",
+        "Skerrow Point's light, 1841-1987",
+        "First lit in 1841 & kept to 1987.",
+    ),
+    ("https://keepers.example/skerrow", "Keepers of Skerrow Point", "Keepers   served\n to 1987."),
+]
 
-    monkeypatch.setattr(ddgs, "DDGS", FakeDDGS)
-    hits = asyncio.run(DuckDuckGoBackend().search("Andes", 2))
-    assert [(h.title, h.url) for h in hits] == [("Andes", "https://ex.org/andes")]
+
+def _ddg(standin: StandIn) -> DuckDuckGoBackend:
+    return DuckDuckGoBackend(standin.url, timeout=5)
+
+
+def test_duckduckgo_posts_its_form_and_reads_the_results_without_the_ads() -> None:
+    with StandIn() as ddg:
+        ddg.queue(html_reply(duckduckgo_results_page("Skerrow Point", DDG_RESULTS)), path="/html/")
+        hits = asyncio.run(_ddg(ddg).search("Skerrow Point", 5))
+        [request] = ddg.requests
+
+    assert [(h.title, h.url, h.snippet) for h in hits] == [
+        (
+            "Skerrow Point's light, 1841-1987",
+            "https://skerrow-light.example/history?lang=en&print=1",
+            "First lit in 1841 & kept to 1987.",
+        ),
+        ("Keepers of Skerrow Point", "https://keepers.example/skerrow", "Keepers served to 1987."),
+    ]
+    assert (request.method, request.path) == ("POST", "/html/")
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(request.body.decode()) == {"q": ["Skerrow Point"], "l": ["us-en"]}
+
+
+def test_duckduckgo_keeps_at_most_max_results() -> None:
+    with StandIn() as ddg:
+        ddg.queue(html_reply(duckduckgo_results_page("Skerrow Point", DDG_RESULTS)))
+        hits = asyncio.run(_ddg(ddg).search("Skerrow Point", 1))
+    assert [h.url for h in hits] == [DDG_RESULTS[0][0]]
+
+
+def test_duckduckgo_finding_nothing_is_no_hits_not_an_error() -> None:
+    with StandIn() as ddg:
+        ddg.queue(html_reply(duckduckgo_no_results_page("qwxzv lighthouse")))
+        assert asyncio.run(_ddg(ddg).search("qwxzv lighthouse", 5)) == []
+
+
+@pytest.mark.parametrize("status", [202, 403, 200], ids=lambda s: f"http-{s}")
+def test_duckduckgos_bot_check_is_a_rate_limit_naming_the_fix(status: int) -> None:
+    """DuckDuckGo rate-limits with its bot check page (HTTP 202, sometimes 403 or even 200): waiting can help,
+    and the message says what else to do. ddgs alone reads it as "No results found"."""
+    with StandIn() as ddg:
+        ddg.queue(html_reply(DUCKDUCKGO_CHALLENGE_PAGE, status=status))
+        with pytest.raises(TransientSearchError) as raised:
+            asyncio.run(_ddg(ddg).search("Skerrow Point", 5))
+    message = str(raised.value)
+    assert f"HTTP {status}, its bot check" in message
+    assert "RESEARCH_SEARCH_BACKEND" in message and "RESEARCH_SEARCH_RATE_LIMIT" in message
+
+
+def test_a_result_quoting_the_bot_check_is_still_a_result() -> None:
+    quoting = [
+        (
+            "https://blog.example/ddg",
+            "Why DuckDuckGo asks",
+            'It says "Unfortunately, bots use DuckDuckGo too."',
+        )
+    ]
+    with StandIn() as ddg:
+        ddg.queue(html_reply(duckduckgo_results_page("duckduckgo bot check", quoting)))
+        hits = asyncio.run(_ddg(ddg).search("duckduckgo bot check", 5))
+    assert [h.url for h in hits] == ["https://blog.example/ddg"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html><body><h1>Welcome to nginx!</h1></body></html>", b'{"results": [', b""],
+    ids=["another-page", "json-cut", "empty"],
+)
+def test_duckduckgo_answering_no_results_page_is_an_error_naming_the_fix(body: bytes) -> None:
+    with StandIn() as ddg:
+        ddg.queue(html_reply(body))
+        with pytest.raises(SearchError, match=r"not a results page.*upgrade ddgs") as raised:
+            asyncio.run(_ddg(ddg).search("Skerrow Point", 5))
+    assert not isinstance(raised.value, TransientSearchError), "a page it cannot read is not retried"
+
+
+def test_duckduckgo_cut_off_or_failing_is_worth_retrying() -> None:
+    page = duckduckgo_results_page("Skerrow Point", DDG_RESULTS)
+    with StandIn() as ddg:
+        ddg.queue(replace(html_reply(page), cut_after=len(page) // 2), html_reply(b"busy", status=503))
+        with pytest.raises(TransientSearchError, match="unreachable"):
+            asyncio.run(_ddg(ddg).search("Skerrow Point", 5))
+        with pytest.raises(TransientSearchError, match="HTTP 503"):
+            asyncio.run(_ddg(ddg).search("Skerrow Point", 5))
+
+
+def test_duckduckgo_backend_posts_to_the_configured_address() -> None:
+    backend = backend_for("duckduckgo", "", Settings(duckduckgo_url="http://127.0.0.1:9/"))
+    assert isinstance(backend, DuckDuckGoBackend) and backend.url == "http://127.0.0.1:9/html/"
+    assert DuckDuckGoBackend().url == "https://html.duckduckgo.com/html/"
 
 
 def test_backend_choice_checks_keys_and_names():

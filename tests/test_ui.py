@@ -386,7 +386,7 @@ def test_a_run_with_the_configured_models_starts_only_once_confirmed(
     assert not test.exception
     assert client.list_runs() == [] and "run" not in test.query_params
     asked = texts(test)
-    assert "may cost money" in asked and "anthropic:claude-sonnet-4-5" in asked
+    assert "may cost money" in asked and "anthropic:claude-sonnet-5-5" in asked
     test.button(key="online-cancel").click().run()
     assert client.list_runs() == [] and not [b for b in test.button if b.key == "online-confirm"]
     test.button(key=SUBMIT).click().run()
@@ -410,6 +410,18 @@ def test_budget_and_deadline_fields_are_stored_with_the_run(client: ResearchClie
     options = client.status(test.query_params["run"]).options
     assert (options.max_requests, options.max_tokens, options.deadline) == (12, None, 90.0)
     assert (options.max_cost, options.model_prices["offline"].input_per_mtok) == (0.25, 0)
+
+
+def test_rounds_and_breadth_are_stored_with_the_run(client: ResearchClient):
+    test = app().run()
+    test.text_area[0].input(QUESTION)
+    rounds = next(s for s in test.slider if s.label.startswith("Rounds of searching"))
+    breadth = next(s for s in test.slider if s.label.startswith("Follow-up searches per round"))
+    rounds.set_value(3)
+    breadth.set_value(2)
+    test.button(key=SUBMIT).click().run()
+    options = client.status(test.query_params["run"]).options
+    assert (options.depth, options.breadth) == (3, 2)
 
 
 def test_finish_now_on_a_searching_run(settings: Settings):

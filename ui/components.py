@@ -23,6 +23,7 @@ from research_agent.schema import (
     Phase,
     ResearchReport,
     ResearchStatus,
+    RoundProgress,
     SearchProgress,
     SearchState,
     Source,
@@ -34,7 +35,7 @@ from research_agent.schema import (
 )
 from research_agent.settings import Settings
 from research_agent.supervisor import WorkerEvent, WorkerState, crash_worker
-from ui import backend
+from ui import backend, live_updates
 from ui.markdown_safety import code, link_address, plain, safe_markdown, web_link
 
 
@@ -100,15 +101,32 @@ _WORKER_BADGES = {
 }
 
 
-@st.fragment(run_every=1.0)
-def worker_panel(settings: Settings) -> None:
-    """The worker's state, refreshed every second, and the crash-demo button when the UI supervises it."""
+WORKER_POLL_SECONDS = 1.0
+"""How often the worker panel reruns where the server cannot push (AppTest, another Streamlit release)."""
+
+
+def _worker_shown(settings: Settings) -> tuple[WorkerState, bool, str]:
+    """What the worker panel draws: the panel reruns when this changes."""
     status = backend.worker_status(settings)
-    icon, label = _WORKER_BADGES[status.state]
+    return status.state, status.supervised, status.detail
+
+
+def worker_panel(settings: Settings) -> None:
+    """The worker's state, and the crash-demo button when the UI supervises it. It reruns when the state
+    changes (one shared poll for every tab, ui/live_updates.py), else polls every second."""
+    run_every = None if live_updates.push_available(settings) else WORKER_POLL_SECONDS
+    st.fragment(_worker_panel, run_every=run_every)(settings)
+
+
+def _worker_panel(settings: Settings) -> None:
+    shown = _worker_shown(settings)
+    state, supervised, detail = shown
+    icon, label = _WORKER_BADGES[state]
     st.markdown(f"**Worker** {icon} {label}")
-    st.caption(status.detail)
-    if status.supervised:
-        _crash_control(settings, status.state is WorkerState.RUNNING)
+    st.caption(detail)
+    if supervised:
+        _crash_control(settings, state is WorkerState.RUNNING)
+    live_updates.watch(("worker", settings.database_url), lambda: _worker_shown(settings), shown)
 
 
 _CRASH_ASKED = "crash-worker-asked"
@@ -275,6 +293,36 @@ def search_cards(searches: list[SearchProgress], per_row: int = 3, retryable: bo
         for column, search in zip(columns, searches[start : start + per_row], strict=False):
             with column:
                 clicked = search_card(search, retryable) or clicked
+    return clicked
+
+
+def round_caption(round_: RoundProgress) -> str:
+    """A round's heading: its number and state, and the gaps it searches for (Markdown, escaped)."""
+    count = len(round_.queries)
+    line = f"**Round {round_.number}** · {round_.state.value} · {count} search{'es' if count != 1 else ''}"
+    if round_.gaps:
+        line += " for: " + "; ".join(plain(gap) for gap in round_.gaps)
+    elif round_.number == 1:
+        line += " of the plan"
+    return line
+
+
+def searches_by_round(status: ResearchStatus, retryable: bool = False) -> bool:
+    """The run's search cards, under one heading a round when it had more than one (then the analyst's
+    extra searches on their own); True when a failed card's Retry button was clicked."""
+    if len(status.rounds) < 2:
+        return search_cards(status.searches, retryable=retryable)
+    clicked = False
+    for round_ in status.rounds:
+        st.markdown(round_caption(round_))
+        cards = [s for s in status.searches if s.round == round_.number and not s.extra]
+        clicked = search_cards(cards, retryable=retryable) or clicked
+    extras = [s for s in status.searches if s.extra]
+    if extras:
+        st.markdown("**The analyst's extra searches**")
+        clicked = search_cards(extras, retryable=retryable) or clicked
+    if status.rounds_ended:
+        st.caption(f"Rounds ended: {plain(status.rounds_ended)}.")
     return clicked
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import altair as alt
@@ -228,6 +229,14 @@ def _draw(settings: Settings, run_id: str, finished: bool) -> None:
     _long_attributes(node)
 
 
-def trace_view(settings: Settings, run_id: str, live: bool) -> None:
-    """The trace panel of run `run_id`; while the run is `live` it reads the store again every 2 s."""
-    st.fragment(_draw, run_every=2.0 if live else None)(settings, run_id, not live)
+def trace_view(settings: Settings, run_id: str, live: bool, watch: Callable[[], None] | None = None) -> None:
+    """The trace panel of run `run_id`; while the run is `live` it reads the store again every 2 s, or, with
+    `watch` (which subscribes the running fragment to the run's changes, ui/live_updates.py), when the
+    run's status changes, as often as `watch` allows."""
+
+    def draw() -> None:
+        _draw(settings, run_id, not live)
+        if watch is not None:
+            watch()
+
+    st.fragment(draw, run_every=2.0 if live and watch is None else None)()

@@ -55,7 +55,7 @@ class Rewrite(BaseModel):
     """A new report from a completed run's search results: another analyst model, other instructions."""
 
     model_config = ConfigDict(extra="forbid")
-    analyst_model: str | None = Field(default=None, examples=["anthropic:claude-sonnet-4-5"])
+    analyst_model: str | None = Field(default=None, examples=["anthropic:claude-sonnet-5-5"])
     instructions: str | None = Field(default=None, examples=["Focus on trade"])
 
 

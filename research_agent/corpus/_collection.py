@@ -418,6 +418,26 @@ def index_folder(
     return collection
 
 
+def index_passages(
+    passages: list[Passage], name: str, index_dir: Path, *, kind: str, source: str
+) -> Collection:
+    """Index `passages` made elsewhere (a benchmark's fixed document collection) as collection `name`.
+
+    `source` names where they came from, for the manifest; such a collection is rebuilt by its own loader
+    (`deep-research eval --browsecomp DIR`), not from a folder."""
+    check_collection_name(name)
+    if name in BUNDLED or name == AUTO:
+        raise CorpusError(f"{name!r} is the name of a bundled collection; choose another name")
+    directory = _collection_dir(index_dir, name)
+    private_directory(directory.parent)
+    with FileLock(str(directory) + ".lock"):
+        _write(directory, name, passages, {"kind": kind, "source": source})
+    collection = _try_load(directory)
+    if collection is None:
+        raise CorpusError(f"the index just written to {directory} cannot be read back; check the disk")
+    return collection
+
+
 _CODE_NAME = re.compile(r"\b[A-Za-z_]\w*\.[A-Za-z_]\w*\b|`[^`]+`|\w+\(\)")
 """A dotted name, a name in backticks or a call: the text is about code."""
 

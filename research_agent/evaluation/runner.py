@@ -106,6 +106,7 @@ def run_evaluation(
             status = await asyncio.to_thread(client.wait, run_id, timeout=CASE_TIMEOUT)
             increment_eval_metric("searches", len(status.searches))
             increment_eval_metric("requests", status.usage.requests)
+            increment_eval_metric("tokens", status.usage.total_tokens)
             increment_eval_metric("words", len(status.report.body.split()) if status.report else 0)
             return status
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Protocol
 
@@ -10,7 +9,8 @@ import httpx
 from pydantic import BaseModel, Field
 
 from ..corpus import open_collection, resolve_collection
-from .errors import SearchError, TransientSearchError
+from ..tls import shared_tls_context
+from .errors import SearchError
 
 SNIPPET_CHARS = 600
 CONTENT_CHARS = 100_000
@@ -71,31 +71,6 @@ class CorpusBackend:
         ]
 
 
-class DuckDuckGoBackend:
-    """Web search through the `ddgs` metasearch library (no key needed)."""
-
-    name = "duckduckgo"
-
-    async def search(self, query: str, max_results: int) -> list[SearchHit]:
-        from ddgs import DDGS
-        from ddgs.exceptions import DDGSException
-
-        def run() -> list[dict[str, str]]:
-            return DDGS().text(query, max_results=max_results) or []
-
-        try:
-            rows = await asyncio.to_thread(run)
-        except DDGSException as error:
-            if "no results" in str(error).lower():
-                return []
-            # ddgs fails this way on rate limits, timeouts and network errors alike: worth retrying.
-            raise TransientSearchError(f"DuckDuckGo search failed: {error}") from error
-        return [
-            SearchHit(title=row.get("title", ""), url=row.get("href"), snippet=_snippet(row.get("body", "")))
-            for row in rows[:max_results]
-        ]
-
-
 class TavilyBackend:
     """Web search through Tavily's HTTP API (needs TAVILY_API_KEY)."""
 
@@ -119,7 +94,9 @@ class TavilyBackend:
         request = {"query": query, "max_results": max_results, "search_depth": "basic"}
         if self.include_raw_content:
             request["include_raw_content"] = True
-        async with httpx.AsyncClient(transport=self._transport, timeout=30) as client:
+        async with httpx.AsyncClient(
+            transport=self._transport, timeout=30, verify=shared_tls_context()
+        ) as client:
             response = await client.post(
                 f"{self.base_url}/search", json=request, headers={"Authorization": f"Bearer {self._api_key}"}
             )

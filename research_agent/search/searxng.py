@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from ..tls import shared_tls_context
 from .backends import SearchHit, _snippet
 from .errors import SearchError, TransientSearchError
 
@@ -27,7 +28,9 @@ class SearxngBackend:
 
     async def search(self, query: str, max_results: int) -> list[SearchHit]:
         # HTTP errors other than 403 are left to `search_failure` (the search step), like Tavily's.
-        async with httpx.AsyncClient(transport=self._transport, timeout=30) as client:
+        async with httpx.AsyncClient(
+            transport=self._transport, timeout=30, verify=shared_tls_context()
+        ) as client:
             response = await client.get(
                 f"{self.base_url}/search",
                 params={"q": query, "format": "json"},

@@ -11,13 +11,8 @@ from ..domains import domain_allowed
 from ..faults import with_faults
 from ..retries import STEP_RETRIES
 from ..settings import Settings
-from .backends import (
-    CorpusBackend,
-    DuckDuckGoBackend,
-    SearchBackend,
-    SearchHit,
-    TavilyBackend,
-)
+from .backends import CorpusBackend, SearchBackend, SearchHit, TavilyBackend
+from .duckduckgo import DuckDuckGoBackend
 from .errors import SearchError, search_failure
 from .searxng import SearxngBackend
 
@@ -27,7 +22,7 @@ def backend_for(name: str, collection: str, settings: Settings) -> SearchBackend
     if name == "corpus":
         return CorpusBackend(collection, settings.indexes)
     if name == "duckduckgo":
-        return DuckDuckGoBackend()
+        return DuckDuckGoBackend(settings.duckduckgo_url)
     if name == "tavily":
         key = settings.secret("tavily_api_key")
         if key is None:

@@ -7,7 +7,7 @@ import streamlit as st
 from research_agent.catalog import corpus_choices
 from research_agent.options import InputError, resolve_options, validate_question
 from research_agent.providers import offline_reason
-from research_agent.schema import ResearchOptions, format_usd
+from research_agent.schema import MAX_BREADTH, MAX_DEPTH, ResearchOptions, format_usd
 from ui import backend
 from ui.markdown_safety import code, plain
 
@@ -34,7 +34,7 @@ with st.form("new-research"):
         help=f"{settings.min_question_chars} to {settings.max_question_chars} characters.",
     )
     left, middle, right = st.columns(3)
-    depth = left.slider("Depth (number of searches)", 1, 10, value=min(max(settings.max_searches, 1), 10))
+    depth = left.slider("Searches in the plan", 1, 10, value=min(max(settings.max_searches, 1), 10))
     models = middle.radio(
         "Models",
         [OFFLINE_CHOICE, ONLINE_CHOICE],
@@ -89,9 +89,27 @@ with st.form("new-research"):
         value=float(settings.deadline or 0),
         help="At the deadline the searches stop and the run ends with a partial report.",
     )
+    rounds_box, breadth_box = st.columns(2)
+    rounds = rounds_box.slider(
+        "Rounds of searching (depth)",
+        1,
+        MAX_DEPTH,
+        value=settings.depth,
+        help="After the first round a reflection names what the findings still lack and the run searches "
+        "for it, round after round, stopping early when nothing is missing.",
+    )
+    breadth = breadth_box.slider(
+        "Follow-up searches per round (breadth)", 1, MAX_BREADTH, value=settings.breadth
+    )
     review_plan = st.checkbox(
         "Review the plan before searching",
         help="The run stops after planning until you approve, edit or reject its plan on the run page.",
+    )
+    long_report = st.checkbox(
+        "Long report, written section by section",
+        value=settings.report == "long",
+        help="The analyst outlines the report, then writes each section from only the sources relevant to "
+        "it, each in its own recorded step; a crash resumes at the next unwritten section.",
     )
     submitted = st.form_submit_button("Start research", type="primary")
 
@@ -121,6 +139,7 @@ if submitted:
     try:
         cleaned = validate_question(question, settings)
         chosen = settings.model_copy(update={"max_searches": depth, "corpus": corpus})
+        chosen = chosen.model_copy(update={"report": "long" if long_report else "standard"})
         options, _ = resolve_options(
             chosen,
             offline=models == OFFLINE_CHOICE,
@@ -132,6 +151,8 @@ if submitted:
             max_tokens=int(max_tokens) or None,
             max_cost=float(max_cost) or None,
             deadline=float(deadline) or None,
+            depth=rounds,
+            breadth=breadth,
         )
         if options.offline:  # free: starts at once
             _start(cleaned, options)

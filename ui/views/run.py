@@ -1,8 +1,10 @@
 """One run, live: phase, plan, a card per search, the report with linked citations, usage, timeline, actions.
 
 The run id lives in the URL (`?run=ID`), so the page can be bookmarked and survives a refresh. While the run
-is unfinished a fragment polls its `status` event every second; when it finishes, the page renders once more
-in full and stops polling.
+is unfinished its fragments rerun when its status changes (one shared poll for every tab, at most once a
+second per tab: ui/live_updates.py), and every `SAFETY_SECONDS` besides, for the elapsed time; where the
+server cannot push they poll every second as before. When it finishes, the page renders once more in full
+and stops watching.
 """
 
 from __future__ import annotations
@@ -17,10 +19,16 @@ from research_agent.options import InputError, validate_run_id
 from research_agent.schema import Phase, ResearchStatus
 from research_agent.settings import Settings
 from research_agent.supervisor import read_snapshot
-from ui import backend, components, downloads, trace_view
+from ui import backend, components, downloads, live_updates, trace_view
 from ui.markdown_safety import code, plain
 
+# (Comments, not docstrings: Streamlit draws a page script's bare strings.) How often a live run's
+# fragments poll where the server cannot push (the timeline: twice that), and how often its status
+# fragment reruns anyway when the server pushes (so the elapsed time ticks). Pushed, the charts (timeline,
+# trace) follow the run's changes at most every CHARTS_SECONDS: each costs a tab ~0.1-0.2 s of server CPU.
 REFRESH_SECONDS = 1.0
+SAFETY_SECONDS = 5.0
+CHARTS_SECONDS = 10.0
 FORK_POINTS: dict[str, ForkPoint] = {
     "the plan (plan again)": "plan",
     "the searches (reuse the plan)": "search",
@@ -112,7 +120,7 @@ def _rewrite(client: ResearchClient, status: ResearchStatus) -> None:
         model = st.text_input(
             "Analyst model",
             value="" if status.options.analyst_model == "offline" else status.options.analyst_model,
-            placeholder="offline, or e.g. anthropic:claude-sonnet-4-5",
+            placeholder="offline, or e.g. anthropic:claude-sonnet-5-5",
         )
         instructions = st.text_area(
             "Analysis instructions",
@@ -253,7 +261,7 @@ def _render(status: ResearchStatus) -> None:
                 st.caption(f"Plan {plain(status.plan_review)} before searching.")
     if status.searches:
         st.subheader("Searches", anchor=False)
-        if components.search_cards(status.searches, retryable=status.phase is Phase.COMPLETED):
+        if components.searches_by_round(status, retryable=status.phase is Phase.COMPLETED):
             _retry(client, status)
     if status.report is not None:
         st.divider()
@@ -264,21 +272,34 @@ def _render(status: ResearchStatus) -> None:
 
 
 live = not first.phase.finished
+pushed = live_updates.push_available(settings)
+topic = ("run", settings.database_url, run_id)
 
 
-@st.fragment(run_every=REFRESH_SECONDS if live else None)
+def _watch(status: ResearchStatus, min_gap: float) -> None:
+    """Rerun the calling fragment when the run's status changes, while the run is live."""
+    if live and not status.phase.finished:
+        live_updates.watch(topic, lambda: client.status(run_id), status, min_gap)
+    else:
+        live_updates.stop_watching(topic)
+
+
+@st.fragment(run_every=(SAFETY_SECONDS if pushed else REFRESH_SECONDS) if live else None)
 def run_view() -> None:
     with backend.database_errors():
         status = client.status(run_id)
     _render(status)
+    _watch(status, REFRESH_SECONDS)
     if live and status.phase.finished:
         st.rerun(scope="app")  # render the finished run in full once, then stop polling
 
 
-@st.fragment(run_every=2 * REFRESH_SECONDS if live else None)
+@st.fragment(run_every=2 * REFRESH_SECONDS if live and not pushed else None)
 def timeline_view() -> None:
     with backend.database_errors():
+        status = client.status(run_id)
         bars = client.timeline(run_id)
+    _watch(status, CHARTS_SECONDS)
     snapshot = read_snapshot(settings)
     chart = components.timeline_chart(bars, snapshot.events if snapshot else [], datetime.now(UTC))
     if chart is None:
@@ -295,4 +316,6 @@ run_view()
 with st.expander("Timeline", expanded=True):
     timeline_view()
 with st.expander("Trace", expanded=False):
-    trace_view.trace_view(settings, run_id, live)
+    trace_view.trace_view(
+        settings, run_id, live, (lambda: _watch(client.status(run_id), CHARTS_SECONDS)) if pushed else None
+    )
