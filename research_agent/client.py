@@ -130,6 +130,12 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+_HANDED_BACK_AS_QUEUED = frozenset(
+    phase for phase in Phase if not phase.finished and phase is not Phase.AWAITING_APPROVAL
+)
+"""The phases a run handed back to the queue shows as QUEUED (it is waiting for a worker, not working)."""
+
+
 def _stored(model: type[_Stored], value: object) -> _Stored | None:
     """A value a run stored, read as `model`; None when it is not one (refused, or of another shape)."""
     try:
@@ -237,9 +243,12 @@ class ResearchClient:
             status.error = f"this run's stored status cannot be read safely: {event}"
         if workflow.status == WorkflowStatusString.CANCELLED.value and not status.phase.finished:
             status.phase = Phase.CANCELLED
-        elif workflow.status == WorkflowStatusString.ENQUEUED.value and not status.phase.finished:
+        elif (
+            workflow.status == WorkflowStatusString.ENQUEUED.value and status.phase in _HANDED_BACK_AS_QUEUED
+        ):
             # Handed back to the queue by a stopping worker: its last status says where it had got to,
-            # but it waits for a worker now, and resumes from its last completed step.
+            # but it waits for a worker now, and resumes from its last completed step. A run awaiting its
+            # plan's approval still says so: the person's answer is kept until a worker takes it up.
             status.phase = Phase.QUEUED
         elif workflow.status in _FAILED and status.phase != Phase.FAILED:
             status.phase = Phase.FAILED

@@ -25,13 +25,18 @@ class Reruns:
         return True
 
 
+def _watcher(reruns: Reruns) -> Watcher:
+    """A watcher whose own thread waits an hour before its first read: only the test's `poll_once` reads."""
+    return Watcher(poll_seconds=3600, rerun=reruns, shown_somewhere=reruns.open)
+
+
 def _subscribe(watcher: Watcher, session: str, read: object, shown: object, min_gap: float = 0.0) -> None:
     watcher.subscribe(("run", "r1"), read, shown, session, "fragment", "page", "run=r1", min_gap)  # type: ignore[arg-type]
 
 
 def test_a_change_reruns_each_tab_once_and_no_change_reruns_none() -> None:
     reruns = Reruns()
-    watcher = Watcher(rerun=reruns, shown_somewhere=reruns.open)
+    watcher = _watcher(reruns)
     state = {"phase": "PLANNING"}
     reads = []
 
@@ -53,7 +58,7 @@ def test_a_change_reruns_each_tab_once_and_no_change_reruns_none() -> None:
 
 def test_a_tab_that_drew_an_older_value_is_rerun_even_if_the_others_are_current() -> None:
     reruns = Reruns()
-    watcher = Watcher(rerun=reruns, shown_somewhere=reruns.open)
+    watcher = _watcher(reruns)
     _subscribe(watcher, "current", lambda: "SEARCHING", "SEARCHING")
     _subscribe(watcher, "behind", lambda: "SEARCHING", "PLANNING")
 
@@ -64,7 +69,7 @@ def test_a_tab_that_drew_an_older_value_is_rerun_even_if_the_others_are_current(
 
 def test_reruns_of_one_tab_are_spaced_by_its_min_gap() -> None:
     reruns = Reruns()
-    watcher = Watcher(rerun=reruns, shown_somewhere=reruns.open)
+    watcher = _watcher(reruns)
     values = iter(["a", "b", "c"])
     _subscribe(watcher, "tab", lambda: next(values), "start", min_gap=3600)
 
@@ -76,7 +81,7 @@ def test_reruns_of_one_tab_are_spaced_by_its_min_gap() -> None:
 
 def test_a_closed_tab_is_forgotten_and_its_topic_no_longer_read() -> None:
     reruns = Reruns(gone=frozenset({"closed"}))
-    watcher = Watcher(rerun=reruns, shown_somewhere=reruns.open)
+    watcher = _watcher(reruns)
     reads = []
     _subscribe(watcher, "closed", lambda: reads.append(1), None)  # unchanged: only the closing prunes it
 

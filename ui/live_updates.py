@@ -19,6 +19,7 @@ before.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -44,7 +45,8 @@ class _Subscriber:
     query_string: str
     shown: object
     min_gap: float
-    pushed_at: float = 0.0
+    pushed_at: float = -math.inf
+    """When this fragment was last asked to rerun (monotonic; never: -inf, so the first change always goes)."""
 
 
 @dataclass
@@ -106,7 +108,7 @@ class Watcher:
             watched.read = read  # the latest page's reader (its client, its settings)
             previous = watched.subscribers.get((session_id, fragment_id))
             watched.subscribers[(session_id, fragment_id)] = _Subscriber(
-                page_script_hash, query_string, shown, min_gap, previous.pushed_at if previous else 0.0
+                page_script_hash, query_string, shown, min_gap, previous.pushed_at if previous else -math.inf
             )
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="ui-live-updates", daemon=True)
@@ -131,8 +133,9 @@ class Watcher:
                 self._wake.wait()  # nothing watched: no poll at all
                 self._wake.clear()
                 continue
-            self.poll_once()
+            # Whoever subscribed has just drawn the value it watches: the first read is due a period later.
             time.sleep(self._poll_seconds)
+            self.poll_once()
 
     def poll_once(self) -> None:
         """Read every watched topic once and rerun the fragments whose value changed."""
