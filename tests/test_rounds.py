@@ -12,10 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from research_agent._offline import reflect_offline
+from research_agent._offline import plan_research_offline, reflect_offline
 from research_agent.agents import _new_gaps_only
 from research_agent.client import ResearchClient
 from research_agent.corpus import open_collection
+from research_agent.corpus.question import factbook_parts
 from research_agent.mcp_server import with_depth
 from research_agent.naming import WorkflowRef, is_child_workflow
 from research_agent.options import InputError, RunRequest, resolve_options, validate_run_id
@@ -87,6 +88,31 @@ def test_the_offline_reflection_asks_for_a_country_nothing_was_found_on(index_di
     # A gap already searched for is not asked again (the search found nothing): the rounds end.
     again = [*found, _searched("Ghana Economy Exports - commodities")]
     assert reflect_offline(question, again, 4, factbook).gaps == []
+
+
+def test_the_offline_reflection_finds_what_one_pass_of_a_plan_leaves_out(index_dir: Path):
+    # Three countries by three aspects: nine (country, field) pairs, more than a plan's five searches hold
+    # (the evaluation's comparison-chile-peru-argentina-geography). The first round's real searches find
+    # some pairs beside their own; the reflection names exactly the pairs still unfound, and a round that
+    # searches its gaps leaves none.
+    factbook = open_collection("factbook", index_dir)
+    question = "Compare the area, coastline and highest point of Chile, Peru and Argentina."
+
+    titles: list[str] = []
+
+    def search(query: str) -> dict[str, object]:
+        hits = [passage.title for passage, _ in factbook.search(query, k=5)]
+        titles.extend(hits)
+        return _searched(query, *hits)
+
+    first = [search(step.query) for step in plan_research_offline(question, 5, factbook).search_steps]
+    asked = {(c, f) for c in ("Chile", "Peru", "Argentina") for f in ("Area", "Coastline", "Elevation")}
+    found = {factbook_parts(title) for title in titles}
+    reflection = reflect_offline(question, first, 9, factbook)
+    assert asked - found and {tuple(g.missing.split(": ")) for g in reflection.gaps} == asked - found
+    assert "Argentina: Elevation" in [g.missing for g in reflection.gaps]
+    second = [*first, *(search(gap.query) for gap in reflection.gaps)]
+    assert reflect_offline(question, second, 9, factbook).gaps == []
 
 
 def test_a_models_reflection_is_held_to_the_runs_limits_in_code():
