@@ -203,7 +203,9 @@ def _model_checks(settings: Settings, *, online: bool, timeout: float) -> list[C
             split_model_id(model_id)
             missing = missing_key(model_id, settings)
         except ModelConfigError as error:
-            checks.append(Check("models", role, Outcome.FAIL, _short(error), f"fix {variable}"))
+            known = ", ".join(sorted(PROVIDERS))
+            fix = f"set {variable} to provider:model, the provider one of: {known}"
+            checks.append(Check("models", role, Outcome.FAIL, _short(error), fix))
             continue
         if missing:
             outcome = Outcome.WARN if settings.offline is None else Outcome.FAIL
@@ -252,7 +254,7 @@ def _served(
     try:
         served = lister()
     except Exception as error:
-        detail, fix = _provider_failure(provider, error, where)
+        detail, fix = _provider_failure(provider, error, where, settings)
         return Check("models", role, Outcome.FAIL, f"{model_id}: {detail}", fix)
     if _is_served(name, served):
         return Check("models", role, Outcome.OK, f"{model_id}: key accepted, model served by {where}")
@@ -328,7 +330,7 @@ def _model_lister(provider: str, settings: Settings, timeout: float) -> Callable
     return gemini_models
 
 
-def _provider_failure(provider: str, error: BaseException, where: str) -> tuple[str, str]:
+def _provider_failure(provider: str, error: BaseException, where: str, settings: Settings) -> tuple[str, str]:
     """What went wrong in words, and the fix, for an SDK's error (never the key itself)."""
     variable = PROVIDERS[provider].variable
     status = _status_code(error)
@@ -337,8 +339,21 @@ def _provider_failure(provider: str, error: BaseException, where: str) -> tuple[
         return f"{where} refused the key ({status}: {message})", f"check {variable}"
     if status is not None:
         return f"{where} answered {status}: {message}", "try again later, or check the provider's status page"
-    base = "OPENAI_BASE_URL" if provider == "openai" else f"{variable} and the network"
-    return f"cannot reach {where}: {message or type(error).__name__}", f"check {base}"
+    # The address is the one to check when it was set (a proxy, a local server); the network otherwise.
+    address_variable = _BASE_URL_VARIABLES[provider]
+    address_set = settings.openai_base_url if provider == "openai" else os.environ.get(address_variable)
+    fix = f"check {address_variable}" if address_set else "check the network"
+    return f"cannot reach {where}: {message or type(error).__name__}", fix
+
+
+_BASE_URL_VARIABLES = {
+    "anthropic": "ANTHROPIC_BASE_URL",
+    "openai": "OPENAI_BASE_URL",
+    "google-gla": "GOOGLE_GEMINI_BASE_URL",
+    "google": "GOOGLE_GEMINI_BASE_URL",
+    "gemini": "GOOGLE_GEMINI_BASE_URL",
+}
+"""The variable each provider's SDK reads its address from (`_provider_address` shows the same)."""
 
 
 def _error_message(error: BaseException) -> object:
@@ -365,8 +380,9 @@ def _search_checks(settings: Settings, *, online: bool, timeout: float) -> list[
     try:
         options, _ = resolve_options(settings)
     except InputError as error:
-        if isinstance(error.__cause__, ModelConfigError):
-            return []  # a model problem, reported with the models
+        if isinstance(error.__cause__, ModelConfigError):  # reported with the models
+            detail = "the backend a run uses depends on the models, which are misconfigured (see models)"
+            return [Check("search", settings.search_backend, Outcome.SKIPPED, detail)]
         return [Check("search", settings.search_backend, Outcome.FAIL, _short(error))]
     backend = options.search_backend
     if backend == "corpus":
@@ -417,7 +433,15 @@ def _searxng_check(settings: Settings, timeout: float) -> Check:
             "add `json` under search.formats in the instance's settings.yml",
         )
     if response.status_code != 200:
-        return Check("search", "searxng", Outcome.FAIL, f"{where} answered {response.status_code}", None)
+        return Check(
+            "search",
+            "searxng",
+            Outcome.FAIL,
+            f"{where} answered {response.status_code}: {_short(response.text)}",
+            "try again later, or check the instance's logs"
+            if response.status_code >= 500
+            else "check RESEARCH_SEARXNG_URL (the instance's address, without /search)",
+        )
     try:
         results = response.json().get("results", [])
     except ValueError:
@@ -441,7 +465,11 @@ def _tavily_check(settings: Settings, timeout: float) -> Check:
         )
     except httpx.HTTPError as error:
         return Check(
-            "search", "tavily", Outcome.FAIL, f"cannot reach {where}: {_short(error)}", "check the network"
+            "search",
+            "tavily",
+            Outcome.FAIL,
+            f"cannot reach {where}: {_short(error)}",
+            "check the network and RESEARCH_TAVILY_URL",
         )
     if response.status_code in (401, 403):
         return Check(
@@ -457,6 +485,9 @@ def _tavily_check(settings: Settings, timeout: float) -> Check:
             "tavily",
             Outcome.FAIL,
             f"{where} answered {response.status_code}: {_short(response.text)}",
+            "try again later, or check Tavily's status page"
+            if response.status_code == 429 or response.status_code >= 500
+            else "check the key's plan and credits at app.tavily.com, and RESEARCH_TAVILY_URL",
         )
     return Check("search", "tavily", Outcome.OK, f"{where}: key accepted (one search, one credit)")
 

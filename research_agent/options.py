@@ -145,7 +145,10 @@ def _goes_offline(settings: Settings, asked: bool | None) -> tuple[bool, str | N
     """Whether the run goes offline and why: asked for, or (unset) a key the models need is missing."""
     wanted = asked if asked is not None else settings.offline
     if wanted is None:
-        reason = offline_reason(settings)
+        try:
+            reason = offline_reason(settings)
+        except ModelConfigError as error:  # a model string no provider serves: what to change, not a crash
+            raise InputError(str(error)) from error
         return reason is not None, reason
     return wanted, "asked for" if wanted else None
 

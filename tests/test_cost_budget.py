@@ -176,6 +176,9 @@ def test_a_run_stays_inside_a_cap_it_can_afford_and_stops_early_at_one_it_cannot
     # part starts once the budget is spent: the analyst never ran.
     assert stopped.usage.cost < done.usage.cost
     assert stopped.usage.requests == 1 + 2 * len(stopped.searches)
+    # The run still ends with a report: the partial one, written without the analyst, saying why.
+    assert stopped.report is not None and stopped.report.title == f"Partial report: {QUESTION}"
+    assert f"_The analysis was not written: {stopped.stopped_early}." in stopped.report.body
 
     # Shown live: the CLI's progress lines and the UI's cost tile.
     assert _spending(stopped) == f" · ${stopped.usage.cost:.2f} of $0.30"

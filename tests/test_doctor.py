@@ -8,6 +8,7 @@ own formats: a models list, an error object, a closed port.
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 from research_agent.doctor import Check, Outcome, configuration_problems, diagnose, failed
 from research_agent.settings import Settings, get_settings
 
-from ._provider_standins import StandIn, anthropic_error, gemini_error, json_reply
+from ._provider_standins import Canned, StandIn, anthropic_error, gemini_error, html_reply, json_reply
 
 ANTHROPIC_KEY = "sk-ant-doctor-secret-1"
 GOOGLE_KEY = "AIza-doctor-secret-2"
@@ -82,6 +83,16 @@ def _openai_models(*ids: str) -> Any:
     )
 
 
+@pytest.fixture(autouse=True)
+def no_real_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every provider's SDK points at a closed port on 127.0.0.1 unless a test points it at a stand-in: a
+    check that calls a provider nobody meant it to fails here instead of reaching the real service."""
+    closed = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", closed)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", closed)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{closed}/v1")
+
+
 @pytest.fixture
 def standin() -> Iterator[StandIn]:
     with StandIn() as server:
@@ -115,6 +126,37 @@ def test_keys_missing_for_a_run_set_online_fail_each_role(monkeypatch: pytest.Mo
     result = CliRunner().invoke(_app(), ["doctor"])
     assert result.exit_code == 1
     assert "3 broken" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"RESEARCH_OFFLINE": "false", "ANTHROPIC_API_KEY": ANTHROPIC_KEY, "GOOGLE_API_KEY": GOOGLE_KEY}],
+    ids=["offline-auto-no-keys", "online-with-keys"],
+)
+def test_an_unknown_model_provider_is_one_failure_naming_the_variable_and_the_known_providers(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    settings = _settings(monkeypatch, RESEARCH_PLANNER_MODEL="foo:bar", **env)
+    checks = diagnose(settings)
+    (broken,) = [check for check in checks if check.outcome is Outcome.FAIL]
+    assert (broken.area, broken.name) == ("models", "planner")
+    assert "unknown model provider 'foo' in 'foo:bar'" in broken.detail
+    assert broken.fix == (
+        "set RESEARCH_PLANNER_MODEL to provider:model, the provider one of: "
+        "anthropic, gemini, google, google-gla, openai"
+    )
+    # Every other part is still checked; the search backend hangs on the models, so it waits for them.
+    assert {check.area for check in checks} == {"database", "models", "search", "traces"}
+    assert [check.name for check in _only(checks, "models")] == ["planner", "search", "analyst"]
+    assert _only(checks, "search")[0].outcome is Outcome.SKIPPED
+    # The UI's banner shows the same failure instead of raising.
+    assert configuration_problems(settings) == [broken]
+
+    result = CliRunner().invoke(_app(), ["doctor"])
+    assert result.exit_code == 1, result.output
+    assert "FAIL  models: planner" in result.stdout
+    assert "database: sqlite" in result.stdout and "traces: destination" in result.stdout
+    assert "1 broken" in result.stdout
 
 
 def test_a_sqlite_file_that_is_not_a_database_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -262,6 +304,125 @@ def test_a_local_server_that_is_down_fails_naming_the_address(monkeypatch: pytes
     assert planner.outcome is Outcome.FAIL
     assert planner.detail.startswith("openai:qwen3:8b: cannot reach http://127.0.0.1:")
     assert planner.fix == "check OPENAI_BASE_URL"
+
+
+def test_a_provider_answering_an_error_status_fails_with_its_words_after_one_request(
+    monkeypatch: pytest.MonkeyPatch, standin: StandIn
+) -> None:
+    standin.queue(
+        anthropic_error(
+            429,
+            "rate_limit_error",
+            "This request would exceed the rate limit for your organization of 50 requests per minute.",
+            headers={"retry-after": "30"},
+        ),
+        path="/v1/models",
+    )
+    standin.queue(gemini_error(500, "INTERNAL", "An internal error has occurred."), path="/v1beta/models")
+    planner, search, analyst = _only(diagnose(_online_models(monkeypatch, standin), online=True), "models")
+    assert planner.outcome is search.outcome is analyst.outcome is Outcome.FAIL
+    assert planner.detail == (
+        f"anthropic:claude-sonnet-5-5: {standin.url} answered 429: This request would exceed the rate limit "
+        "for your organization of 50 requests per minute."
+    )
+    assert search.detail.endswith(f"{standin.url} answered 500: An internal error has occurred.")
+    assert planner.fix == search.fix == "try again later, or check the provider's status page"
+    # One cheap call per provider: doctor does not wait out a rate limit or retry a failure.
+    assert standin.count("/v1/models") == 1 and standin.count("/v1beta/models") == 1
+
+
+def test_anthropic_and_gemini_out_of_reach_fail_naming_their_address_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = _settings(monkeypatch, ANTHROPIC_API_KEY=ANTHROPIC_KEY, GOOGLE_API_KEY=GOOGLE_KEY)
+    planner, search, analyst = _only(diagnose(settings, online=True, timeout=3), "models")
+    assert planner.outcome is search.outcome is analyst.outcome is Outcome.FAIL
+    for check, variable in ((planner, "ANTHROPIC_BASE_URL"), (search, "GOOGLE_GEMINI_BASE_URL")):
+        address = os.environ[variable]
+        assert f": cannot reach {address}: " in check.detail, check.detail
+        assert check.fix == f"check {variable}"
+
+
+def _down() -> str:
+    return f"http://127.0.0.1:{_closed_port()}"
+
+
+@pytest.mark.parametrize(
+    ("answer", "detail", "fix"),
+    [
+        (None, "cannot reach {url}: ", "check RESEARCH_SEARXNG_URL"),
+        (
+            html_reply(b"<html><body><h1>502 Bad Gateway</h1></body></html>", status=502),
+            "{url} answered 502: <html><body><h1>502 Bad Gateway</h1></body></html>",
+            "try again later, or check the instance's logs",
+        ),
+        (
+            html_reply(b"<!doctype html><title>404 Not Found</title><h1>Not Found</h1>", status=404),
+            "{url} answered 404: ",
+            "check RESEARCH_SEARXNG_URL (the instance's address, without /search)",
+        ),
+        (
+            html_reply(b"<!DOCTYPE html><html><head><title>SearXNG</title></head><body></body></html>"),
+            "{url} did not answer JSON",
+            "check RESEARCH_SEARXNG_URL",
+        ),
+    ],
+    ids=["unreachable", "502", "404", "html-not-json"],
+)
+def test_a_searxng_instance_that_cannot_answer_a_search_fails_naming_the_fix(
+    monkeypatch: pytest.MonkeyPatch, standin: StandIn, answer: Canned | None, detail: str, fix: str
+) -> None:
+    if answer is not None:
+        standin.queue(answer, path="/search")
+    url = standin.url if answer is not None else _down()
+    settings = _settings(monkeypatch, RESEARCH_SEARCH_BACKEND="searxng", RESEARCH_SEARXNG_URL=url)
+    (searxng,) = _only(diagnose(settings, online=True, timeout=3), "search")
+    assert searxng.outcome is Outcome.FAIL
+    assert searxng.detail.startswith(detail.format(url=url)), searxng.detail
+    assert searxng.fix == fix
+    assert standin.count("/search") == (answer is not None)
+
+
+@pytest.mark.parametrize(
+    ("answer", "detail", "fix"),
+    [
+        (None, "cannot reach {url}: ", "check the network and RESEARCH_TAVILY_URL"),
+        (
+            json_reply({"detail": {"error": "Internal server error"}}, status=500),
+            '{url} answered 500: {{"detail": {{"error": "Internal server error"}}}}',
+            "try again later, or check Tavily's status page",
+        ),
+        (
+            json_reply(
+                {
+                    "detail": {
+                        "error": "This request exceeds your plan's set usage limit. Please upgrade your plan "
+                        "or contact support@tavily.com"
+                    }
+                },
+                status=432,
+            ),
+            "{url} answered 432: ",
+            "check the key's plan and credits at app.tavily.com, and RESEARCH_TAVILY_URL",
+        ),
+    ],
+    ids=["unreachable", "500", "432-plan-limit"],
+)
+def test_tavily_out_of_reach_or_failing_fails_naming_the_fix(
+    monkeypatch: pytest.MonkeyPatch, standin: StandIn, answer: Canned | None, detail: str, fix: str
+) -> None:
+    if answer is not None:
+        standin.queue(answer, path="/search")
+    url = standin.url if answer is not None else _down()
+    settings = _settings(
+        monkeypatch, RESEARCH_SEARCH_BACKEND="tavily", TAVILY_API_KEY="tvly-doctor-5", RESEARCH_TAVILY_URL=url
+    )
+    (tavily,) = _only(diagnose(settings, online=True, timeout=3), "search")
+    assert tavily.outcome is Outcome.FAIL
+    assert tavily.detail.startswith(detail.format(url=url)), tavily.detail
+    assert tavily.fix == fix
+    assert "tvly-doctor-5" not in tavily.detail
+    assert standin.count("/search") == (answer is not None)
 
 
 def test_searxng_without_json_output_and_tavily_with_a_bad_key_fail(

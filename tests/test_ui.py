@@ -119,6 +119,21 @@ def test_the_banner_shows_what_doctor_finds_broken(monkeypatch: pytest.MonkeyPat
     assert "**Offline mode**" in test.info[0].value  # the mode is still shown
 
 
+def test_an_unknown_model_provider_is_shown_in_the_banner_and_the_form_still_opens(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    show_the_ui(monkeypatch, planner_model="foo:bar")  # RESEARCH_OFFLINE left at its default (auto)
+    test = app().run()
+    assert not test.exception
+    (problem,) = test.error
+    assert "**models: planner**" in problem.value
+    assert "unknown model provider 'foo'" in _unescaped(problem.value)
+    assert "fix: set RESEARCH_PLANNER_MODEL to provider:model" in _unescaped(problem.value)
+    assert "Settings need attention" in test.warning[0].value
+    assert test.text_area[0].label == "Question"
+    assert [r.value for r in test.radio] == ["Offline (built-in models)"]
+
+
 @pytest.mark.parametrize(
     ("question", "message"),
     [("", "the question is empty"), ("   \n\t", "the question is empty"), ("x" * 2001, "over the limit")],

@@ -6,7 +6,7 @@ import streamlit as st
 
 from research_agent.catalog import corpus_choices
 from research_agent.options import InputError, resolve_options, validate_question
-from research_agent.providers import offline_reason
+from research_agent.providers import ModelConfigError, offline_reason
 from research_agent.schema import MAX_BREADTH, MAX_DEPTH, ResearchOptions, format_usd
 from ui import backend
 from ui.markdown_safety import code, plain
@@ -23,7 +23,10 @@ st.caption(
     "Ask a question: a planner writes a research plan, searches run in parallel, an analyst writes a cited report."
 )
 
-missing = offline_reason(settings)
+try:
+    missing = offline_reason(settings)
+except ModelConfigError as error:  # the banner names it too; the form still opens, offline by default
+    missing = str(error)
 collections = corpus_choices(settings.indexes)
 
 with st.form("new-research"):
