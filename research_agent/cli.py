@@ -1430,6 +1430,10 @@ def ui_command(
             "--server.address", host,
             "--server.headless", "true",
             "--server.fileWatcherType", "none",
+            # Streamlit collects all of the process's garbage (gc.collect(2), ~0.12 s here: pandas, altair,
+            # DBOS and pydantic-ai are a lot of objects) after every script run, and a fragment rerun is one:
+            # that was two thirds of what an open tab on a live run cost. Python's own collector still runs.
+            "--runner.postScriptGC", "false",
             "--browser.gatherUsageStats", "false",
             "--client.toolbarMode", "viewer",
             # Against other sites' pages (see ui/same_origin.py): only these Host names get a session
