@@ -117,7 +117,8 @@ def write_section_offline(
                 " ".join(_statement(f, vocabulary, frozenset(understanding.words)) for f in row)
             )
             continue
-        # The comparison states each figure; what follows is what each source says beyond it.
+        # What follows the comparison is what each source says beyond it, and the figures it leaves out
+        # (of three or more entities it names the highest and the lowest only).
         paragraphs.append(compared)
         details = []
         for item in row:
@@ -125,6 +126,8 @@ def write_section_offline(
             more = excerpt(item.text, set(understanding.words)).rstrip(".")
             if more and more != shown and len(more) > len(shown) + 10:
                 details.append(f"- **{_safe(item.entity)}**: {_safe(more)}. [{item.source.number}]")
+            elif shown and shown not in compared:
+                details.append(f"- **{_safe(item.entity)}**: {_safe(shown)}. [{item.source.number}]")
         if details:
             paragraphs.append("\n".join(details))
     words = set(understanding.unknown) or set(tokenize([f"{question} {heading}"])[0])

@@ -120,6 +120,26 @@ def test_the_offline_outline_groups_sources_by_aspect_and_sections_cite_only_the
     assert summary and set(citation_numbers(summary)) <= set(first.sources)
 
 
+def test_a_section_comparing_three_countries_states_every_ones_figure(settings: Settings):
+    """The comparison of three names the highest and the lowest; the middle one's figure is still stated."""
+    factbook = open_collection("factbook", settings.indexes)
+    passages = [
+        p
+        for p in factbook.passages
+        if p.section == "Geography — Coastline" and p.entity in ("Chile", "Peru", "Argentina")
+    ]
+    sources = [
+        NumberedSource(number=i, title=p.title, location=p.location, snippet=p.text)
+        for i, p in enumerate(passages, start=1)
+    ]
+    assert len(sources) == 3
+    question = "Compare the coastline of Chile, Peru and Argentina."
+    body = write_section_offline(question, "Coastline", sources, factbook).body
+    for figure in ("6,435 km", "2,414 km", "4,989 km"):  # Chile, Peru, Argentina (the middle one)
+        assert figure in body
+    assert set(citation_numbers(body)) == {1, 2, 3}
+
+
 def test_a_section_prompt_holds_only_its_sources():
     sources = [NumberedSource(number=n, title=f"T{n}", location=f"x:{n}", snippet=f"s{n}") for n in (2, 5)]
     prompt = section_prompt("Q?", "Cover it.", OutlineSection(heading="H", sources=[2, 5]), sources, "x")
