@@ -15,7 +15,10 @@ and a Markdown fence); a small local model that first answers in plain text only
 in parallel. A fourth runs the default models (settings.py): Claude Sonnet 5.5, which thinks first and
 answers JSON by schema, plans and writes; Gemini 3.8 Flash searches with grounding and gives its findings by
 output tool. The README's "Tested models" table names these tests. Single agent runs (the planner's workflow, or one search's) cover each provider's failures: 429 with the wait it asks for, 529/503, a malformed body, a stream or body cut off,
-and usage with cache tokens, which count against a run's token budget. Everything starts at once in a
+and usage with cache tokens, which count against a run's token budget. Two more runs have the analyst's
+stream cut off part-way (OpenAI-compatible `stream: true`, Gemini's `alt=sse`), and one has Gemini call
+`search` twice in one answer. Tavily's 429, 5xx and a body cut off are retried; a page in place of its JSON
+fails the search saying so. Everything starts at once in a
 module fixture, each case routed by a name its requests mention, so the whole module costs about as long
 as its slowest case.
 """
@@ -600,6 +603,167 @@ def test_a_local_models_cached_prompt_tokens_count_as_input(lab: Lab) -> None:
     assert (usage.requests, usage.input_tokens, usage.output_tokens) == (5, 4 * 11 + 2100, 4 * 17 + 90)
 
 
+# --- Gemini: two function calls in one answer ----------------------------------------------------------
+
+RATHLIN = "Rathlin Sound"
+RATHLIN_PAGES = {
+    "Rathlin Sound lighthouse history": [
+        ("https://rathlin-light.example/history", "History of the Rathlin Sound light", "First lit in 1841."),
+    ],
+    "Rathlin Sound lighthouse keepers": [
+        ("https://rathlin-light.example/keepers", "Keepers of Rathlin Sound", "Keepers served to 1987."),
+    ],
+}
+
+
+@_starts
+def _gemini_parallel_run(lab: Lab) -> None:
+    history, keepers = RATHLIN_PAGES
+    usage = gemini_usage(1500, 80)
+    answers = [
+        gemini_response([gemini_function_call("final_result", _plan(history))], usage=usage),
+        # Two functionCall parts in one answer, after a text part: Gemini's parallel function calling.
+        gemini_response(
+            [
+                {"text": "I'll look up the light's history and its keepers."},
+                gemini_function_call("search", {"query": history}),
+                gemini_function_call("search", {"query": keepers}),
+            ],
+            usage=usage,
+        ),
+        gemini_response(
+            [
+                gemini_function_call(
+                    "final_result", _findings(history, RATHLIN_PAGES[history] + RATHLIN_PAGES[keepers])
+                )
+            ],
+            usage=usage,
+        ),
+        gemini_response([gemini_function_call("final_result", _report(RATHLIN))], usage=usage),
+    ]
+    lab.gemini.queue(*map(gemini_reply, answers), mentioning=RATHLIN)
+    lab.tavily.queue(*[_tavily_answer(RATHLIN_PAGES)] * 2, path="/search", mentioning=RATHLIN)
+    lab.submit("gemini-parallel", f"When was the {RATHLIN} lighthouse first lit?", _options(GEMINI, "tavily"))
+
+
+def _function_responses(request: RecordedRequest) -> list[list[dict[str, Any]]]:
+    """The `functionResponse`s a Gemini request sends back, by the content that holds them."""
+    return [
+        [part["functionResponse"] for part in content["parts"] if "functionResponse" in part]
+        for content in request.json()["contents"]
+        if any("functionResponse" in part for part in content["parts"])
+    ]
+
+
+def test_gemini_calling_two_functions_in_one_answer_gets_both_results_back_and_the_run_completes(
+    lab: Lab,
+) -> None:
+    status = lab.status("gemini-parallel")
+
+    urls = [url for pages in RATHLIN_PAGES.values() for url, _, _ in pages]
+    _assert_completed(status, RATHLIN, urls)
+    requests = lab.gemini.received(mentioning=RATHLIN)
+    assert [r.path for r in requests] == [GEMINI_PATH] * 3 + [GEMINI_STREAM_PATH]
+    # Both calls were run, and both results went back together, in one content of the next request.
+    assert sorted(r.json()["query"] for r in lab.tavily.received(mentioning=RATHLIN)) == sorted(RATHLIN_PAGES)
+    [together] = _function_responses(requests[2])
+    assert [response["name"] for response in together] == ["search", "search"]
+    for response, (url, _, _) in zip(together, (pages[0] for pages in RATHLIN_PAGES.values()), strict=True):
+        assert url in json.dumps(response["response"])
+    usage = status.usage_by_model[GEMINI]
+    assert (usage.requests, usage.tool_calls) == (4, 2)
+
+
+# --- the analyst's stream cut off part-way: OpenAI-compatible and Gemini -------------------------------
+
+MULL = "Mull Head"
+EILEAN = "Eilean Glas"
+
+
+def _two_pages(name: str) -> tuple[str, list[tuple[str, str, str]]]:
+    """One search's query and the two pages it finds (the report cites [1] and [2])."""
+    query = f"{name} lighthouse history"
+    slug = name.lower().replace(" ", "-")
+    return query, [
+        (f"https://{slug}.example/history", f"History of the {name} light", "First lit in 1841."),
+        (f"https://{slug}.example/keepers", f"Keepers of {name}", "Keepers served to 1987."),
+    ]
+
+
+@_starts
+def _local_analyst_cut_off(lab: Lab) -> None:
+    query, sources = _two_pages(MULL)
+    report = openai_chat_completion(
+        None, tool_calls=[openai_tool_call("final_result", _report(MULL), "call_r2")]
+    )
+    answers = [
+        json_reply(
+            openai_chat_completion(
+                None, tool_calls=[openai_tool_call("final_result", _plan(query), "call_p2")]
+            )
+        ),
+        json_reply(
+            openai_chat_completion(None, tool_calls=[openai_tool_call("search", {"query": query}, "call_s2")])
+        ),
+        json_reply(
+            openai_chat_completion(
+                None, tool_calls=[openai_tool_call("final_result", _findings(query, sources), "call_f2")]
+            )
+        ),
+        # Streamed (the analyst asks for a stream): its role, its tool call's name, a first piece of the
+        # report's arguments, then the connection drops.
+        replace(json_reply(report), cut_after=3),
+        json_reply(report),
+    ]
+    lab.openai.queue(*answers, path=OPENAI_PATH, mentioning=MULL)
+    lab.tavily.queue(_tavily_answer({query: sources}), path="/search", mentioning=MULL)
+    lab.submit("local-cut", f"When was the {MULL} lighthouse first lit?", _options(LOCAL, "tavily"))
+
+
+@_starts
+def _gemini_analyst_cut_off(lab: Lab) -> None:
+    query, sources = _two_pages(EILEAN)
+    usage = gemini_usage(1500, 80)
+    report = gemini_response([gemini_function_call("final_result", _report(EILEAN))], usage=usage)
+    # Gemini's stream: a text part first (no finishReason yet), then the function call; cut after the first.
+    opening = gemini_response([{"text": "Here is the report."}], usage=usage)
+    del opening["candidates"][0]["finishReason"]
+    cut = replace(sse_reply([(None, opening), (None, report)], separator="\r\n\r\n"), cut_after=1)
+    answers: list[Reply] = [
+        gemini_reply(gemini_response([gemini_function_call("final_result", _plan(query))], usage=usage)),
+        gemini_reply(gemini_response([gemini_function_call("search", {"query": query})], usage=usage)),
+        gemini_reply(
+            gemini_response([gemini_function_call("final_result", _findings(query, sources))], usage=usage)
+        ),
+        cut,
+        gemini_reply(report),
+    ]
+    lab.gemini.queue(*answers, mentioning=EILEAN)
+    lab.tavily.queue(_tavily_answer({query: sources}), path="/search", mentioning=EILEAN)
+    lab.submit("gemini-cut", f"When was the {EILEAN} lighthouse first lit?", _options(GEMINI, "tavily"))
+
+
+@pytest.mark.parametrize(
+    ("run_id", "name", "provider"), [("local-cut", MULL, "local"), ("gemini-cut", EILEAN, "gemini")]
+)
+def test_an_analyst_stream_cut_off_part_way_is_sent_again_and_the_run_completes(
+    lab: Lab, run_id: str, name: str, provider: str
+) -> None:
+    status = lab.status(run_id)
+
+    _query, sources = _two_pages(name)
+    _assert_completed(status, name, [url for url, _, _ in sources])
+    requests = _planner(lab, provider).received(mentioning=name)
+    assert len(requests) == 5
+    cut, again = requests[-2:]
+    assert cut.wants_stream and again.wants_stream
+    assert again.body == cut.body, "the analyst's request is sent again, unchanged"
+    assert again.received_at - cut.received_at >= INTERVAL_SECONDS - 0.05
+    # The readers saw the text start over: what they put together is the whole report, once.
+    assert _published_text(lab, run_id) == _report(name)["body"]
+    assert status.usage.requests == 4, "the cut-off answer is not counted"
+
+
 # --- failures of single requests, each provider ---------------------------------------------------------
 
 
@@ -696,6 +860,14 @@ FAILURES = [
         waits=0.7,
     ),
     Failure(
+        "local",
+        "retry-after",
+        openai_error(
+            429, "Rate limit reached for requests", "requests", "rate_limit_exceeded", {"retry-after": "1"}
+        ),
+        waits=1.0,
+    ),
+    Failure(
         "local", "503", openai_error(503, "The server is overloaded or not ready yet.", "server_error", None)
     ),
     Failure(
@@ -780,13 +952,24 @@ def _searcher_calls(tag: str, query: str) -> list[Canned]:
     ]
 
 
-SEARCH_FAILURES = {
+SEARCH_FAILURES: dict[str, tuple[str, Callable[[Canned], Canned], float]] = {
     "tavily-429": (
         "tavily",
-        json_reply({"detail": {"error": "Rate limit exceeded"}}, status=429, headers={"retry-after": "1"}),
+        lambda _: json_reply(
+            {"detail": {"error": "Rate limit exceeded"}}, status=429, headers={"retry-after": "1"}
+        ),
         1.0,
     ),
+    "tavily-500": (
+        "tavily",
+        lambda _: json_reply({"detail": {"error": "Internal Server Error"}}, status=500),
+        0.0,
+    ),
+    # Its answer announced whole in its content-length, the connection dropped part-way through.
+    "tavily-cut": ("tavily", lambda success: replace(success, cut_after=len(success.body) // 2), 0.0),
 }
+"""Failures of the search service, each retried: (backend, the failure given its next answer, the wait
+it asked for)."""
 
 
 @_starts
@@ -797,7 +980,7 @@ def _failing_searches(lab: Lab) -> None:
         lab.openai.queue(*_searcher_calls(tag, query), path=OPENAI_PATH, mentioning=tag)
         host = f"https://{name}.example/a"
         success = json_reply(tavily_response(query, [(host, "A page", "First lit in 1841.")]))
-        lab.tavily.queue(failure, success, mentioning=name)
+        lab.tavily.queue(failure(success), success, mentioning=name)
         step = SearchStep(query=query, rationale="A failure of the search service.")
         lab.start(tag, workflows.run_search, 1, step, _options(LOCAL, backend))
 
@@ -813,6 +996,36 @@ def test_a_failed_search_is_retried_after_the_wait_it_asked_for(lab: Lab, name: 
     first, second = lab.tavily.received(mentioning=name)
     assert second.body == first.body
     assert second.received_at - first.received_at >= waits + INTERVAL_SECONDS - 0.05
+
+
+TAVILY_GATEWAY_PAGE = (
+    b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+)
+
+
+@_starts
+def _tavily_answering_no_json(lab: Lab) -> None:
+    """A proxy's page sent with HTTP 200 instead of Tavily's JSON."""
+    tag = "case tavily-malformed"
+    query = f"{tag} lighthouse"
+    lab.openai.queue(*_searcher_calls(tag, query)[:1], path=OPENAI_PATH, mentioning=tag)
+    lab.tavily.queue(
+        Canned(body=TAVILY_GATEWAY_PAGE, headers={"content-type": "text/html"}), mentioning="tavily-malformed"
+    )
+    step = SearchStep(query=query, rationale="Tavily's answer is not JSON.")
+    lab.start(tag, workflows.run_search, 1, step, _options(LOCAL, "tavily"))
+
+
+def test_tavily_answering_no_json_fails_the_search_saying_so(lab: Lab) -> None:
+    outcome = lab.outcome("case tavily-malformed")
+
+    assert isinstance(outcome, SearchOutcome) and outcome.findings is None, outcome
+    # Once "SearchError: JSONDecodeError: Expecting value: line 1 column 1 (char 0)", naming no service.
+    assert (
+        outcome.error is not None and "Tavily answered HTTP 200 with a body that is not JSON" in outcome.error
+    )
+    assert "text/html" in outcome.error and "RESEARCH_TAVILY_URL" in outcome.error
+    assert lab.tavily.count(mentioning="tavily-malformed") == 1, "not retried: a page in its place stays"
 
 
 # --- DuckDuckGo's HTML page, through ddgs's DuckDuckGo engine ------------------------------------------

@@ -16,6 +16,7 @@ from research_agent.search.step import backend_for
 from research_agent.settings import Settings
 from tests._provider_standins import (
     DUCKDUCKGO_CHALLENGE_PAGE,
+    Canned,
     StandIn,
     duckduckgo_no_results_page,
     duckduckgo_results_page,
@@ -58,6 +59,14 @@ def test_tavily_backend_explains_a_rejected_key():
     transport = httpx.MockTransport(lambda request: httpx.Response(401, json={"detail": "bad key"}))
     with pytest.raises(SearchError, match="TAVILY_API_KEY"):
         asyncio.run(TavilyBackend("bad", transport=transport).search("x", 1))
+
+
+@pytest.mark.parametrize("body", [b"<html><body>502 Bad Gateway</body></html>", b'{"results": ['])
+def test_tavily_answering_no_json_is_an_error_naming_tavily(body: bytes) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    with pytest.raises(SearchError, match="Tavily answered HTTP 200 with a body that is not JSON") as raised:
+        asyncio.run(TavilyBackend("k", transport=transport).search("x", 1))
+    assert not isinstance(raised.value, TransientSearchError)
 
 
 # --- DuckDuckGo, through ddgs's DuckDuckGo engine, against a stand-in of its HTML page ---------------------
@@ -156,6 +165,27 @@ def test_duckduckgo_cut_off_or_failing_is_worth_retrying() -> None:
             asyncio.run(_ddg(ddg).search("Skerrow Point", 5))
         with pytest.raises(TransientSearchError, match="HTTP 503"):
             asyncio.run(_ddg(ddg).search("Skerrow Point", 5))
+
+
+def test_duckduckgos_plain_429_is_a_rate_limit_naming_the_fix() -> None:
+    """A 429 with no bot check page (as a proxy in front of it, or DuckDuckGo itself, may send): still a
+    rate limit, retried after the backoff."""
+    with StandIn() as ddg:
+        ddg.queue(Canned(status=429, body=b"Too Many Requests", headers={"content-type": "text/plain"}))
+        with pytest.raises(TransientSearchError) as raised:
+            asyncio.run(_ddg(ddg).search("Skerrow Point", 5))
+    assert "HTTP 429" in str(raised.value) and "RESEARCH_SEARCH_BACKEND" in str(raised.value)
+
+
+@pytest.mark.parametrize("status", [400, 404, 410])
+def test_duckduckgo_refusing_the_form_otherwise_is_an_error_not_retried(status: int) -> None:
+    with StandIn() as ddg:
+        ddg.queue(html_reply(b"<html><body><h1>Not Found</h1></body></html>", status=status))
+        with pytest.raises(
+            SearchError, match=f"HTTP {status} to the search form at {ddg.url}/html/"
+        ) as raised:
+            asyncio.run(_ddg(ddg).search("Skerrow Point", 5))
+    assert not isinstance(raised.value, TransientSearchError), "the same form is refused again"
 
 
 def test_duckduckgo_backend_posts_to_the_configured_address() -> None:

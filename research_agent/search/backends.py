@@ -103,6 +103,17 @@ class TavilyBackend:
         if response.status_code in (401, 403):
             raise SearchError("Tavily rejected the API key; check TAVILY_API_KEY")
         response.raise_for_status()
+        try:
+            answer = response.json()
+        except ValueError as error:
+            # A proxy's or captive portal's page answering for Tavily: without this the search's error,
+            # shown with the run, was only "JSONDecodeError: Expecting value", naming no service.
+            raise SearchError(
+                f"Tavily answered HTTP {response.status_code} with a body that is not JSON "
+                f"({response.headers.get('content-type', 'no content type')}, {len(response.content)} bytes) "
+                f"from {self.base_url}: a proxy may be answering for it; check the network and "
+                "RESEARCH_TAVILY_URL"
+            ) from error
         return [
             SearchHit(
                 title=row.get("title", ""),
@@ -111,5 +122,5 @@ class TavilyBackend:
                 score=row.get("score"),
                 content=_content(row.get("raw_content")) if self.include_raw_content else None,
             )
-            for row in response.json().get("results", [])[:max_results]
+            for row in answer.get("results", [])[:max_results]
         ]
