@@ -21,11 +21,12 @@ from pypdf import PdfReader
 from typer.testing import CliRunner, Result
 
 from research_agent.api import create_app
+from research_agent.api.feed import StatusFeed, _Followed
 from research_agent.cli import app
 from research_agent.client import ResearchClient
 from research_agent.database import executor_is_busy
 from research_agent.naming import analyze_workflow_id
-from research_agent.schema import AnalysisOutcome
+from research_agent.schema import AnalysisOutcome, Phase, ReportTextChunk, ResearchStatus
 from research_agent.settings import get_settings
 
 from ._api_server import TOKEN, ApiServer, Followed, auth, follow_to_end, read_events, served_api
@@ -425,3 +426,32 @@ def test_a_finished_run_exports_as_markdown_pdf_and_word(http: httpx.Client, api
     read_events(api.url, "api-export-early", Followed(), limit=2)
     assert_error(http.get("/runs/api-export-early/export"), 409, "no_report")
     http.post("/runs/api-export-early/reject")
+
+
+class _OneTick:
+    """A client whose one read holds a run's ANALYZING and COMPLETED statuses together, its workflow not yet
+    ended (a slow tick, a fast analyst), and the text the analyst wrote between them."""
+
+    def finished(self, run_ids: list[str]) -> list[str]:
+        return []
+
+    def published_statuses(self, after: dict[str, int]) -> list[tuple[str, int, ResearchStatus | None]]:
+        return [
+            ("r", step, ResearchStatus(run_id="r", question="q", phase=phase, sequence=sequence))
+            for step, sequence, phase in (
+                (3, 1, Phase.SEARCHING),
+                (8, 2, Phase.ANALYZING),
+                (9, 3, Phase.COMPLETED),
+            )
+        ]
+
+    def report_text(self, after: dict[str, int]) -> list[tuple[str, int, ReportTextChunk | None]]:
+        return [("r", 0, ReportTextChunk(attempt="a", at=0, text="The report."))] if "r" in after else []
+
+
+def test_text_read_in_the_same_tick_as_the_final_status_comes_before_it() -> None:
+    feed = StatusFeed(_OneTick())  # type: ignore[arg-type]
+    runs = {"r": _Followed()}
+    feed._apply(runs, feed._read(runs))
+    kinds = [type(event).__name__ for event in runs["r"].events]
+    assert kinds == ["StatusEvent", "StatusEvent", "TextEvent", "StatusEvent"]

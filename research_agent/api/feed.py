@@ -179,12 +179,17 @@ class StatusFeed:
         what they published since the last read, and the final status of each run that just ended."""
         ended = set(self._client.finished(list(runs)))
         published = self._client.published_statuses({run_id: run.step for run_id, run in runs.items()})
-        latest = {run_id: status.phase for run_id, _, status in published if status is not None}
+        # The text is read with any read that reaches ANALYZING or a final status: one read can hold both
+        # ANALYZING and COMPLETED (a slow tick, a fast analyst), and the text belongs between them.
+        reached = {
+            run_id
+            for run_id, _, status in published
+            if status is not None and (status.phase == Phase.ANALYZING or status.phase.finished)
+        }
         writing = {
             run_id: run.text_offset
             for run_id, run in runs.items()
-            if latest.get(run_id, Phase.ANALYZING if run.analyzing else None) == Phase.ANALYZING
-            or (run_id in ended and run.final is None)
+            if run.analyzing or run_id in reached or (run_id in ended and run.final is None)
         }
         text = self._client.report_text(writing) if writing else []
         finals = {run_id: self._client.status(run_id) for run_id in ended if runs[run_id].final is None}
