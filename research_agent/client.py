@@ -488,7 +488,7 @@ class ResearchClient:
         a fresh one too, so the fork can be told to finish; the fork gets the run's deadline afresh from
         when a worker starts it.
         """
-        new_id = new_id or uuid.uuid4().hex[:12]
+        new_id = new_id or new_run_id()
         options = self.status(run_id).options
         control = control_workflow_id(run_id)
         copied = any(s["child_workflow_id"] == control and s["function_id"] < start_step for s in steps)
@@ -579,7 +579,7 @@ class ResearchClient:
             raise InputError(f"run {run_id} never waited for its searches, so there is nothing to retry")
         new_id_searches = {search_workflow_id(run_id, i): i for i in missing}
         originals = self._client.list_workflows(workflow_ids=list(new_id_searches), load_output=False)
-        fork_id = uuid.uuid4().hex[:12]
+        fork_id = new_run_id()
         replacements = {}
         for row in originals:
             fresh = search_workflow_id(fork_id, new_id_searches[row.workflow_id])
@@ -636,7 +636,7 @@ class ResearchClient:
         )
         if instructions is not None:
             plan = plan.model_copy(update={"analysis_instructions": instructions})
-        fork_id = uuid.uuid4().hex[:12]
+        fork_id = new_run_id()
         fresh = analyze_workflow_id(fork_id)
         args = (fork_id, question, plan, outcomes, options, budget, request, earlier.extra_searches)
         self._start(fresh, ANALYZE_WORKFLOW, INTERNAL_QUEUE_NAME, options, *args)
