@@ -63,7 +63,8 @@ def read_pickles_safely() -> None:
 
 
 _WaitBound = Callable[[float | None], float | None]
-_queue_waker: tuple[_WaitBound, Callable[[Callable[[], None]], None]] | None = None
+_Wake = Callable[[float | None], None]
+_queue_waker: tuple[_WaitBound, Callable[[_Wake], None]] | None = None
 
 
 class _WakeableStop(threading.Event):
@@ -81,11 +82,21 @@ class _WakeableStop(threading.Event):
         self._wait_bound = wait_bound
         self._wakes = 0  # how many wake-ups so far
         self._seen: dict[int, int] = {}  # per queue thread: the wake-ups it has answered with a poll
+        self._waiting: dict[int, float | None] = {}  # per queue thread now waiting: how long it may wait
 
-    def wake(self) -> None:
+    def wake(self, longer_than: float | None = None) -> None:
         """End every queue thread's wait now; a thread busy polling when it comes polls once more at once
-        (a wake-up is never lost between two waits)."""
+        (a wake-up is never lost between two waits).
+
+        With `longer_than`, only if some thread is waiting longer than that: one that began a long wait
+        while nothing ran here, before this process started work (a run's searches enqueued meanwhile
+        would wait out its whole interval); threads on a short wait poll soon anyway.
+        """
         with self.condition:
+            if longer_than is not None and not any(
+                timeout is None or timeout > longer_than for timeout in self._waiting.values()
+            ):
+                return
             self._wakes += 1
             self.condition.notify_all()
 
@@ -104,7 +115,11 @@ class _WakeableStop(threading.Event):
         me = threading.get_ident()
         with self.condition:
             if not self.is_set() and self._seen.get(me, self._wakes) == self._wakes:
-                self.condition.wait(timeout)
+                self._waiting[me] = timeout
+                try:
+                    self.condition.wait(timeout)
+                finally:
+                    del self._waiting[me]
             self._seen[me] = self._wakes
             return self.is_set()
 
@@ -124,12 +139,10 @@ def _wakeable_queue_thread(stop_event: threading.Event, dbos: Any) -> None:
     _original_queue_thread(wakeable, dbos)
 
 
-def install_queue_waker(
-    wait_bound: Callable[[float | None], float | None], attach: Callable[[Callable[[], None]], None]
-) -> None:
+def install_queue_waker(wait_bound: _WaitBound, attach: Callable[[_Wake], None]) -> None:
     """Make the next `DBOS.launch()` in this process give its queue threads a wakeable stop event.
 
-    `attach` receives the event's `wake` (call it to wake every queue thread); `wait_bound` maps the
+    `attach` receives the event's `wake` (call it to wake the queue threads); `wait_bound` maps the
     wait DBOS asks for to the one it gets. `remove_queue_waker` undoes it for later launches.
     """
     global _queue_waker

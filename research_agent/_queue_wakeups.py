@@ -6,7 +6,9 @@ registered with a slow interval (`IDLE_POLL_SECONDS`, DBOS's own default), and a
 are woken early when there may be work:
 
 - while this process runs any workflow, each queue thread waits at most the fast interval (the search
-  children a run enqueues, or work freed by a finishing one, are seen as quickly as before);
+  children a run enqueues, or work freed by a finishing one, are seen as quickly as before); a thread
+  that began a slow wait before the work started (the search queue's, while the research queue dequeued
+  the run) is woken by the next write the watcher sees;
 - on SQLite, a watcher thread looks at the database files' size and modification time every fast
   interval (one `stat` each, microseconds, no query) and wakes the queue threads when another process or
   this one wrote: a run submitted by the CLI, the UI or the API is dequeued within about one fast interval.
@@ -35,7 +37,7 @@ class QueueWaker:
     def __init__(self, fast_seconds: float, busy: Callable[[], bool]) -> None:
         self.fast_seconds = fast_seconds
         self._busy = busy
-        self._wakers: list[Callable[[], None]] = []
+        self._wakers: list[Callable[[float | None], None]] = []
         self._lock = threading.Lock()
 
     def busy(self) -> bool:
@@ -48,16 +50,24 @@ class QueueWaker:
             return self.fast_seconds if timeout is None else min(timeout, self.fast_seconds)
         return timeout
 
-    def attach(self, wake: Callable[[], None]) -> None:
+    def attach(self, wake: Callable[[float | None], None]) -> None:
         with self._lock:
             self._wakers.append(wake)
 
     def wake(self) -> None:
         """End every queue thread's current wait now, so each polls its queue at once."""
+        self._wake(None)
+
+    def wake_long_waits(self) -> None:
+        """End the waits longer than the fast interval (begun while nothing ran here), so no queue thread
+        sleeps through work this process started meanwhile; short waits end soon anyway."""
+        self._wake(self.fast_seconds)
+
+    def _wake(self, longer_than: float | None) -> None:
         with self._lock:
             wakers = list(self._wakers)
         for wake in wakers:
-            wake()
+            wake(longer_than)
 
 
 class DatabaseWatcher:
@@ -83,10 +93,15 @@ class DatabaseWatcher:
     def _watch(self, seen: tuple[tuple[int, int], ...]) -> None:
         while not self._stop.wait(self._waker.fast_seconds):
             now = self._signature()
-            # While work runs here the queue threads poll at the fast interval anyway: waking them on
-            # every write of that work would only add polls (and lock waits) to it.
-            if now != seen and not self._waker.busy():
-                self._waker.wake()
+            if now != seen:
+                if not self._waker.busy():
+                    self._waker.wake()
+                else:
+                    # Work runs here: the queue threads poll at the fast interval, and waking them on every
+                    # write of that work would only add polls (and lock waits) to it. But a thread that began
+                    # its wait while all was idle (the search queue's, when a run was dequeued) would sleep
+                    # through the searches that run enqueues: end such long waits only.
+                    self._waker.wake_long_waits()
             seen = now
 
     def start(self) -> None:

@@ -4,6 +4,7 @@ write to the SQLite database wakes them, and work running here keeps their waits
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import dbos._dbos as dbos_module
@@ -82,6 +83,38 @@ def test_a_write_to_the_database_wakes_the_queue_threads(tmp_path: Path) -> None
         assert woken.wait(timeout=60)
     finally:
         watcher.stop()
+
+
+def test_a_wake_for_long_waits_ends_a_long_wait_and_leaves_short_ones_alone() -> None:
+    stop = _dbos._WakeableStop(lambda timeout: timeout)
+    stop.wake(longer_than=0.05)  # nobody waits long: nothing to wake, so no wake-up is kept either
+    assert stop._wakes == 0
+    thread, result = _wait_in_thread(stop, "queue-worker-search", timeout=600)
+    while thread.ident not in stop._waiting:  # until the thread is inside its 600 s wait
+        time.sleep(0.001)
+    stop.wake(longer_than=0.05)
+    thread.join()  # at once, not after 600 s: a wait begun while idle does not outlast new work
+    assert result == [False]
+
+
+def test_a_write_while_work_runs_here_wakes_only_long_waits(tmp_path: Path) -> None:
+    """While a run is in flight the queue threads poll fast; a thread that began its long idle wait before
+    the run started (the search queue's, when the run itself was dequeued) must still see the searches
+    that run enqueues, not sleep through its whole idle interval."""
+    database = tmp_path / "research.sqlite"
+    database.write_bytes(b"")
+    woken: list[float | None] = []
+    called = threading.Event()
+    waker = QueueWaker(0.01, lambda: True)
+    waker.attach(lambda longer_than: (woken.append(longer_than), called.set()))
+    watcher = DatabaseWatcher(database, waker)
+    watcher.start()
+    try:
+        Path(f"{database}-wal").write_bytes(b"the run enqueued its searches")
+        assert called.wait(timeout=60)
+    finally:
+        watcher.stop()
+    assert woken[0] == 0.01  # only waits longer than the fast interval are ended
 
 
 def test_a_sqlite_worker_gives_dbos_queue_threads_the_wakeable_stop_event(tmp_path: Path) -> None:
