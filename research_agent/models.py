@@ -4,12 +4,17 @@ A real model is built inside the DBOS model step from the run's model string (th
 `ResolveModelId` capability), so API keys never enter workflow inputs. Provider SDK retries are switched
 off: DBOS step retries are the one retry layer. Which providers exist and what keys they need is
 `providers.py`.
-A model is built for every request, so its SDK's HTTP client gets the process's one TLS context
-(`tls.py`) instead of loading the CA bundle again each time.
+Every model request asks for its model again (`resolve_model_id`): the model built for the first is kept
+and handed to the next ones of the same worker, settings and event loop, since building one (an SDK client,
+its HTTP client, pydantic-ai's profile and price lookups) costs milliseconds of the event loop's CPU that
+every run shares. Its SDK's HTTP client gets the process's one TLS context (`tls.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
 from typing import TYPE_CHECKING
 
 from . import engine_settings
@@ -53,11 +58,43 @@ def build_model(model_id: str, settings: Settings) -> Model:
     return OpenAIChatModel(name, provider=OpenAIProvider(openai_client=openai_client))
 
 
+BASE_URL_VARIABLES = ("ANTHROPIC_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "OPENAI_BASE_URL")
+"""Where the SDKs send requests when set: read when a client is built, so part of what a kept model is for."""
+_KEPT_MODELS = 32
+"""At most this many models are kept (a worker uses three or four: planner, searcher, analyst, judge)."""
+_kept: dict[tuple[str, ...], tuple[Settings, asyncio.AbstractEventLoop | None, Model]] = {}
+_kept_lock = threading.Lock()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def kept_model(model_id: str, settings: Settings) -> Model:
+    """The model `build_model` built for `model_id` with these very settings, the same base URLs and on this
+    event loop (an SDK's HTTP connections belong to the loop that opened them), else a new one, kept."""
+    key = (model_id, *(os.environ.get(name, "") for name in BASE_URL_VARIABLES))
+    loop = _running_loop()
+    with _kept_lock:
+        found = _kept.get(key)
+    if found is not None and found[0] is settings and found[1] is loop:
+        return found[2]
+    model = build_model(model_id, settings)
+    with _kept_lock:
+        if len(_kept) >= _KEPT_MODELS:
+            _kept.clear()
+        _kept[key] = (settings, loop, model)
+    return model
+
+
 def resolve_model_id(_ctx: object, model_id: str) -> Model | None:
-    """`ResolveModelId` callback: build our providers' models with keys from settings."""
+    """`ResolveModelId` callback: our providers' models with keys from settings, built once (`kept_model`)."""
     if model_id == OFFLINE:
         return None
     provider = model_id.partition(":")[0]
     if provider not in PROVIDERS:
         return None  # let pydantic-ai handle ids such as 'test'
-    return build_model(model_id, engine_settings.current())
+    return kept_model(model_id, engine_settings.current())

@@ -90,3 +90,37 @@ def test_a_model_built_per_request_loads_no_tls_context_of_its_own(
     monkeypatch.setattr(ssl, "create_default_context", refused)
     build_model(model_id, _settings(**keys))
     build_model(model_id, _settings(**keys))
+
+
+def test_a_model_is_built_once_per_settings_base_url_and_event_loop(monkeypatch: pytest.MonkeyPatch):
+    """Every model request asks for its model again: the one built first is handed out again while the
+    settings, the SDKs' base URLs and the event loop are the same, and a new one is built when any of them
+    changes (a test's new stand-in server, a relaunched worker's new loop)."""
+    import asyncio
+
+    from research_agent import engine_settings
+
+    monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    settings = _settings(ANTHROPIC_API_KEY="a")
+
+    async def resolve() -> object:
+        return resolve_model_id(None, "anthropic:claude-sonnet-4-5")
+
+    async def twice() -> tuple[object, object]:
+        return await resolve(), await resolve()
+
+    with engine_settings.use(settings):
+        first, again = asyncio.run(twice())
+        assert first is again
+        assert asyncio.run(resolve()) is not first  # another event loop
+        loop = asyncio.new_event_loop()
+        try:
+            kept = loop.run_until_complete(resolve())
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9/")
+            moved = loop.run_until_complete(resolve())
+            assert moved is not kept and str(moved.client.base_url).startswith("http://127.0.0.1:9")  # type: ignore[attr-defined]
+            assert loop.run_until_complete(resolve()) is moved
+        finally:
+            loop.close()
+    with engine_settings.use(_settings(ANTHROPIC_API_KEY="b")):
+        assert asyncio.run(resolve()) is not first  # other settings (another key)
