@@ -17,7 +17,8 @@ rather than somewhere in a run.
 - DBOS's default serializer, made to read pickles with `unpickling.loads`: DBOS decodes every row
   labelled `py_pickle` with that class whatever serializer it is given, so it is the one place to fix.
 - The stop event DBOS's queue threads sleep on between polls, replaced by one that can also be woken
-  early (`install_queue_waker`, used by `_queue_wakeups`): DBOS's polls are on a fixed interval otherwise.
+  early (`install_queue_waker`, used by `_queue_wakeups`; `wake_queue_threads` after an enqueue): DBOS's
+  polls are on a fixed interval otherwise.
 """
 
 from __future__ import annotations
@@ -148,6 +149,18 @@ def install_queue_waker(wait_bound: _WaitBound, attach: Callable[[_Wake], None])
     global _queue_waker
     _queue_waker = (wait_bound, attach)
     _dbos_module.queue_thread = _wakeable_queue_thread  # type: ignore[attr-defined]  # what DBOS._launch starts
+
+
+def wake_queue_threads() -> None:
+    """Have this process's queue threads poll now: for work this process just enqueued (a run's searches),
+    which they would otherwise see at their next poll. Does nothing where no waker was installed
+    (Postgres, where the queues poll at the fast interval) or before launch."""
+    instance = _dbos_module._dbos_global_instance
+    if instance is None:
+        return
+    for event in list(instance.background_thread_stop_events):
+        if isinstance(event, _WakeableStop):
+            event.wake()
 
 
 def remove_queue_waker() -> None:

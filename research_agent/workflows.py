@@ -40,7 +40,7 @@ from pydantic_ai.models.openai import OpenAIResponsesModelSettings
 from pydantic_ai.usage import RunUsage, UsageLimits
 
 from . import agents
-from ._dbos import workflow_deadline_epoch_ms
+from ._dbos import wake_queue_threads, workflow_deadline_epoch_ms
 from .agents import AnalystDeps, PlannerDeps, ReflectorDeps, SearchDeps, SectionDeps
 from .catalog import AUTO, WEB
 from .citations import check_citations, grounded
@@ -716,9 +716,10 @@ class _Waiters:
 
 async def search_phase(
     status: ResearchStatus, plan: ResearchPlan, budget: Budget | None
-) -> list[SearchOutcome]:
+) -> tuple[list[SearchOutcome], list[WorkflowHandleAsync[Any]]]:
     """Run the plan's searches through the `search` queue and collect every outcome, in plan order; then,
-    up to `options.depth` rounds in all, search for the gaps a reflection on the findings names.
+    up to `options.depth` rounds in all, search for the gaps a reflection on the findings names. Also
+    returns the waiters told that the phase is over, for the run to see them end (`_see_ended`).
 
     While they run the run also waits on its control workflow: a `FinishRequest` skips the searches not yet
     started and gives running ones `finish_grace` seconds (ending the round, and the rounds); the deadline
@@ -743,7 +744,7 @@ async def search_phase(
         for outcome in outcomes:
             _record_search(status, outcome, status.searches[outcome.index - 1])
         await _publish(status, now)
-        return outcomes
+        return outcomes, []
 
     # The control workflow exists before the run shows SEARCHING, so a finish request always finds it.
     # It serves every round: a finish request sent between rounds is read before the next one starts.
@@ -758,6 +759,7 @@ async def search_phase(
             # Queued, not started: the `search` queue holds every worker to global limits.
             handle = await DBOS.enqueue_workflow_async(SEARCH_QUEUE, run_search, i, step, options, share)
         pending[handle.workflow_id] = (i, handle)
+    wake_queue_threads()  # this worker takes them up now, not at its queue's next poll
     all_steps = list(steps)
     outcomes += await _await_searches(status, pending, all_steps, waiters)
     # Later rounds spend at most half of what the first left: the analysis keeps the other half.
@@ -787,6 +789,7 @@ async def search_phase(
                     SEARCH_QUEUE, run_search, index, step, options, round_share
                 )
             pending[handle.workflow_id] = (index, handle)
+        wake_queue_threads()
         await _publish(status, await clock())
         outcomes += await _await_searches(status, pending, all_steps, waiters)
     if status.rounds_ended is None and options.depth > 1:
@@ -794,8 +797,8 @@ async def search_phase(
     out_of_budget = any((o.error or "").startswith(UsageLimitExceeded.__name__) for o in outcomes)
     if budget is not None and status.stopped_early is None and out_of_budget:
         status.stopped_early = f"the budget ({budget.describe()} after planning) ran out during the searches"
-    await _close_waiters(waiters.control, waiters.grace)
-    return sorted(outcomes, key=lambda o: o.index)
+    released = await _release_waiters(waiters.control, waiters.grace)
+    return sorted(outcomes, key=lambda o: o.index), released
 
 
 async def _await_searches(
@@ -959,13 +962,23 @@ async def _collect_ended(
     return collected
 
 
-async def _close_waiters(*waiters: WorkflowHandleAsync[Any] | None) -> None:
-    """End the control and grace workflows still waiting, and see them end: one left waiting would
-    outlive a short-lived worker (`deep-research run`) and be recovered by the next one."""
+async def _release_waiters(*waiters: WorkflowHandleAsync[Any] | None) -> list[WorkflowHandleAsync[Any]]:
+    """Tell the control and grace workflows still waiting that the search phase is over; their handles."""
+    released = []
     for waiter in waiters:
         if waiter is not None:
             await DBOS.send_async(waiter.workflow_id, SearchPhaseOver(), CONTROL_TOPIC)
-            await waiter.get_result(polling_interval_sec=RESULT_POLL_INTERVAL)
+            released.append(waiter)
+    return released
+
+
+async def _see_ended(waiters: list[WorkflowHandleAsync[Any]]) -> None:
+    """Wait until the released waiters have ended: one left waiting would outlive a short-lived worker
+    (`deep-research run`) and be recovered by the next one. The run waits for them after its analysis,
+    not before: a waiter notices its message only at the database's next notification poll (tens of
+    milliseconds on SQLite), which the analysis now hides instead of waiting it out."""
+    for waiter in waiters:
+        await waiter.get_result(polling_interval_sec=RESULT_POLL_INTERVAL)
 
 
 async def analysis_phase(
@@ -1052,11 +1065,12 @@ async def deep_research(question: str, options: ResearchOptions) -> ResearchRepo
                 return None
             plan = status.plan = reviewed
         remaining = None if budget is None else budget.after(status.usage)
-        outcomes = await search_phase(status, plan, remaining)
+        outcomes, released = await search_phase(status, plan, remaining)
 
         status.phase = Phase.ANALYZING
         await _publish(status)
         analysis = await analysis_phase(status, question, plan, outcomes, budget)
+        await _see_ended(released)
         for extra in analysis.extra_searches:
             progress = SearchProgress(index=len(status.searches) + 1, query=extra.query, extra=True)
             _record_search(status, extra, progress)

@@ -128,3 +128,19 @@ def test_a_sqlite_worker_gives_dbos_queue_threads_the_wakeable_stop_event(tmp_pa
         assert any(isinstance(event, _dbos._WakeableStop) for event in events)
         assert _dbos.workflows_running_here() is False
     assert _dbos._queue_waker is None  # a later DBOS in this process gets DBOS's own event
+
+
+def test_work_enqueued_here_wakes_the_queue_threads_at_once(tmp_path: Path) -> None:
+    """A run's searches are enqueued by this process: its queue threads are told at once rather than
+    finding them at their next poll; with no DBOS launched it does nothing."""
+    _dbos.wake_queue_threads()  # nothing launched: no error
+    settings: Settings = make_settings(
+        data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'w.sqlite'}", offline=True
+    )
+    with worker(settings):
+        instance = dbos_module._dbos_global_instance
+        assert instance is not None
+        stops = [e for e in instance.background_thread_stop_events if isinstance(e, _dbos._WakeableStop)]
+        before = [stop._wakes for stop in stops]
+        _dbos.wake_queue_threads()
+        assert stops and [stop._wakes for stop in stops] == [count + 1 for count in before]
