@@ -106,7 +106,12 @@ def test_a_write_while_work_runs_here_wakes_only_long_waits(tmp_path: Path) -> N
     woken: list[float | None] = []
     called = threading.Event()
     waker = QueueWaker(0.01, lambda: True)
-    waker.attach(lambda longer_than: (woken.append(longer_than), called.set()))
+
+    def wake(longer_than: float | None) -> None:
+        woken.append(longer_than)
+        called.set()
+
+    waker.attach(wake)
     watcher = DatabaseWatcher(database, waker)
     watcher.start()
     try:
