@@ -24,6 +24,18 @@ def _wait_in_thread(event: threading.Event, name: str, timeout: float) -> tuple[
     return thread, result
 
 
+def _write_while_watching(database: Path, waker: QueueWaker, woken: threading.Event) -> bool:
+    """Watch an empty `database` for `waker`, write its WAL file, and say whether `woken` was set."""
+    database.write_bytes(b"")
+    watcher = DatabaseWatcher(database, waker)
+    watcher.start()
+    try:
+        Path(f"{database}-wal").write_bytes(b"a committed transaction")
+        return woken.wait(timeout=60)
+    finally:
+        watcher.stop()
+
+
 def test_a_woken_queue_thread_polls_without_stopping_and_a_set_event_stops_it() -> None:
     stop = _dbos._WakeableStop(lambda timeout: timeout)
     thread, result = _wait_in_thread(stop, "queue-worker-research", timeout=600)
@@ -72,17 +84,10 @@ def test_work_running_here_bounds_a_queue_thread_wait_to_the_fast_interval() -> 
 
 def test_a_write_to_the_database_wakes_the_queue_threads(tmp_path: Path) -> None:
     database = tmp_path / "research.sqlite"
-    database.write_bytes(b"")
     woken = threading.Event()
     waker = QueueWaker(0.01, lambda: False)
     waker.wake = woken.set  # type: ignore[method-assign]
-    watcher = DatabaseWatcher(database, waker)
-    watcher.start()
-    try:
-        Path(f"{database}-wal").write_bytes(b"a committed transaction")
-        assert woken.wait(timeout=60)
-    finally:
-        watcher.stop()
+    assert _write_while_watching(database, waker, woken)
 
 
 def test_a_wake_for_long_waits_ends_a_long_wait_and_leaves_short_ones_alone() -> None:
@@ -101,8 +106,6 @@ def test_a_write_while_work_runs_here_wakes_only_long_waits(tmp_path: Path) -> N
     """While a run is in flight the queue threads poll fast; a thread that began its long idle wait before
     the run started (the search queue's, when the run itself was dequeued) must still see the searches
     that run enqueues, not sleep through its whole idle interval."""
-    database = tmp_path / "research.sqlite"
-    database.write_bytes(b"")
     woken: list[float | None] = []
     called = threading.Event()
     waker = QueueWaker(0.01, lambda: True)
@@ -112,13 +115,7 @@ def test_a_write_while_work_runs_here_wakes_only_long_waits(tmp_path: Path) -> N
         called.set()
 
     waker.attach(wake)
-    watcher = DatabaseWatcher(database, waker)
-    watcher.start()
-    try:
-        Path(f"{database}-wal").write_bytes(b"the run enqueued its searches")
-        assert called.wait(timeout=60)
-    finally:
-        watcher.stop()
+    assert _write_while_watching(tmp_path / "research.sqlite", waker, called)
     assert woken[0] == 0.01  # only waits longer than the fast interval are ended
 
 
