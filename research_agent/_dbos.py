@@ -19,29 +19,34 @@ rather than somewhere in a run.
 - The stop event DBOS's queue threads sleep on between polls, replaced by one that can also be woken
   early (`install_queue_waker`, used by `_queue_wakeups`; `wake_queue_threads` after an enqueue): DBOS's
   polls are on a fixed interval otherwise.
+- DBOS's waits for a workflow's result (`get_result`, `wait_first`) and for a message (`recv`), made to end
+  as soon as this process writes that outcome or sends that message (`wake_waiters_here`, with
+  `_completion_wakeups.Completions`): on SQLite they sleep a fixed interval between queries otherwise.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dbos._dbos as _dbos_module
 import sqlalchemy as sa
 from dbos import DBOSClient
 from dbos._context import OTEL_CARRIER_ATTRIBUTE as _OTEL_CARRIER_ATTRIBUTE
 from dbos._context import get_local_dbos_context
+from dbos._outcome import NoResult
 from dbos._queue import RESERVED_QUEUE_NAME_PREFIX as _DBOS_QUEUE_PREFIX
 from dbos._queue import queue_thread as _original_queue_thread
 from dbos._serialization import DefaultSerializer, deserialize_args, deserialize_exception, deserialize_value
+from dbos._sys_db import SendMessage, SystemDatabase
+from dbos._sys_db import _dbos_null_topic as _DBOS_NULL_TOPIC
 from dbos._utils import INTERNAL_QUEUE_NAME as _INTERNAL_QUEUE_NAME
 
 from . import unpickling
-
-if TYPE_CHECKING:
-    from dbos._sys_db import SystemDatabase
+from ._completion_wakeups import Completions, until
 
 INTERNAL_QUEUE_NAME: str = _INTERNAL_QUEUE_NAME
 """The queue DBOS itself listens to on every worker; workflows started outside a queue go back there."""
@@ -161,6 +166,72 @@ def wake_queue_threads() -> None:
     for event in list(instance.background_thread_stop_events):
         if isinstance(event, _WakeableStop):
             event.wake()
+
+
+_DBOS_OUTCOME_WRITE = SystemDatabase.update_workflow_outcome
+_DBOS_AWAIT_RESULT = SystemDatabase.await_workflow_result_async
+_DBOS_AWAIT_FIRST = SystemDatabase.await_first_workflow_id_async
+_DBOS_SEND = SystemDatabase.send_bulk
+
+
+def wake_waiters_here(completions: Completions) -> None:
+    """Make DBOS's waits in this process end as soon as this process wrote what they wait for, besides
+    their polls: a workflow's outcome (async `get_result`, `wait_first`, told through `completions`) and a
+    message (`recv`, woken through DBOS's own waiter map, as its notification listener does). Idempotent
+    (the last call's `completions` wins); `stop_waking_waiters` restores DBOS's own methods.
+
+    The methods are DBOS's, replaced on its `SystemDatabase` class: the waits keep DBOS's queries and
+    interval (an outcome or message written by another process is seen as before), and the writes are
+    DBOS's, followed by the notice once they committed.
+    """
+
+    def update_workflow_outcome(self: SystemDatabase, workflow_id: str, *args: Any, **kwargs: Any) -> bool:
+        landed: bool = _DBOS_OUTCOME_WRITE(self, workflow_id, *args, **kwargs)
+        completions.ended(workflow_id)  # also when it did not land: the waiter's query says what holds
+        return landed
+
+    async def await_workflow_result_async(
+        self: SystemDatabase, workflow_id: str, polling_interval: float, *, fail_if_missing: bool = False
+    ) -> Any:
+        while True:
+            with completions.watching([workflow_id]) as ended:
+                result = await asyncio.to_thread(
+                    self.check_workflow_result, workflow_id, fail_if_missing=fail_if_missing
+                )
+                if not isinstance(result, NoResult):
+                    return result
+                await until(ended, polling_interval)
+
+    async def await_first_workflow_id_async(
+        self: SystemDatabase, workflow_ids: list[str], polling_interval: float
+    ) -> str:
+        while True:
+            with completions.watching(workflow_ids) as ended:
+                result = await asyncio.to_thread(self.check_first_workflow_id, workflow_ids)
+                if not isinstance(result, NoResult):
+                    return result
+                await until(ended, polling_interval)
+
+    def send_bulk(self: SystemDatabase, messages: list[SendMessage], **kwargs: Any) -> None:
+        _DBOS_SEND(self, messages, **kwargs)
+        for message in messages:  # committed: a recv woken now finds its message
+            payload, _ = self._waiter(message.destination_id, message.topic or _DBOS_NULL_TOPIC)
+            signal = self.notifications_map.get(payload)
+            if signal is not None:
+                signal.set()
+
+    SystemDatabase.update_workflow_outcome = update_workflow_outcome  # type: ignore[method-assign]
+    SystemDatabase.send_bulk = send_bulk  # type: ignore[method-assign]
+    SystemDatabase.await_workflow_result_async = await_workflow_result_async  # type: ignore[method-assign]
+    SystemDatabase.await_first_workflow_id_async = await_first_workflow_id_async  # type: ignore[method-assign]
+
+
+def stop_waking_waiters() -> None:
+    """Give DBOS back its own outcome write, message send and result waits."""
+    SystemDatabase.update_workflow_outcome = _DBOS_OUTCOME_WRITE  # type: ignore[method-assign]
+    SystemDatabase.await_workflow_result_async = _DBOS_AWAIT_RESULT  # type: ignore[method-assign]
+    SystemDatabase.await_first_workflow_id_async = _DBOS_AWAIT_FIRST  # type: ignore[method-assign]
+    SystemDatabase.send_bulk = _DBOS_SEND  # type: ignore[method-assign]
 
 
 def remove_queue_waker() -> None:

@@ -20,11 +20,13 @@ from dbos import DBOS, DBOSClient, DBOSConfig, SetWorkflowID, SetWorkflowTimeout
 from pydantic import BaseModel, Field
 
 from . import __version__, _logging, engine_settings
+from ._completion_wakeups import Completions
 from ._dbos import (
     hand_back,
     read_pickles_safely,
     remove_queue_waker,
     system_database,
+    wake_waiters_here,
     workflows_running_here,
 )
 from ._queue_wakeups import IDLE_POLL_SECONDS, queue_wakeups
@@ -138,6 +140,7 @@ def worker(
         _quiet_libraries(settings)
         configure_observability(settings)  # before DBOS, so its spans and pydantic-ai's share one trace
         read_pickles_safely()  # before DBOS reads a row: recovery reads inputs and step results at once
+        wake_waiters_here(Completions())  # a run sees a child end, a message sent here at once
         DBOS(config=dbos_config(settings, executor))
         if not shared:
             DBOS.listen_queues([SEARCH_QUEUE])

@@ -134,3 +134,24 @@ def test_every_reader_of_py_pickle_rows_goes_through_the_safe_unpickler() -> Non
     assert deserialize_value(
         base64.b64encode(pickle.dumps({"a": 1})).decode(), "py_pickle", DBOSDefaultSerializer
     ) == {"a": 1}
+
+
+def test_the_waits_and_writes_we_wake_through_keep_the_shape_we_replace() -> None:
+    """`wake_waiters_here` replaces these DBOS methods with ones of the same parameters, and wakes a
+    receiver through DBOS's waiter map the way its notification listener does."""
+    from dbos._sys_db import SystemDatabase
+
+    def parameters(method: object) -> list[str]:
+        return list(inspect.signature(method).parameters)  # type: ignore[arg-type]
+
+    assert parameters(_dbos._DBOS_AWAIT_RESULT) == [
+        "self",
+        "workflow_id",
+        "polling_interval",
+        "fail_if_missing",
+    ]
+    assert parameters(_dbos._DBOS_AWAIT_FIRST) == ["self", "workflow_ids", "polling_interval"]
+    assert parameters(_dbos._DBOS_OUTCOME_WRITE)[:3] == ["self", "workflow_id", "status"]
+    assert parameters(_dbos._DBOS_SEND)[:2] == ["self", "messages"]
+    assert "notifications_map" in inspect.getsource(SystemDatabase.recv_setup)
+    assert "def _waiter" in inspect.getsource(SystemDatabase)

@@ -38,6 +38,7 @@ BASE = {
     "research_agent.pricing",
     "research_agent.engine_settings",
     "research_agent._dbos",
+    "research_agent._completion_wakeups",
     "research_agent._advisory_lock",
     "research_agent.heartbeats",
     "research_agent._retry_after",
