@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dbos._dbos as dbos_module
 import pytest
 from dbos import DBOS
 from dbos._sys_db_sqlite import SQLiteSystemDatabase
 
-from research_agent import _dbos
 from research_agent._completion_wakeups import Completions, until
 from research_agent.naming import SEARCH_QUEUE
 from research_agent.runtime import worker
@@ -101,7 +101,7 @@ async def _parent_of_one() -> float:
 async def _parent_of_two() -> float:
     handles = [await DBOS.enqueue_workflow_async(SEARCH_QUEUE, _child_after, 0.3) for _ in range(2)]
     first = await DBOS.wait_first_async(handles, polling_interval_sec=LONG_POLL)
-    written = await first.get_result(polling_interval_sec=LONG_POLL)
+    written: float = await first.get_result(polling_interval_sec=LONG_POLL)
     await DBOS.wait_first_async([h for h in handles if h is not first], polling_interval_sec=LONG_POLL)
     return time.time() - written
 
@@ -149,7 +149,9 @@ def test_wait_first_sees_a_queued_child_end_without_waiting_out_its_poll(
 def test_a_message_sent_here_wakes_its_receiver_without_the_listener(no_listener_worker: Settings) -> None:
     async def exchange() -> Any:
         handle = await DBOS.start_workflow_async(_receiver)
-        sys_db = _dbos._dbos_module._dbos_global_instance._sys_db  # type: ignore[union-attr]
+        instance = dbos_module._dbos_global_instance
+        assert instance is not None
+        sys_db = instance._sys_db
         while not any(
             components[0] == handle.workflow_id for _, components, _ in sys_db.notifications_map.snapshot()
         ):
