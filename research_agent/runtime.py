@@ -8,6 +8,7 @@ stop, it drains for a while and hands what is left back to the queues for other 
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import sqlite3
@@ -169,8 +170,13 @@ def worker(
                 watcher.start()
             if heartbeat is not None:
                 heartbeat.start()  # last: a client that sees the beat finds the queues listened to
+            # What exists now (modules, DBOS, the SDKs: most of the process's objects) lives as long as the
+            # worker: out of the collector's sight, a full collection no longer scans it, a pause of ~0.1 s
+            # on every thread (bench/README.md, issue 21). Given back on the way out.
+            gc.freeze()
             yield info
         finally:
+            gc.unfreeze()
             if heartbeat is not None:
                 heartbeat.stop()
             if watcher is not None:

@@ -146,3 +146,19 @@ def test_work_enqueued_here_wakes_the_queue_threads_at_once(tmp_path: Path) -> N
         before = [stop._wakes for stop in stops]
         _dbos.wake_queue_threads()
         assert stops and [stop._wakes for stop in stops] == [count + 1 for count in before]
+
+
+def test_a_worker_keeps_what_it_started_with_out_of_full_collections_while_it_runs(tmp_path: Path) -> None:
+    """A full collection of everything a worker loaded pauses every thread for ~0.1 s; frozen while it
+    runs, given back when it stops (a later worker in this process, or a test, collects it as usual)."""
+    import gc
+
+    settings: Settings = make_settings(
+        data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'w.sqlite'}", offline=True
+    )
+    assert gc.get_freeze_count() == 0
+    with worker(settings):
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # modules, DBOS, pydantic: most of the process
+        assert len(gc.get_objects(generation=2)) < frozen
+    assert gc.get_freeze_count() == 0
