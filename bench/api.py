@@ -56,8 +56,8 @@ async def follow(client: httpx2.AsyncClient, run_id: str) -> tuple[list[int], in
     ids: list[int] = []
     async with client.sse(f"/runs/{run_id}/events") as source:
         async for event in source:
-            if event.event == "status":
-                ids.append(int(event.id))
+            if event.event == "status":  # its id is "N", or "N.T" once the report's text has begun
+                ids.append(int(event.id.partition(".")[0]))
             elif event.event == "end":
                 return ids, int(json.loads(event.data)["sequence"])
     raise AssertionError(f"the stream of {run_id} ended without an end event")
