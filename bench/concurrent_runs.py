@@ -157,22 +157,24 @@ def one_case(runs: int, latency: float, concurrency: int | None, defaults: bool)
             assert client.wait(warm, timeout=120).phase is Phase.COMPLETED
             stop, lags = threading.Event(), list[float]()
             loop_lag(stop, lags)
+            # Runs beyond the worker's concurrency wait for a slot: waves of `worker_concurrency` runs.
+            ideal = -(-runs // settings.worker_concurrency) * SEQUENTIAL_CALLS * latency
+            console.print(f"{label}: {runs} runs submitted (ideal makespan {ideal:g} s)…")
             cpu, start = cpu_seconds(), time.monotonic()
             run_ids = [client.submit(f"Question {n} for the load bench", options()) for n in range(runs)]
             pending = set(run_ids)
-            while pending:  # one query a second for all the runs, not a poll per run
+            while pending:  # one query for all the runs every 0.2 s, not a poll per run
                 time.sleep(0.2)
                 finished = {r.run_id for r in client.list_runs(limit=runs + 10) if r.phase.finished}
                 pending -= finished
             makespan = time.monotonic() - start
             cpu = cpu_seconds() - cpu
+            console.print(f"{label}: all ended after {makespan:.1f} s")
             stop.set()
             phases = [client.status(run_id).phase for run_id in run_ids]
         failed = sum(phase is not Phase.COMPLETED for phase in phases)
         if failed:
             console.print(f"[red]{label}: {failed} of {runs} runs did not complete[/]")
-        # Runs beyond the worker's concurrency wait for a slot: waves of `worker_concurrency` runs.
-        ideal = -(-runs // settings.worker_concurrency) * SEQUENTIAL_CALLS * latency
         return [
             Figure(
                 f"{label}: makespan / ideal ({ideal:g} s)",
