@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dbos._dbos as _dbos_module
@@ -174,16 +174,25 @@ _DBOS_AWAIT_FIRST = SystemDatabase.await_first_workflow_id_async
 _DBOS_SEND = SystemDatabase.send_bulk
 
 
-def wake_waiters_here(completions: Completions) -> None:
+def wake_waiters_here(completions: Completions, longest_poll: float | None = None) -> None:
     """Make DBOS's waits in this process end as soon as this process wrote what they wait for, besides
     their polls: a workflow's outcome (async `get_result`, `wait_first`, told through `completions`) and a
     message (`recv`, woken through DBOS's own waiter map, as its notification listener does). Idempotent
-    (the last call's `completions` wins); `stop_waking_waiters` restores DBOS's own methods.
+    (the last call's arguments win); `stop_waking_waiters` restores DBOS's own methods.
 
-    The methods are DBOS's, replaced on its `SystemDatabase` class: the waits keep DBOS's queries and
-    interval (an outcome or message written by another process is seen as before), and the writes are
-    DBOS's, followed by the notice once they committed.
+    The methods are DBOS's, replaced on its `SystemDatabase` class: the waits keep DBOS's queries, and the
+    writes are DBOS's, followed by the notice once they committed. With `longest_poll`, a result wait's
+    interval doubles after each poll that found nothing, up to that: a search on a model that answers in
+    10 s is polled a dozen times, not 200 (where this process runs the children, the wake-up sees them end
+    at once; the poll is for an end written by another process). Without it the interval stays as asked.
     """
+
+    def intervals(first: float) -> Iterator[float]:
+        interval = first
+        while True:
+            yield interval
+            if longest_poll is not None:
+                interval = min(max(interval * 2, first), max(longest_poll, first))
 
     def update_workflow_outcome(self: SystemDatabase, workflow_id: str, *args: Any, **kwargs: Any) -> bool:
         landed: bool = _DBOS_OUTCOME_WRITE(self, workflow_id, *args, **kwargs)
@@ -193,24 +202,26 @@ def wake_waiters_here(completions: Completions) -> None:
     async def await_workflow_result_async(
         self: SystemDatabase, workflow_id: str, polling_interval: float, *, fail_if_missing: bool = False
     ) -> Any:
-        while True:
+        for interval in intervals(polling_interval):
             with completions.watching([workflow_id]) as ended:
                 result = await asyncio.to_thread(
                     self.check_workflow_result, workflow_id, fail_if_missing=fail_if_missing
                 )
                 if not isinstance(result, NoResult):
                     return result
-                await until(ended, polling_interval)
+                await until(ended, interval)
+        raise AssertionError("unreachable: the intervals never end")
 
     async def await_first_workflow_id_async(
         self: SystemDatabase, workflow_ids: list[str], polling_interval: float
     ) -> str:
-        while True:
+        for interval in intervals(polling_interval):
             with completions.watching(workflow_ids) as ended:
                 result = await asyncio.to_thread(self.check_first_workflow_id, workflow_ids)
                 if not isinstance(result, NoResult):
                     return result
-                await until(ended, polling_interval)
+                await until(ended, interval)
+        raise AssertionError("unreachable: the intervals never end")
 
     def send_bulk(self: SystemDatabase, messages: list[SendMessage], **kwargs: Any) -> None:
         _DBOS_SEND(self, messages, **kwargs)

@@ -141,11 +141,14 @@ def worker(
         _quiet_libraries(settings)
         configure_observability(settings)  # before DBOS, so its spans and pydantic-ai's share one trace
         read_pickles_safely()  # before DBOS reads a row: recovery reads inputs and step results at once
-        wake_waiters_here(Completions())  # a run sees a child end, a message sent here at once
         DBOS(config=dbos_config(settings, executor))
         if not shared:
             DBOS.listen_queues([SEARCH_QUEUE])
         watcher = queue_wakeups(database, settings.queue_poll_interval, workflows_running_here)
+        # A run sees a child end, a message sent, here at once. On SQLite the workers are on this machine
+        # and one of them is nearly always this one: result polls back off to the idle interval. On
+        # Postgres a search may end on another worker: its result is polled at the fast interval as before.
+        wake_waiters_here(Completions(), longest_poll=IDLE_POLL_SECONDS if watcher is not None else None)
         # With wake-ups (SQLite) the queues are polled slowly while idle; on Postgres at the fast interval.
         poll = IDLE_POLL_SECONDS if watcher is not None else settings.queue_poll_interval
         info = WorkerInfo(executor_id=executor, database=normalized_database_url(settings))

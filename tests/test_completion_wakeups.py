@@ -17,8 +17,11 @@ from typing import Any
 import dbos._dbos as dbos_module
 import pytest
 from dbos import DBOS
+from dbos._outcome import NoResult
+from dbos._sys_db import SystemDatabase
 from dbos._sys_db_sqlite import SQLiteSystemDatabase
 
+from research_agent import _dbos
 from research_agent._completion_wakeups import Completions, until
 from research_agent.naming import SEARCH_QUEUE
 from research_agent.runtime import worker
@@ -160,3 +163,45 @@ def test_a_message_sent_here_wakes_its_receiver_without_the_listener(no_listener
         return await handle.get_result()
 
     assert asyncio.run(asyncio.wait_for(exchange(), PATIENCE)) == "hello"
+
+
+class _NeverEnds:
+    """Stands in for DBOS's system database: a workflow that has not ended after any number of polls."""
+
+    def __init__(self, polls: int) -> None:
+        self.left = polls
+
+    def check_first_workflow_id(self, workflow_ids: list[str]) -> object:
+        return self._poll()
+
+    def check_workflow_result(self, workflow_id: str, *, fail_if_missing: bool = False) -> object:
+        return self._poll()
+
+    def _poll(self) -> object:
+        self.left -= 1
+        return "ended" if self.left == 0 else NoResult()
+
+
+@pytest.mark.parametrize(("longest", "expected"), [(0.4, [0.05, 0.1, 0.2, 0.4, 0.4]), (None, [0.05] * 5)])
+def test_result_polls_back_off_to_the_longest_poll_only_when_given_one(
+    monkeypatch: pytest.MonkeyPatch, longest: float | None, expected: list[float]
+) -> None:
+    """On SQLite (a longest poll) a wait polls less and less often: its children end here and wake it;
+    on Postgres (none) a search that ends on another worker is seen within the fast interval, as before."""
+    waits: list[float] = []
+
+    async def no_wait(future: asyncio.Future[None], timeout: float) -> None:
+        waits.append(timeout)
+
+    monkeypatch.setattr(_dbos, "until", no_wait)
+    _dbos.wake_waiters_here(Completions(), longest_poll=longest)
+    try:
+        for wait in (
+            lambda: SystemDatabase.await_first_workflow_id_async(_NeverEnds(6), ["a"], 0.05),  # type: ignore[arg-type]
+            lambda: SystemDatabase.await_workflow_result_async(_NeverEnds(6), "a", 0.05),  # type: ignore[arg-type]
+        ):
+            waits.clear()
+            assert asyncio.run(wait()) == "ended"
+            assert waits == expected
+    finally:
+        _dbos.stop_waking_waiters()
