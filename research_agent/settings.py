@@ -292,11 +292,11 @@ class Settings(BaseSettings):
         "Default: this host's name and a name kept in the data directory.",
     )
     worker_concurrency: int = Field(
-        default=16,
+        default=32,
         ge=1,
         description="Runs one worker executes at once. A run mostly waits for its models, so one worker holds "
-        "many; 16 keeps a worker near half a core with models answering in ~10 s (bench/concurrent_runs.py). "
-        "Lower it for fast local models, raise it (or add workers) for slow ones.",
+        "many; 32 keep a worker near half a core with models answering in ~10 s (bench/concurrent_runs.py). "
+        "Lower it for fast local models, add workers for more.",
     )
     search_concurrency: int = Field(
         default=8, ge=1, description="Searches running at once across all workers (the `search` queue)."
