@@ -67,7 +67,7 @@ format: install ## Format and autofix with ruff
 clean: ## Remove the venv and the caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
-bench: install ## Run every benchmark (about 20 minutes; BENCH_FLAGS=--quick about 5); figures print as tables and go to bench/results.jsonl
+bench: install ## Run every benchmark (25-30 minutes; BENCH_FLAGS=--quick: fewer trials); figures print as tables and go to bench/results.jsonl
 	@for script in step_overhead agent_overhead fanout event_latency end_to_end example_shape idle_cpu throughput recovery fetch_overhead trace_overhead api concurrent_runs fleet_scaling ui_tabs; do \
 		$(RUN)/python bench/$$script.py $(BENCH_FLAGS) || exit 1; done
 

@@ -13,8 +13,8 @@ shipped search limits too. The event loop's lag is the overshoot of a 10 ms slee
 every workflow and agent runs, sampled all through the runs. CPU is this process's (worker and the one
 thread that waits for the runs), RSS its peak.
 
-The default (`make bench`): N=32 and 200, at 1 s and 10 s (about 14 minutes, most of it the 200 runs at
-10 s, 13 waves of 16 at the default concurrency). `--quick`: N=32 at 1 s. `--case N,LATENCY` one case;
+The default (`make bench`): N=32 and 200, at 1 s and 10 s (about 8 minutes, most of it the 200 runs at
+10 s, 7 waves of 32 at the default concurrency). `--quick`: N=32 at 1 s. `--case N,LATENCY` one case;
 `--concurrency C` another RESEARCH_WORKER_CONCURRENCY (figures of bench/README.md's first round used 200:
 every run at once).
 """
