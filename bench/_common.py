@@ -162,3 +162,28 @@ def launched(settings: Settings, *, wal: bool = True) -> Iterator[None]:
         yield
     finally:
         DBOS.destroy(workflow_completion_timeout_sec=0)
+
+
+@contextmanager
+def raw_dbos_launched(root: Path, name: str) -> Iterator[None]:
+    """Raw DBOS launched in this process with its defaults, on a SQLite file in `root` set up as ours is
+    (WAL, synchronous=NORMAL): the baseline every `--raw` measurement runs on."""
+    from dbos import DBOS
+
+    from research_agent.database import check_database
+    from research_agent.runtime import _NormalSyncConnection
+
+    url = f"sqlite:///{root / f'{name}.sqlite'}"
+    check_database(bench_settings(root, url))  # WAL mode, as ours
+    DBOS(
+        config={
+            "name": name,
+            "system_database_url": url,
+            "db_engine_kwargs": {"connect_args": {"factory": _NormalSyncConnection}},
+        }
+    )
+    try:
+        DBOS.launch()
+        yield
+    finally:
+        DBOS.destroy(workflow_completion_timeout_sec=0)

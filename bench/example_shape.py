@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from _common import Figure, bench_settings, quick, report
+from _common import Figure, bench_settings, quick, raw_dbos_launched, report
 from dbos import DBOS
 from pydantic import BaseModel
 from pydantic_ai import Agent
@@ -86,20 +86,7 @@ async def example_research(question: str) -> str:
 
 def raw_example(root: Path, trials: int) -> None:
     """The example's shape on raw DBOS; prints the wall times and CPU per run as JSON."""
-    from research_agent.database import check_database
-    from research_agent.runtime import _NormalSyncConnection
-
-    url = f"sqlite:///{root / 'example.sqlite'}"
-    check_database(bench_settings(root, url))  # WAL mode, as ours
-    DBOS(
-        config={
-            "name": "example-shape",
-            "system_database_url": url,
-            "db_engine_kwargs": {"connect_args": {"factory": _NormalSyncConnection}},
-        }
-    )
-    DBOS.launch()
-    try:
+    with raw_dbos_launched(root, "example-shape"):
         asyncio.run(example_research("warm up"))
         walls = []
         cpu = time.process_time()
@@ -108,8 +95,6 @@ def raw_example(root: Path, trials: int) -> None:
             asyncio.run(example_research(EXAMPLE_SHAPE))
             walls.append(time.perf_counter() - start)
         cpu_per_run = (time.process_time() - cpu) / trials
-    finally:
-        DBOS.destroy(workflow_completion_timeout_sec=0)
     print(json.dumps({"wall": walls, "cpu": cpu_per_run}))
 
 

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import Figure, bench_settings, quick, report
+from _common import Figure, bench_settings, quick, raw_dbos_launched, report
 from dbos import DBOS, SetWorkflowID
 
 from research_agent.naming import SEARCH_QUEUE
@@ -66,24 +66,9 @@ def raw_dbos(root: Path, trials: int) -> None:
     """The measurement on raw DBOS, printed as JSON for the parent process."""
     from dbos import DBOS
 
-    from research_agent.database import check_database
-    from research_agent.runtime import _NormalSyncConnection
-
-    url = f"sqlite:///{root / 'raw.sqlite'}"
-    check_database(bench_settings(root, url))  # WAL mode, as ours
-    DBOS(
-        config={
-            "name": "raw-dbos",
-            "system_database_url": url,
-            "db_engine_kwargs": {"connect_args": {"factory": _NormalSyncConnection}},
-        }
-    )
-    DBOS.launch()
-    DBOS.register_queue(SEARCH_QUEUE, global_concurrency=1000, polling_interval_sec=0.05)
-    try:
+    with raw_dbos_launched(root, "raw-dbos"):
+        DBOS.register_queue(SEARCH_QUEUE, global_concurrency=1000, polling_interval_sec=0.05)
         samples = _run_all(trials)
-    finally:
-        DBOS.destroy(workflow_completion_timeout_sec=0)
     print(json.dumps(samples))
 
 

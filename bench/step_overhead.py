@@ -17,7 +17,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import Figure, bench_settings, launched, postgres_database, quick, report, timed
+from _common import (
+    Figure,
+    bench_settings,
+    launched,
+    postgres_database,
+    quick,
+    raw_dbos_launched,
+    report,
+    timed,
+)
 from dbos import DBOS
 
 STEPS = 200
@@ -43,24 +52,9 @@ def per_step_ms(database_url: str, root: Path, *, wal: bool, trials: int) -> lis
 
 def raw_dbos(root: Path, trials: int) -> None:
     """The WAL measurement on raw DBOS, printed as JSON for the parent process."""
-    from research_agent.database import check_database
-    from research_agent.runtime import _NormalSyncConnection
-
-    url = f"sqlite:///{root / 'raw.sqlite'}"
-    check_database(bench_settings(root, url))  # WAL mode, as ours
-    DBOS(
-        config={
-            "name": "raw-dbos",
-            "system_database_url": url,
-            "db_engine_kwargs": {"connect_args": {"factory": _NormalSyncConnection}},
-        }
-    )
-    DBOS.launch()
-    try:
+    with raw_dbos_launched(root, "raw-dbos"):
         many_steps(10)
         samples = [timed(lambda: many_steps(STEPS)) / STEPS * 1000 for _ in range(trials)]
-    finally:
-        DBOS.destroy(workflow_completion_timeout_sec=0)
     print(json.dumps(samples))
 
 
